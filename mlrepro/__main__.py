@@ -1,0 +1,3 @@
+from mlrepro.cli.main import main
+
+main()

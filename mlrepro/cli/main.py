@@ -1,0 +1,98 @@
+"""The ``mlrepro`` command: a Click group whose subcommands load lazily.
+
+Only this package imports Click. Subcommand modules are imported when they
+are invoked, so ``mlrepro --version`` and ``--help`` never pay for the
+pipeline loader, GitPython or pyarrow (start-up target: docs/cli.md).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+from mlrepro import __version__
+from mlrepro.errors import EXIT_ERROR, EXIT_INTERRUPTED, MlreproError
+
+# name -> (module, attribute, one-line help). The help text lives here so that
+# `mlrepro --help` can list commands without importing them.
+_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "init": ("mlrepro.cli.init", "init", "Create .mlrepro/ at the top of a git work tree."),
+    "stage": ("mlrepro.cli.stage", "stage", "Inspect the pipeline's stages."),
+    "dag": ("mlrepro.cli.dag", "dag", "Show the stage graph."),
+}
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = _COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        module, attr, _ = entry
+        command: click.Command = getattr(importlib.import_module(module), attr)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, help_) for name, (_, _, help_) in sorted(_COMMANDS.items())]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", "-V", prog_name="mlrepro")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Reproducible, auditable ML pipelines in git (reads DVC's dvc.yaml)."""
+    ctx.obj = {"debug": debug}
+
+
+def _report(exc: MlreproError) -> None:
+    click.echo(f"error: {exc.message}", err=True)
+    if exc.hint:
+        click.echo(f"hint: {exc.hint}", err=True)
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Console-script entry point: the one place errors become exit codes."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        return cli.main(args=args, prog_name="mlrepro", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("error: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except MlreproError as exc:
+        if debug:
+            raise
+        _report(exc)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("error: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        # `mlrepro stage list | head` closing the pipe is not an error.
+        sys.stderr.close()
+        sys.exit(0)
+    except Exception:  # pragma: no cover - a bug in mlrepro, not a user error
+        if debug:
+            raise
+        import traceback
+
+        click.echo("error: internal error in mlrepro (a bug): rerun with --debug and report it", err=True)
+        click.echo(traceback.format_exc().splitlines()[-1], err=True)
+        sys.exit(EXIT_ERROR)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
