@@ -1,0 +1,42 @@
+"""``mlrepro stage list``."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from mlrepro.spec.api import load_pipeline, pipeline_json
+from mlrepro.spec.model import Stage
+from mlrepro.spec.project import find_root
+
+
+def _summary(s: Stage) -> str:
+    parts = []
+    if s.outs:
+        parts.append("Outputs " + ", ".join(o.path for o in s.outs))
+    reports = s.metrics + s.plots
+    if reports:
+        parts.append("Reports " + ", ".join(o.path for o in reports))
+    return "; ".join(parts)
+
+
+@click.group()
+def stage() -> None:
+    """Inspect the pipeline's stages."""
+
+
+@stage.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the canonical resolved pipeline as JSON.")
+def list_(as_json: bool) -> None:
+    """List every stage of every dvc.yaml, after templating."""
+    pipeline = load_pipeline(find_root())
+    if as_json:
+        click.echo(json.dumps(pipeline_json(pipeline), indent=2, ensure_ascii=False))
+        return
+    rows = []
+    for s in pipeline.stages:  # file order, as `dvc stage list` prints them
+        rows.append((s.id, s.desc or _summary(s)))
+    width = max((len(r[0]) for r in rows), default=0)
+    for sid, info in rows:
+        click.echo(f"{sid.ljust(width)}  {info}".rstrip())

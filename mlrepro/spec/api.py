@@ -1,0 +1,89 @@
+"""Loading a whole project's pipeline, and its canonical JSON form.
+
+``load_pipeline`` is what every command builds on; ``stage_list_json`` is
+the versioned, canonical description printed by ``mlrepro stage list
+--json`` (schema in docs/cli.md).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mlrepro.dag.graph import build_edges, build_trie
+from mlrepro.spec import paths
+from mlrepro.spec.model import Out, Pipeline, Stage
+from mlrepro.spec.project import drop_gitignored, find_pipeline_files, under_any
+from mlrepro.spec.resolve import DvcFile
+
+STAGE_LIST_SCHEMA_VERSION = 1
+
+
+def load_pipeline(root: str | Path) -> Pipeline:
+    """Resolve every dvc.yaml under ``root`` and build the stage graph.
+
+    Raises :class:`mlrepro.errors.PipelineError` for anything DVC refuses.
+    """
+    root = str(Path(root).resolve())
+    files = drop_gitignored(root, find_pipeline_files(root))
+    stages: list[Stage] = []
+    loaded: list[str] = []
+    out_dirs: set[str] = set()
+    for relpath in files:
+        # As DVC's walk does: a directory that is an output of a pipeline
+        # file already read is not searched for more pipeline files.
+        if under_any(relpath, out_dirs):
+            continue
+        file_stages = DvcFile(root, relpath).load()
+        stages.extend(file_stages)
+        loaded.append(relpath)
+        out_dirs.update(
+            o.path for s in file_stages for o in s.all_outs if not paths.is_external(o.path)
+        )
+    trie = build_trie(root, stages)
+    edges = build_edges(root, stages, trie)
+    return Pipeline(root=root, stages=tuple(stages), edges=tuple(edges), dvcfiles=tuple(loaded))
+
+
+def _out_json(out: Out) -> dict[str, Any]:
+    return {
+        "path": out.path,
+        "cache": out.cache,
+        "persist": out.persist,
+        "push": out.push,
+        "remote": out.remote,
+    }
+
+
+def _outs_json(outs: tuple[Out, ...]) -> list[dict[str, Any]]:
+    return [_out_json(o) for o in sorted(outs, key=lambda o: o.path)]
+
+
+def stage_json(stage: Stage) -> dict[str, Any]:
+    return {
+        "id": stage.id,
+        "dvcfile": stage.dvcfile,
+        "name": stage.name,
+        "cmd": stage.cmd,
+        "wdir": stage.wdir,
+        "deps": sorted(stage.deps),
+        "outs": _outs_json(stage.outs),
+        "metrics": _outs_json(stage.metrics),
+        "plots": _outs_json(stage.plots),
+        "params": {k: (list(v) if v is not None else None) for k, v in sorted(stage.params.items())},
+        "frozen": stage.frozen,
+        "always_changed": stage.always_changed,
+    }
+
+
+def pipeline_json(pipeline: Pipeline) -> dict[str, Any]:
+    return {
+        "schema_version": STAGE_LIST_SCHEMA_VERSION,
+        "stages": [stage_json(s) for s in sorted(pipeline.stages, key=lambda s: s.id)],
+        "edges": [list(e) for e in pipeline.edges],
+    }
+
+
+def stage_list_json(root: str | Path) -> dict[str, Any]:
+    """The canonical JSON of ``mlrepro stage list --json`` for the project at ``root``."""
+    return pipeline_json(load_pipeline(root))

@@ -1,0 +1,72 @@
+"""Reading YAML the way DVC does (ruamel, YAML 1.2), with line numbers on demand.
+
+The fast path parses with ruamel's ``safe`` loader, exactly as DVC 3 loads
+``dvc.yaml`` and params files, so scalars resolve identically (``yes`` is a
+string, ``1_000`` an int, ``010`` is 10). Line numbers are only needed for
+error messages, so :func:`line_of` re-parses with the slower round-trip
+loader only when an error is being reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache
+from typing import Any
+
+from mlrepro.errors import PipelineError
+
+
+@cache
+def _safe_loader() -> Any:
+    from ruamel.yaml import YAML
+
+    return YAML(typ="safe")
+
+
+def parse_yaml(text: str, path: str) -> Any:
+    """Parse ``text`` (the contents of ``path``); YAML errors become PipelineError."""
+    from ruamel.yaml import YAMLError
+
+    try:
+        return _safe_loader().load(text)
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise PipelineError(
+            f"invalid YAML: {problem}",
+            path=path,
+            line=line,
+            hint="fix the YAML syntax (indentation, quoting, unbalanced brackets)",
+        ) from None
+
+
+def line_of(text: str, keypath: Sequence[Any]) -> int | None:
+    """The 1-based line of the node at ``keypath`` in ``text``, as far as it can be found.
+
+    Walks down the round-trip tree; when a step is missing, the line of the
+    deepest node reached is returned, which still points the user close.
+    """
+    from ruamel.yaml import YAML, YAMLError
+
+    try:
+        node = YAML(typ="rt", pure=True).load(text)
+    except YAMLError:
+        return None
+    line: int | None = None
+    for step in keypath:
+        lc = getattr(node, "lc", None)
+        try:
+            if isinstance(node, dict) and step in node:
+                if lc is not None:
+                    line = lc.key(step)[0] + 1
+                node = node[step]
+            elif isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
+                if lc is not None:
+                    line = lc.item(step)[0] + 1
+                node = node[step]
+            else:
+                break
+        except (KeyError, IndexError, TypeError, AttributeError):
+            break
+    return line
