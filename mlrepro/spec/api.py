@@ -7,14 +7,17 @@ the versioned, canonical description printed by ``mlrepro stage list
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from mlrepro.dag.graph import build_edges, build_trie
+from mlrepro.errors import PipelineError
 from mlrepro.spec import paths
 from mlrepro.spec.model import Out, Pipeline, Stage
 from mlrepro.spec.project import drop_gitignored, find_pipeline_files, under_any
 from mlrepro.spec.resolve import DvcFile
+from mlrepro.spec.yamlio import line_of
 
 STAGE_LIST_SCHEMA_VERSION = 1
 
@@ -40,9 +43,27 @@ def load_pipeline(root: str | Path) -> Pipeline:
         out_dirs.update(
             o.path for s in file_stages for o in s.all_outs if not paths.is_external(o.path)
         )
-    trie = build_trie(root, stages)
-    edges = build_edges(root, stages, trie)
+    try:
+        edges = build_edges(root, stages, build_trie(root, stages))
+    except PipelineError as exc:
+        raise _locate(root, exc) from None
     return Pipeline(root=root, stages=tuple(stages), edges=tuple(edges), dvcfiles=tuple(loaded))
+
+
+def _locate(root: str, exc: PipelineError) -> PipelineError:
+    """Add the line of the stage's definition to a graph error."""
+    if exc.line is not None or exc.path is None or exc.stage is None:
+        return exc
+    try:
+        with open(os.path.join(root, exc.path), encoding="utf-8") as f:
+            text = f.read()
+    except OSError:
+        return exc
+    name = exc.stage
+    line = line_of(text, ("stages", name))
+    if line is None and "@" in name:
+        line = line_of(text, ("stages", name.rsplit("@", 1)[0]))
+    return exc.located(line=line)
 
 
 def _out_json(out: Out) -> dict[str, Any]:

@@ -57,6 +57,8 @@ class DvcFile:
         self, what: str, keypath: tuple[Any, ...] = (), stage: str | None = None, hint: str | None = None
     ) -> PipelineError:
         line = line_of(self.text, keypath) if keypath else None
+        if hint is None and "undefined variable" in what:
+            hint = f"define it in {posixpath.normpath(posixpath.join(self.dir, DEFAULT_PARAMS_FILE))} or in 'vars'"
         return PipelineError(what, path=self.relpath, line=line, stage=stage, hint=hint)
 
     # -- loading ---------------------------------------------------------
