@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from mlrepro.errors import MlreproError, NotInRepositoryError
 from mlrepro.fsutil import atomic_write
+from mlrepro.workspace.config import Config, config_path
 
-CONFIG_VERSION = 1
 GITIGNORE = """\
 # Written by mlrepro init: local state that must not be committed.
 /cache/
@@ -25,10 +25,6 @@ class InitResult:
     created: bool  # False when .mlrepro/ already existed and --force was not given
 
 
-def default_config() -> dict[str, object]:
-    return {"version": CONFIG_VERSION, "cache": {"type": ["reflink", "copy"]}, "remotes": {}}
-
-
 def init(cwd: str, *, force: bool = False) -> InitResult:
     """Create ``.mlrepro/config.json`` and ``.mlrepro/.gitignore`` at the top of a git work tree."""
     cwd = os.path.abspath(cwd)
@@ -38,12 +34,12 @@ def init(cwd: str, *, force: bool = False) -> InitResult:
             hint="run `git init` first, or run `mlrepro init` in the repository's top folder",
         )
     state = os.path.join(cwd, ".mlrepro")
-    config = os.path.join(state, "config.json")
+    config = config_path(cwd)
     if os.path.exists(config) and not force:
         return InitResult(root=cwd, created=False)
     if os.path.exists(state) and not os.path.isdir(state):
         raise MlreproError(f"'{state}' exists and is not a directory", hint="remove it and retry")
     os.makedirs(state, exist_ok=True)
-    atomic_write(config, (json.dumps(default_config(), indent=2, sort_keys=True) + "\n").encode())
+    atomic_write(config, (json.dumps(Config().to_json(), indent=2, sort_keys=True) + "\n").encode())
     atomic_write(os.path.join(state, ".gitignore"), GITIGNORE.encode())
     return InitResult(root=cwd, created=True)

@@ -1,9 +1,18 @@
 """``.dvcignore`` files: gitignore-style patterns, one file per directory.
 
-Patterns follow gitignore(5): ``#`` comments, ``!`` negation, a trailing
-``/`` for directories only, a leading or inner ``/`` anchors the pattern to
-the directory of its ``.dvcignore``, ``*``/``?``/``[...]`` within a
-component and ``**`` across components; the last matching pattern wins.
+Matching follows DVC exactly, which follows gitwildmatch (pathspec):
+
+* each line is stripped; blank lines and ``#`` comments are skipped; ``!``
+  negates; a lone ``/`` matches nothing;
+* a pattern starting with ``/`` is anchored to the ``.dvcignore``'s folder;
+  a pattern of one component (``foo`` or ``foo/``) matches at any depth; a
+  pattern with an inner ``/`` is anchored;
+* a trailing ``/`` matches folders only; ``**`` spans components, ``*`` and
+  ``?`` stay within one, ``[...]`` is a character class (an unclosed one
+  discards the pattern);
+* a pattern matching a folder also matches everything below it;
+* the last matching pattern wins, deeper ``.dvcignore`` files after
+  shallower ones.
 """
 
 from __future__ import annotations
@@ -12,77 +21,148 @@ import os
 import re
 from dataclasses import dataclass
 
+from mlrepro.errors import PipelineError
+
+_DIR = "(?:/)"  # the slash after a matched folder
+_DIR_OR_END = "(?:/|$)"
+
 
 @dataclass(frozen=True, slots=True)
-class _Rule:
+class Rule:
     regex: re.Pattern[str]
     negate: bool
     dir_only: bool
 
 
-def _translate(glob: str) -> str:
-    out = []
-    i, n = 0, len(glob)
+class _BadRange(ValueError):
+    pass
+
+
+def _glob(segment: str) -> str:
+    """Regex for one path component's glob (no slashes inside)."""
+    out: list[str] = []
+    i, n = 0, len(segment)
     while i < n:
-        c = glob[i]
-        if c == "*":
-            if glob.startswith("**", i):
-                before_ok = i == 0 or glob[i - 1] == "/"
-                after = glob[i + 2 : i + 3]
-                if before_ok and after == "/":
-                    out.append("(?:.*/)?")
-                    i += 3
-                    continue
-                if before_ok and i + 2 == n:
-                    out.append(".*")
-                    i += 2
-                    continue
+        c = segment[i]
+        i += 1
+        if c == "\\":
+            if i >= n:
+                raise ValueError(f"pattern '{segment}' ends with a lone backslash")
+            out.append(re.escape(segment[i]))
+            i += 1
+        elif c == "*":
             out.append("[^/]*")
         elif c == "?":
             out.append("[^/]")
         elif c == "[":
-            j = glob.find("]", i + 2 if glob[i + 1 : i + 2] in ("!", "]") else i + 1)
-            if j == -1:
-                out.append(re.escape(c))
-            else:
-                body = glob[i + 1 : j]
-                if body.startswith("!"):
-                    body = "^" + body[1:]
-                out.append("[" + body.replace("\\", "\\\\") + "]")
-                i = j
-        elif c == "\\" and i + 1 < n:
-            i += 1
-            out.append(re.escape(glob[i]))
+            j = i
+            if j < n and segment[j] in "!^":
+                j += 1
+            if j < n and segment[j] == "]":
+                j += 1
+            while j < n and segment[j] != "]":
+                j += 1
+            if j >= n:
+                raise _BadRange(segment)
+            body = segment[i:j]
+            if body[:1] in ("!", "^"):
+                body = "^" + body[1:]
+            out.append("[" + body.replace("\\", "\\\\") + "]")
+            i = j + 1
         else:
             out.append(re.escape(c))
-        i += 1
     return "".join(out)
 
 
-def parse_patterns(text: str) -> list[_Rule]:
+def compile_pattern(line: str) -> Rule | None:
+    """The rule for one ``.dvcignore`` line, or None when it matches nothing."""
+    if not line.endswith("\\ "):
+        line = line.rstrip()
+    if not line or line.startswith("#") or line == "/":
+        return None
+    negate = line.startswith("!")
+    if negate:
+        line = line[1:]
+    segs = line.split("/")
+    dir_only = segs[-1] == ""
+    if segs[0] == "":
+        del segs[0]
+    elif len(segs) == 1 or (len(segs) == 2 and segs[1] == ""):
+        if segs[0] != "**":
+            segs.insert(0, "**")
+    if not segs:
+        raise ValueError(f"invalid pattern '{line}'")
+    if segs[-1] == "":
+        segs[-1] = "**"
+    collapsed: list[str] = []
+    for seg in segs:
+        if not (seg == "**" and collapsed and collapsed[-1] == "**"):
+            collapsed.append(seg)
+    segs = collapsed
+
+    regex: str
+    if segs == ["**"]:
+        regex = _DIR if dir_only else "."
+    elif segs == ["**", "*"]:
+        regex = "."
+    elif segs == ["**", "*", "**"]:
+        regex = _DIR if dir_only else "/"
+    else:
+        try:
+            regex = _translate(segs, dir_only)
+        except _BadRange:
+            return None  # as git does: a pattern with an unclosed [ is dropped
+    return Rule(re.compile(regex, re.DOTALL), negate, dir_only)
+
+
+def _translate(segs: list[str], dir_only: bool) -> str:
+    out: list[str] = []
+    need_slash = False
+    last = len(segs) - 1
+    for i, seg in enumerate(segs):
+        if seg == "**":
+            if i == 0:
+                out.append("^(?:.+/)?")
+            elif i < last:
+                out.append("(?:/.+)?")
+                need_slash = True
+            else:
+                out.append(_DIR if dir_only else "/")
+            continue
+        if i == 0:
+            out.append("^")
+        if need_slash:
+            out.append("/")
+        out.append("[^/]+" if seg == "*" else _glob(seg))
+        if i == last:
+            out.append(_DIR_OR_END)
+        need_slash = True
+    return "".join(out)
+
+
+def parse_patterns(text: str, source: str = ".dvcignore") -> list[Rule]:
+    """Rules of a .dvcignore file; an invalid pattern is a PipelineError naming its line."""
     rules = []
-    for raw in text.splitlines():
-        line = raw.rstrip("\n\r")
-        if not line.strip() or line.startswith("#"):
-            continue
-        # trailing spaces are ignored unless escaped
-        while line.endswith(" ") and not line.endswith("\\ "):
-            line = line[:-1]
-        negate = line.startswith("!")
-        if negate:
-            line = line[1:]
-        elif line.startswith("\\!") or line.startswith("\\#"):
-            line = line[1:]
-        dir_only = line.endswith("/")
-        line = line.rstrip("/")
-        if not line:
-            continue
-        anchored = "/" in line
-        line = line.lstrip("/")
-        body = _translate(line)
-        prefix = "" if anchored else "(?:.*/)?"
-        rules.append(_Rule(re.compile(f"^{prefix}{body}$", re.DOTALL), negate, dir_only))
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        try:
+            rule = compile_pattern(raw.strip())
+        except ValueError as exc:
+            raise PipelineError(str(exc), path=source, line=lineno, hint="fix or remove the pattern") from None
+        if rule is not None:
+            rules.append(rule)
     return rules
+
+
+def rules_match(rules: list[Rule], path: str, is_dir: bool) -> bool | None:
+    """True (ignored), False (re-included) or None (no rule matches) for ``path``."""
+    candidates = (path, path + "/") if is_dir else (path,)
+    for rule in reversed(rules):
+        if rule.dir_only and not is_dir:
+            continue
+        for p in candidates:
+            if rule.regex.match(p):
+                return not rule.negate
+    return None
 
 
 class DvcIgnore:
@@ -90,27 +170,23 @@ class DvcIgnore:
 
     def __init__(self, root: str) -> None:
         self.root = root
-        self._rules: dict[str, list[_Rule]] = {}  # dir relpath ("" = root) -> rules
+        self._rules: dict[str, list[Rule]] = {}  # dir relpath ("" = root) -> rules
 
     def load_dir(self, reldir: str) -> None:
         path = os.path.join(self.root, reldir, ".dvcignore")
         if os.path.isfile(path):
             with open(path, encoding="utf-8", errors="replace") as f:
-                self._rules[reldir] = parse_patterns(f.read())
+                source = f"{reldir}/.dvcignore" if reldir else ".dvcignore"
+                self._rules[reldir] = parse_patterns(f.read(), source)
 
     def ignored(self, relpath: str, is_dir: bool) -> bool:
-        """Whether ``relpath`` is ignored (its parents were already checked)."""
+        """Whether ``relpath`` is ignored (its parent folders being not ignored)."""
         result = False
         parts = relpath.split("/")
         for depth in range(len(parts)):
-            base = "/".join(parts[:depth])
-            rules = self._rules.get(base)
-            if not rules:
-                continue
-            sub = "/".join(parts[depth:])
-            for rule in rules:
-                if rule.dir_only and not is_dir:
-                    continue
-                if rule.regex.match(sub):
-                    result = not rule.negate
+            rules = self._rules.get("/".join(parts[:depth]))
+            if rules:
+                verdict = rules_match(rules, "/".join(parts[depth:]), is_dir)
+                if verdict is not None:
+                    result = verdict
         return result

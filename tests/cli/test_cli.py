@@ -224,3 +224,24 @@ def test_the_repository_example_pipeline_loads() -> None:
     assert proc.returncode == 0, proc.stderr
     ids = [s["id"] for s in json.loads(proc.stdout)["stages"]]
     assert "prepare" in ids and "train@logreg" in ids and "evaluate@forest" in ids
+
+
+def test_config_written_by_init_reads_back_and_bad_versions_are_refused(tmp_path: Path) -> None:
+    from mlrepro.errors import MlreproError
+    from mlrepro.workspace.config import Config, read_config
+
+    root = repo(tmp_path, {})
+    assert run(root, "init").returncode == 0
+    assert read_config(str(root)) == Config()
+    path = root / ".mlrepro" / "config.json"
+    path.write_text('{"version": 7}')
+    with pytest.raises(MlreproError, match="unsupported config version 7"):
+        read_config(str(root))
+    path.write_text('{"version": 1, "cache": {"type": ["teleport"]}}')
+    with pytest.raises(MlreproError, match="cache.type"):
+        read_config(str(root))
+    path.write_text('{"version": 1, "remote": {}}')
+    with pytest.raises(MlreproError, match="unknown key 'remote'"):
+        read_config(str(root))
+    assert run(root, "init", "--force").returncode == 0
+    assert read_config(str(root)) == Config()
