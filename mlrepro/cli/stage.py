@@ -32,7 +32,9 @@ def list_(as_json: bool) -> None:
     """List every stage of every dvc.yaml, after templating."""
     pipeline = load_pipeline(find_root())
     if as_json:
-        click.echo(json.dumps(pipeline_json(pipeline), indent=2, ensure_ascii=False))
+        # Indented for people; compact (C encoder, several times faster) for pipes.
+        indent = 2 if click.get_text_stream("stdout").isatty() else None
+        click.echo(json.dumps(pipeline_json(pipeline), indent=indent, ensure_ascii=False))
         return
     rows = []
     for s in pipeline.stages:  # file order, as `dvc stage list` prints them

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+from functools import cache
 
 
 def is_url(path: str) -> bool:
@@ -28,5 +29,18 @@ def join_rel(base: str, path: str) -> str:
 
 def parts(root: str, path: str) -> tuple[str, ...]:
     """Components of the absolute, normalised form of a root-relative path."""
-    full = path if path.startswith("/") else posixpath.join(root, path)
-    return tuple(p for p in posixpath.normpath(full).split("/") if p)
+    if path.startswith("/"):
+        return tuple(p for p in posixpath.normpath(path).split("/") if p)
+    root_parts = _root_parts(root)
+    if path == ".":
+        return root_parts
+    if not path.startswith("../"):
+        # loader paths are already normalised: split without normpath
+        return root_parts + tuple(path.split("/"))
+    full = posixpath.normpath(posixpath.join(root, path))
+    return tuple(p for p in full.split("/") if p)
+
+
+@cache
+def _root_parts(root: str) -> tuple[str, ...]:
+    return tuple(p for p in posixpath.normpath(root).split("/") if p)

@@ -23,6 +23,7 @@ from mlrepro.spec.template import (
     Context,
     Ref,
     TemplateError,
+    UnsupportedValue,
     check_syntax,
     has_interpolation,
     is_map_or_seq,
@@ -119,7 +120,15 @@ class DvcFile:
             if missing:
                 raise TemplateError(f"could not find '{missing[0]}' in '{rel}'")
             loaded = {k: loaded[k] for k in keys}
-        context.merge(to_context(loaded, f"'{rel}'"), f"'{rel}'")
+        try:
+            values = to_context(loaded, f"'{rel}'")
+        except UnsupportedValue as exc:
+            line = None
+            if not rel.endswith((".json", ".toml", ".py")):
+                with open(full, encoding="utf-8") as f:
+                    line = line_of(f.read(), exc.keypath)
+            raise PipelineError(str(exc).split(": ", 1)[1], path=rel, line=line) from None
+        context.merge(values, f"'{rel}'")
         if rel not in context.imports:
             context.imports[rel] = keys
         elif keys:

@@ -32,6 +32,12 @@ class TemplateError(Exception):
     """A templating failure; the resolver adds file, line and stage."""
 
 
+class UnsupportedValue(TemplateError):
+    def __init__(self, message: str, keypath: tuple[Any, ...]) -> None:
+        super().__init__(message)
+        self.keypath = keypath
+
+
 class KeyNotFound(TemplateError):
     def __init__(self, expr: str) -> None:
         super().__init__(f"undefined variable '${{{expr}}}'")
@@ -74,17 +80,22 @@ def to_str(value: Any) -> str:
     return str(value)
 
 
-def to_context(value: Any, where: str) -> Any:
+def to_context(value: Any, where: str, keypath: tuple[Any, ...] = ()) -> Any:
     """Convert loaded data into context data (string keys only, plain types)."""
     if isinstance(value, Ref):
         return value.value
     if value is None or isinstance(value, _SCALARS):
         return value
     if isinstance(value, dict):
-        return {k: to_context(v, where) for k, v in value.items() if isinstance(k, str)}
+        return {k: to_context(v, where, (*keypath, k)) for k, v in value.items() if isinstance(k, str)}
     if isinstance(value, list):
-        return [to_context(v, where) for v in value]
-    raise TemplateError(f"unsupported value of type '{type(value).__name__}' in {where}")
+        return [to_context(v, where, (*keypath, i)) for i, v in enumerate(value)]
+    at = f" at '{'.'.join(map(str, keypath))}'" if keypath else ""
+    raise UnsupportedValue(
+        f"{where}: a value of type '{type(value).__name__}'{at} cannot be used as a variable "
+        "(DVC refuses it too); quote it to make it a string",
+        keypath,
+    )
 
 
 def parse_expr(inner: str) -> str:
@@ -266,21 +277,49 @@ class Context:
         return self.select(expr)
 
     def resolve_str(self, src: str, *, field: str | None, unwrap: bool = True, checked: bool = False) -> Any:
-        matches = list(KEYCRE.finditer(src))
-        if len(matches) == 1 and matches[0].group(0) == src:
-            value = self._lookup(matches[0]["inner"], checked)
+        if "${" not in src:
+            return src
+        exact, pieces = _split(src)
+        if exact is not None:
+            value = self._lookup(exact, checked)
             _validate(value, field)
             return value if unwrap else Ref(value)
         buf: list[str] = []
+        for i, piece in enumerate(pieces):
+            if i % 2 == 0:
+                buf.append(piece)
+            else:
+                value = self._lookup(piece, checked)
+                _validate(value, field)
+                buf.append(to_str(value))
+        return "".join(buf).replace("\\${", "${")
+
+
+_SPLIT_CACHE: dict[str, tuple[str | None, list[str]]] = {}
+
+
+def _split(src: str) -> tuple[str | None, list[str]]:
+    """``src`` as (the inner expression if ``src`` is exactly one ``${...}``,
+    alternating literal text and inner expressions).
+
+    Cached: a foreach/matrix template resolves the same strings once per
+    generated stage.
+    """
+    cached = _SPLIT_CACHE.get(src)
+    if cached is None:
+        matches = list(KEYCRE.finditer(src))
+        exact = matches[0]["inner"] if len(matches) == 1 and matches[0].group(0) == src else None
+        pieces: list[str] = []
         index = 0
         for m in matches:
-            value = self._lookup(m["inner"], checked)
-            _validate(value, field)
-            buf.append(src[index : m.start()])
-            buf.append(to_str(value))
+            pieces.append(src[index : m.start()])
+            pieces.append(m["inner"])
             index = m.end()
-        buf.append(src[index:])
-        return "".join(buf).replace("\\${", "${")
+        pieces.append(src[index:])
+        cached = (exact, pieces)
+        if len(_SPLIT_CACHE) < 100_000:
+            _SPLIT_CACHE[src] = cached
+    return cached
 
 
 def _validate(value: Any, field: str | None) -> None:
