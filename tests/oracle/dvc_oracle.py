@@ -69,7 +69,29 @@ class Rejected:
         return f"{self.error_type}: {self.error}"
 
 
-OracleResult = Accepted | Rejected
+@dataclass(frozen=True, slots=True)
+class Unsupported:
+    """DVC's answer exists but the contract cannot express it, or DVC could not
+    judge the project in this environment.
+
+    Examples: a value the JSON contract has no form for (a YAML date kept in a
+    ``cmd`` list, ``.inf``/``.nan``), a URL scheme whose DVC plugin
+    (``dvc-s3``, ``dvc-gs``, ...) is not installed, two stages that DVC
+    loads under the same address. Tests must not generate these by
+    accident; hand-written cases that do say so explicitly.
+    """
+
+    reason: str
+
+    @property
+    def accepted(self) -> bool:
+        return False
+
+    def __str__(self) -> str:
+        return f"unsupported: {self.reason}"
+
+
+OracleResult = Accepted | Rejected | Unsupported
 
 
 class OracleInconsistencyError(AssertionError):
@@ -99,9 +121,33 @@ def run_oracle(root: str | os.PathLike[str]) -> OracleResult:
                 data = _load(copy)
             except OracleInconsistencyError:
                 raise
+            except _UnsupportedError as exc:
+                return Unsupported(str(exc))
             except Exception as exc:  # any refusal by DVC, whatever its type
+                if _is_missing_plugin(exc):
+                    return Unsupported(f"DVC plugin missing: {exc}")
                 return Rejected(type(exc).__name__, _describe(exc))
     return Accepted(data)
+
+
+class _UnsupportedError(Exception):
+    """Raised inside the oracle for results that become :class:`Unsupported`."""
+
+
+def _is_missing_plugin(exc: BaseException) -> bool:
+    # ``s3://`` and friends need dvc-s3 etc.; without them DVC raises
+    # RemoteMissingDepsError (an ImportError). That says nothing about the
+    # project, so it is not a rejection.
+    from dvc_objects.fs.errors import RemoteMissingDepsError
+
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return False
+        if isinstance(seen, RemoteMissingDepsError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _describe(exc: BaseException) -> str:
@@ -158,23 +204,27 @@ def _dvc_environment(tmp: Path) -> Iterator[None]:
 
 def _load(root: Path) -> dict[str, Any]:
     from dvc.repo import Repo
+    from dvc.repo.index import Index, collect_files
     from dvc.stage import PipelineStage
 
     with Repo(str(root)) as repo:
-        # Same as `dvc stage list --all --fail`: collect every dvc file and
-        # raise on the first one that fails to load.
-        repo.stage_collection_error_handler = None
-        index = repo.index
+        # What `dvc stage list --all --fail` does: Repo.index collects every
+        # dvc file (collect_files honours .dvcignore, skips .git/.dvc, git-
+        # ignored files, subrepos and directories that are outputs of stages
+        # already collected) and raises on the first one that fails to load.
+        # Loading a dvc.yaml validates its schema, builds its resolver
+        # (params.yaml + top-level vars), resolves every stage, and resolves
+        # the top-level metrics/params/plots/artifacts/datasets.
+        collected = list(collect_files(repo, onerror=None))
+        index = Index.from_indexes(repo, (idx for _, idx in collected))
+        _resolve_top_level_sections(repo, [path for path, _ in collected])
         stages = [s for s in index.stages if isinstance(s, PipelineStage)]
-        # Index.from_file already resolves the top-level sections of every
-        # dvc.yaml while collecting; resolve them once more through the
-        # resolvers of the loaded files so that an invalid one can never be
-        # skipped by a future lazy code path.
-        _resolve_top_level_sections(repo, root, stages)
-        graph = index.graph  # duplicate/overlapping outputs, cycles
+        graph = index.graph  # duplicate/overlapping outputs, stage file in an output, cycles
 
         root_str = str(root)
-        records = {id(stage): _stage_record(stage, root_str) for stage in stages}
+        stage_list = sorted(
+            (_stage_record(stage, root_str) for stage in stages), key=lambda r: r["id"]
+        )
         graph_edges = sorted(
             {
                 (stage.addressing, dep_stage.addressing)
@@ -183,10 +233,12 @@ def _load(root: Path) -> dict[str, Any]:
             }
         )
 
-    stage_list = sorted(records.values(), key=lambda r: r["id"])
     ids = [r["id"] for r in stage_list]
     if len(ids) != len(set(ids)):
-        raise OracleInconsistencyError(f"duplicate stage ids: {ids}")
+        # e.g. a stage literally named `a@1` next to a foreach group `a` with
+        # key 1: DVC loads the generated stage twice and drops the plain one.
+        raise _UnsupportedError(f"DVC loads several stages under one address: {ids}")
+    _check_json_representable(stage_list)
     rule_edges = contract_edges(stage_list, root_str)
     if [list(e) for e in graph_edges] != rule_edges:
         raise OracleInconsistencyError(
@@ -196,18 +248,44 @@ def _load(root: Path) -> dict[str, Any]:
     return {"schema_version": SCHEMA_VERSION, "stages": stage_list, "edges": rule_edges}
 
 
-def _resolve_top_level_sections(repo: Any, root: Path, stages: list[Any]) -> None:
-    from dvc.dvcfile import PROJECT_FILE, load_file
-    from dvc.repo.index import collect_files
+def _resolve_top_level_sections(repo: Any, paths: list[str]) -> None:
+    """Resolve the top-level sections of every collected dvc.yaml once more.
 
-    seen: set[str] = set()
-    for path, _index in collect_files(repo):
-        if os.path.basename(path) != PROJECT_FILE or path in seen:
+    ``Index.from_file`` already does this while collecting; doing it here
+    explicitly keeps an invalid top-level section a rejection even if a
+    future DVC made that lazy.
+    """
+    from dvc.dvcfile import PROJECT_FILE, load_file
+
+    for path in paths:
+        if os.path.basename(path) != PROJECT_FILE:
             continue
-        seen.add(path)
         dvcfile = load_file(repo, path)
-        _ = dvcfile.metrics, dvcfile.params, dvcfile.plots, dvcfile.artifacts
-        _ = dvcfile.datasets
+        _ = dvcfile.metrics, dvcfile.params, dvcfile.plots
+        _ = dvcfile.artifacts, dvcfile.datasets
+
+
+def _check_json_representable(value: Any, where: str = "stages") -> None:
+    """Refuse values the JSON contract has no form for (dates, inf, nan)."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise _UnsupportedError(f"{where} holds {value!r}, which JSON cannot express")
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise _UnsupportedError(f"{where} has a non-string key {key!r}")
+            _check_json_representable(item, f"{where}.{key}")
+        return
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_json_representable(item, f"{where}[{i}]")
+        return
+    raise _UnsupportedError(
+        f"{where} holds a {type(value).__name__} ({value!r}), which JSON cannot express"
+    )
 
 
 # --------------------------------------------------------------------------- canonical form
