@@ -155,8 +155,18 @@ def mlrepro_in_process(root: Path) -> OracleResult:
 
 
 def describe(result: OracleResult) -> str:
+    """A compact rendering: one line per stage, then the edges."""
     if isinstance(result, Accepted):
-        return json.dumps(result.data, indent=2, ensure_ascii=False, sort_keys=True)
+        data = result.data
+        if not isinstance(data, dict) or not isinstance(data.get("stages"), list):
+            return json.dumps(data, ensure_ascii=False, sort_keys=True)
+        lines = [f"schema_version: {data.get('schema_version')!r}"]
+        lines += [json.dumps(s, ensure_ascii=False, sort_keys=True) for s in data["stages"]]
+        lines.append(f"edges: {json.dumps(data.get('edges'), ensure_ascii=False)}")
+        extra = sorted(set(data) - {"schema_version", "stages", "edges"})
+        if extra:
+            lines.append(f"unexpected keys: {extra}")
+        return "\n".join(lines)
     return f"REJECTED ({result})"
 
 
@@ -214,8 +224,8 @@ def diff_documents(ours: dict[str, Any], dvc: dict[str, Any]) -> str:
                     f"stage {sid!r} {field}:\n    mlrepro: {a.get(field, '<missing>')!r}"
                     f"\n    dvc:     {b.get(field, '<missing>')!r}"
                 )
-    if [s.get("id") for s in ours.get("stages", []) if isinstance(s, dict)] != [
-        s["id"] for s in dvc.get("stages", [])
-    ]:
-        lines.append("stage order differs")
+    ours_ids = [s.get("id") for s in ours.get("stages", []) if isinstance(s, dict)]
+    dvc_ids = [s["id"] for s in dvc.get("stages", [])]
+    if ours_ids != dvc_ids:
+        lines.append(f"stage ids in order:\n    mlrepro: {ours_ids}\n    dvc:     {dvc_ids}")
     return "\n".join(lines) or "(no visible difference: check value types)"
