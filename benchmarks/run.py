@@ -68,19 +68,33 @@ def run(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(argv, cwd=cwd, env=ENV, capture_output=True, text=True, check=False)
 
 
-def time_command(label: str, argv: list[str], cwd: Path, repeat: int, hyperfine: str | None) -> Timing:
+def time_command(
+    label: str, argv: list[str], cwd: Path, repeat: int, hyperfine: str | None
+) -> Timing:
     if hyperfine:
         with tempfile.NamedTemporaryFile(suffix=".json") as out:
-            cmd = [hyperfine, "-N", "--style", "none", "--warmup", "1", "--runs", str(repeat),
-                   "--export-json", out.name, shlex.join(argv)]
+            cmd = [
+                hyperfine,
+                "-N",
+                "--style",
+                "none",
+                "--warmup",
+                "1",
+                "--runs",
+                str(repeat),
+                "--export-json",
+                out.name,
+                shlex.join(argv),
+            ]
             subprocess.run(cmd, cwd=cwd, env=ENV, check=True, stdout=subprocess.DEVNULL)
             times = json.loads(Path(out.name).read_text())["results"][0]["times"]
         return Timing(label, statistics.median(times), min(times), len(times), "hyperfine")
     times = []
     for i in range(repeat + 1):
         start = time.perf_counter()
-        subprocess.run(argv, cwd=cwd, env=ENV, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            argv, cwd=cwd, env=ENV, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         if i:  # the first run is the warm-up
             times.append(time.perf_counter() - start)
     return Timing(label, statistics.median(times), min(times), len(times), "perf_counter")
@@ -118,7 +132,8 @@ def verify(expected: int, dvc_ids: list[str] | None, ml_ids: list[str] | str) ->
     return None
 
 
-def bench_workload(name: str, repeat: int, hyperfine: str | None) -> tuple[list[str], str]:
+def bench_workload(name: str, repeat: int, hyperfine: str | None) -> str:
+    """Build the workload, check mlrepro against DVC, time every command; Markdown out."""
     root = WORK / name
     expected = WORKLOADS[name](root)
     mlrepro, dvc = find_tool("mlrepro"), find_tool("dvc")
@@ -127,28 +142,39 @@ def bench_workload(name: str, repeat: int, hyperfine: str | None) -> tuple[list[
     dvc_ids = dvc_addresses(dvc, root) if dvc else None
     if dvc_ids is not None:
         if len(dvc_ids) != expected:
-            raise RuntimeError(f"{name}: DVC resolves {len(dvc_ids)} stages, generator meant {expected}")
+            raise RuntimeError(
+                f"{name}: DVC resolves {len(dvc_ids)} stages, generator meant {expected}"
+            )
         notes.append(f"DVC resolves {len(dvc_ids)} stages.")
     ml_problem = verify(expected, dvc_ids, mlrepro_addresses(mlrepro, root)) if mlrepro else None
     if mlrepro is None:
         notes.append("mlrepro is not installed.")
     elif ml_problem is None:
-        notes.append("mlrepro resolves the same stage ids as DVC." if dvc_ids is not None
-                     else "mlrepro resolves the expected number of stages (DVC not installed).")
+        notes.append(
+            "mlrepro resolves the same stage ids as DVC."
+            if dvc_ids is not None
+            else "mlrepro resolves the expected number of stages (DVC not installed)."
+        )
     else:
         notes.append(f"mlrepro NOT timed on the pipeline: {ml_problem}")
 
     py = sys.executable
     ml_ok = mlrepro is not None and ml_problem is None
+    ml = mlrepro or "mlrepro"  # only run when found; the name keeps the types simple
+    dv = dvc or "dvc"
     ml_why = "mlrepro not installed" if mlrepro is None else f"mlrepro failed: {ml_problem}"
     plan: list[tuple[str, list[str] | None, str]] = [
         ("python -c pass (interpreter floor)", [py, "-c", "pass"], ""),
-        ("mlrepro --version", [mlrepro, "--version"] if mlrepro else None, ml_why),
-        ("mlrepro stage list --json", [mlrepro, "stage", "list", "--json"] if ml_ok else None, ml_why),
-        ("mlrepro dag --json", [mlrepro, "dag", "--json"] if ml_ok else None, ml_why),
-        ("dvc --version", [dvc, "--version"] if dvc else None, "dvc not installed"),
-        ("dvc stage list --all --fail", [dvc, "stage", "list", "--all", "--fail"] if dvc else None, "dvc not installed"),
-        ("dvc dag --dot", [dvc, "dag", "--dot"] if dvc else None, "dvc not installed"),
+        ("mlrepro --version", [ml, "--version"] if mlrepro else None, ml_why),
+        ("mlrepro stage list --json", [ml, "stage", "list", "--json"] if ml_ok else None, ml_why),
+        ("mlrepro dag --json", [ml, "dag", "--json"] if ml_ok else None, ml_why),
+        ("dvc --version", [dv, "--version"] if dvc else None, "dvc not installed"),
+        (
+            "dvc stage list --all --fail",
+            [dv, "stage", "list", "--all", "--fail"] if dvc else None,
+            "dvc not installed",
+        ),
+        ("dvc dag --dot", [dv, "dag", "--dot"] if dvc else None, "dvc not installed"),
     ]
     rows: list[Timing | Skipped] = []
     for label, argv, why in plan:
@@ -160,17 +186,24 @@ def bench_workload(name: str, repeat: int, hyperfine: str | None) -> tuple[list[
             continue
         rows.append(time_command(label, argv, root, repeat, hyperfine))
         print(f"  timed {label}", file=sys.stderr)
-    return notes, render(name, notes, rows)
+    return render(name, notes, rows)
 
 
 def render(name: str, notes: list[str], rows: list[Timing | Skipped]) -> str:
-    lines = [f"## {name}", "", *notes, "",
-             "| command | median (s) | min (s) | runs | timer |", "| --- | ---: | ---: | ---: | --- |"]
+    lines = [
+        f"## {name}",
+        "",
+        *[f"- {note}" for note in notes],
+        "",
+        "| command | median (s) | min (s) | runs | timer |",
+        "| --- | ---: | ---: | ---: | --- |",
+    ]
     timed = {}
     for row in rows:
         if isinstance(row, Timing):
             timed[row.label] = row
-            lines.append(f"| `{row.label}` | {row.median:.3f} | {row.minimum:.3f} | {row.runs} | {row.timer} |")
+            cells = [f"`{row.label}`", f"{row.median:.3f}", f"{row.minimum:.3f}", str(row.runs)]
+            lines.append("| " + " | ".join([*cells, row.timer]) + " |")
         else:
             lines.append(f"| `{row.label}` | - | - | 0 | not timed: {row.reason} |")
     lines += ["", "| target | measured | result |", "| --- | ---: | --- |"]
@@ -189,13 +222,25 @@ def render(name: str, notes: list[str], rows: list[Timing | Skipped]) -> str:
     version = median("mlrepro --version")
     ratio = dvc_load / load if load and dvc_load else None
     dag_ratio = dvc_dag / dag if dag and dvc_dag else None
-    check(f"`mlrepro stage list --json` median < {TARGET_LOAD_S} s", load,
-          load is not None and load < TARGET_LOAD_S, "{:.3f} s")
-    check(f"DVC / mlrepro stage-list ratio >= {TARGET_RATIO:g}x", ratio,
-          ratio is not None and ratio >= TARGET_RATIO, "{:.1f}x")
+    check(
+        f"`mlrepro stage list --json` median < {TARGET_LOAD_S} s",
+        load,
+        load is not None and load < TARGET_LOAD_S,
+        "{:.3f} s",
+    )
+    check(
+        f"DVC / mlrepro stage-list ratio >= {TARGET_RATIO:g}x",
+        ratio,
+        ratio is not None and ratio >= TARGET_RATIO,
+        "{:.1f}x",
+    )
     check("DVC / mlrepro dag ratio (no target)", dag_ratio, True, "{:.1f}x")
-    check(f"`mlrepro --version` median < {TARGET_VERSION_S} s", version,
-          version is not None and version < TARGET_VERSION_S, "{:.3f} s")
+    check(
+        f"`mlrepro --version` median < {TARGET_VERSION_S} s",
+        version,
+        version is not None and version < TARGET_VERSION_S,
+        "{:.3f} s",
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -213,13 +258,15 @@ def machine_info() -> str:
     hf_version = run([hf, "--version"], HERE).stdout.strip() if hf else "not installed"
     commit = run(["git", "rev-parse", "--short", "HEAD"], HERE).stdout.strip() or "unknown"
     nproc = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return "\n".join([
-        f"- date (UTC): {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M')}",
-        f"- mlrepro commit: {commit}",
-        f"- nproc: {nproc}; CPU: {cpu}; {platform.system()} {platform.release()}",
-        f"- Python {platform.python_version()} ({sys.executable})",
-        f"- DVC {dvc_version}; {hf_version}",
-    ])
+    return "\n".join(
+        [
+            f"- date (UTC): {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M')}",
+            f"- mlrepro commit: {commit}",
+            f"- nproc: {nproc}; CPU: {cpu}; {platform.system()} {platform.release()}",
+            f"- Python {platform.python_version()} ({sys.executable})",
+            f"- DVC {dvc_version}; {hf_version}",
+        ]
+    )
 
 
 def write_results(sections: dict[str, str], info: str) -> None:
@@ -237,9 +284,13 @@ def write_results(sections: dict[str, str], info: str) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--only", choices=sorted(WORKLOADS), help="run one workload")
-    parser.add_argument("--repeat", type=int, default=10, help="timed runs per command (default 10)")
+    parser.add_argument(
+        "--repeat", type=int, default=10, help="timed runs per command (default 10)"
+    )
     parser.add_argument("--write", action="store_true", help="also write benchmarks/RESULTS.md")
     parser.add_argument("--no-hyperfine", action="store_true", help="time with the built-in loop")
     args = parser.parse_args()
@@ -249,7 +300,7 @@ def main() -> int:
     sections: dict[str, str] = {}
     for name in [args.only] if args.only else sorted(WORKLOADS):
         print(f"benchmarking {name} ...", file=sys.stderr)
-        _, section = bench_workload(name, args.repeat, hyperfine)
+        section = bench_workload(name, args.repeat, hyperfine)
         sections[name] = section
         print(section)
     if args.write:

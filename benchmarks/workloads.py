@@ -18,9 +18,12 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-# Values a generator writes: plain YAML data.
-Yaml = dict[str, "Yaml"] | list["Yaml"] | str | int | float | bool
+# Values a generator writes: plain YAML data (dicts, lists, str, int, float, bool).
+# Any rather than a recursive union: list/dict invariance would reject literals
+# such as list[str] where list[Yaml] is expected.
+Yaml = Any
 
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_./-]*$")
 _RESERVED = {"true", "false", "yes", "no", "on", "off", "null", "y", "n"}
