@@ -611,6 +611,7 @@ add("vars-merge-mapping-over-scalar", {"params.yaml": "a: 1\n", "dvc.yaml": "var
     "cmd: echo")}, REJECT)
 add("vars-merge-lists-conflict", {"params.yaml": "a: [1]\n", "dvc.yaml": "vars: [{a: [2]}]\n" + one(
     "cmd: echo")}, REJECT)
+add("vars-params-yaml-listed-but-missing", {"dvc.yaml": "vars: [params.yaml]\n" + one("cmd: echo")}, REJECT)
 add("vars-params-yaml-listed-again", {"params.yaml": "a: 1\n", "dvc.yaml": "vars: [params.yaml]\n" + one(
     "cmd: echo ${a}")}, OK)
 add("vars-params-yaml-listed-again-dotslash", {"params.yaml": "a: 1\n", "dvc.yaml": "vars: [./params.yaml]\n" + one(
@@ -809,6 +810,7 @@ add("foreach-do-with-matrix-key-ignored", {"dvc.yaml": one("foreach: [x]\ndo:\n 
 add("foreach-do-with-foreach-key", {"dvc.yaml": one("foreach: [x]\ndo:\n  foreach: [y]\n  cmd: echo")}, REJECT)
 add("foreach-item-date-rejected", {"dvc.yaml": one("foreach: [2001-01-01]\ndo:\n  cmd: echo")}, REJECT)
 add("foreach-int-and-float-same-string", {"dvc.yaml": one("foreach: [1, 1.0]\ndo:\n  cmd: ['${item}']")}, OK)
+add("foreach-inf-and-nan-items", {"dvc.yaml": one("foreach: [.inf, -.inf, .nan]\ndo:\n  cmd: echo ${item}")}, OK)
 add("foreach-large-int-key", {"dvc.yaml": one("foreach: [100000000000000000000000]\ndo:\n  cmd: echo ${item}")}, OK)
 
 # =========================================================================== matrix
@@ -1226,6 +1228,7 @@ add("yaml-true-stage-name", {"dvc.yaml": "stages:\n  true:\n    cmd: x\n"}, REJE
 add("yaml-null-stage-name", {"dvc.yaml": "stages:\n  ~:\n    cmd: x\n"}, REJECT)
 add("yaml-int-stage-name", {"dvc.yaml": "stages:\n  010:\n    cmd: x\n"}, REJECT)
 add("yaml-float-stage-name", {"dvc.yaml": "stages:\n  1.5:\n    cmd: x\n"}, REJECT)
+add("yaml-inf-stage-name", {"dvc.yaml": "stages:\n  .inf:\n    cmd: x\n"}, REJECT)
 add("yaml-quoted-number-stage-name", {"dvc.yaml": "stages:\n  '010':\n    cmd: x\n"}, OK)
 add("yaml-date-cmd", {"dvc.yaml": one("cmd: 2001-01-01")}, REJECT)
 add("yaml-date-in-dep", {"dvc.yaml": one("cmd: x\ndeps: [2001-01-01]")}, REJECT)

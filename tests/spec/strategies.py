@@ -263,18 +263,26 @@ def params_entries(draw: st.DrawFn, workdir: str, outputs: list[str]) -> list[An
 
 
 @st.composite
-def templated_cmd(draw: st.DrawFn, refs: list[tuple[str, Any]], extra: list[str] = ()) -> Any:
-    """A cmd (str or list) made of literal text and ``${...}`` references."""
+def templated_cmd(draw: st.DrawFn, refs: list[tuple[str, Any]]) -> Any:
+    """A cmd (str or list) made of literal text and ``${...}`` references.
+
+    References mostly select scalars, sometimes mappings (unpacked into
+    ``--key value`` inside a string) and rarely lists (an error).
+    """
+    by_kind: dict[str, list[str]] = {"scalar": [], "dict": [], "list": []}
+    for expr, value in refs:
+        kind = "scalar" if is_scalar(value) else "dict" if isinstance(value, dict) else "list"
+        by_kind[kind].append(expr)
     parts: list[str] = []
     for _ in range(draw(st.integers(1, 4))):
-        kind = draw(st.integers(0, 9))
-        if kind <= 4 and (refs or extra):
-            exprs = [e for e, _ in refs] + list(extra)
-            expr = draw(st.sampled_from(exprs))
+        roll = draw(st.integers(0, 19))
+        pool = by_kind["scalar"] if roll < 8 else by_kind["dict"] if roll < 10 else by_kind["list"] if roll == 10 else []
+        if pool:
+            expr = draw(st.sampled_from(pool))
             spaced = draw(st.integers(0, 7)) == 0
             parts.append("${ " + expr + " }" if spaced else "${" + expr + "}")
-        elif kind == 5:
-            parts.append(draw(st.sampled_from(["${nope}", "\\${escaped}", "$HOME", "${a", "x}"])))
+        elif roll == 11:
+            parts.append(draw(st.sampled_from(["${nope}", "\\${escaped}", "$HOME", "${a", "x}", "\\${a}"])))
         else:
             parts.append(draw(st.sampled_from(["python run.py", "--flag", "a b", "é", "-", ""])))
     shape = draw(st.integers(0, 3))
@@ -336,7 +344,7 @@ def templated_projects(draw: st.DrawFn) -> dict[str, str | bytes]:
             expr, _ = draw(st.sampled_from(scalar_refs))
             stage["params"] = [f"k${{{expr}}}", {f"p{i}.yaml": [f"${{{expr}}}"]}]
         if draw(st.integers(0, 3)) == 0:
-            descs = ["plain", "stage ${nope}", *(f"v=${{{e}}}" for e, _ in scalar_refs[:3])]
+            descs = ["plain", "plain", "stage ${nope}", *(f"v=${{{e}}}" for e, _ in scalar_refs[:3])]
             stage["desc"] = draw(st.sampled_from(descs))
         stages[f"t{i}"] = stage
     doc: dict[str, Any] = {}
