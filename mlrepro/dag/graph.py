@@ -102,8 +102,7 @@ def build_trie(root: str, stages: Iterable[Stage]) -> OutputTrie:
     trie = OutputTrie(root)
     for stage in stages:
         for out in stage.all_outs:
-            if not paths.is_url(out.path):
-                trie.add(stage, out.path)
+            trie.add(stage, out.path)
     return trie
 
 
@@ -121,8 +120,6 @@ def build_edges(root: str, stages: list[Stage], trie: OutputTrie | None = None) 
     edges: set[tuple[str, str]] = set()
     for stage in stages:
         for dep in (*stage.deps, *stage.params):
-            if paths.is_url(dep):
-                continue
             for other, _ in trie.overlapping(dep):
                 edges.add((stage.id, other.id))
     ordered = sorted(edges)

@@ -15,7 +15,8 @@ from mlrepro.dag.graph import build_edges, build_trie
 from mlrepro.errors import PipelineError
 from mlrepro.spec import paths
 from mlrepro.spec.model import Out, Pipeline, Stage
-from mlrepro.spec.project import drop_gitignored, find_pipeline_files, under_any
+from mlrepro.spec.project import walk_pipeline_files
+from mlrepro.spec.validate import check_outputs
 from mlrepro.spec.resolve import DvcFile
 from mlrepro.spec.yamlio import line_of
 
@@ -28,21 +29,15 @@ def load_pipeline(root: str | Path) -> Pipeline:
     Raises :class:`mlrepro.errors.PipelineError` for anything DVC refuses.
     """
     root = str(Path(root).resolve())
-    files = drop_gitignored(root, find_pipeline_files(root))
     stages: list[Stage] = []
-    loaded: list[str] = []
-    out_dirs: set[str] = set()
-    for relpath in files:
-        # As DVC's walk does: a directory that is an output of a pipeline
-        # file already read is not searched for more pipeline files.
-        if under_any(relpath, out_dirs):
-            continue
+
+    def load(relpath: str) -> list[str]:
         file_stages = DvcFile(root, relpath).load()
         stages.extend(file_stages)
-        loaded.append(relpath)
-        out_dirs.update(
-            o.path for s in file_stages for o in s.all_outs if not paths.is_external(o.path)
-        )
+        return [o.path for s in file_stages for o in s.all_outs if not paths.is_external(o.path)]
+
+    loaded = walk_pipeline_files(root, load)
+    check_outputs(root, stages)
     try:
         edges = build_edges(root, stages, build_trie(root, stages))
     except PipelineError as exc:

@@ -165,23 +165,31 @@ def rules_match(rules: list[Rule], path: str, is_dir: bool) -> bool | None:
     return None
 
 
-class DvcIgnore:
-    """The ignore rules of every ``.dvcignore`` seen so far while walking."""
+class IgnoreTree:
+    """Ignore rules read from one file name (``.dvcignore``, ``.gitignore``) in
+    every folder, plus ``base`` rules that apply under the root with lowest
+    precedence (git's info/exclude and global excludes file)."""
 
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, filename: str, base: list[Rule] | None = None) -> None:
         self.root = root
+        self.filename = filename
         self._rules: dict[str, list[Rule]] = {}  # dir relpath ("" = root) -> rules
+        self._loaded: set[str] = set()
+        self._base = base or []
 
     def load_dir(self, reldir: str) -> None:
-        path = os.path.join(self.root, reldir, ".dvcignore")
+        if reldir in self._loaded:
+            return
+        self._loaded.add(reldir)
+        path = os.path.join(self.root, reldir, self.filename)
         if os.path.isfile(path):
             with open(path, encoding="utf-8", errors="replace") as f:
-                source = f"{reldir}/.dvcignore" if reldir else ".dvcignore"
+                source = f"{reldir}/{self.filename}" if reldir else self.filename
                 self._rules[reldir] = parse_patterns(f.read(), source)
 
     def ignored(self, relpath: str, is_dir: bool) -> bool:
-        """Whether ``relpath`` is ignored (its parent folders being not ignored)."""
-        result = False
+        """Whether ``relpath`` is ignored, its parent folders being known not to be."""
+        result = bool(self._base) and rules_match(self._base, relpath, is_dir) is True
         parts = relpath.split("/")
         for depth in range(len(parts)):
             rules = self._rules.get("/".join(parts[:depth]))
@@ -190,3 +198,70 @@ class DvcIgnore:
                 if verdict is not None:
                     result = verdict
         return result
+
+    def path_ignored(self, relpath: str, is_dir: bool) -> bool:
+        """Whether ``relpath`` or any folder above it is ignored."""
+        parts = relpath.split("/")
+        for i in range(1, len(parts) + 1):
+            self.load_dir("/".join(parts[: i - 1]))
+            if self.ignored("/".join(parts[:i]), is_dir or i < len(parts)):
+                return True
+        return False
+
+
+# Never searched, never a valid output location (same defaults as DVC).
+DEFAULT_DVCIGNORE = parse_patterns(".hg/\n.git/\n.git\n.dvc/\n", "<default>")
+
+
+def dvcignore(root: str) -> IgnoreTree:
+    return IgnoreTree(root, ".dvcignore", DEFAULT_DVCIGNORE)
+
+
+def gitignore(root: str) -> IgnoreTree:
+    """git's ignore rules: every .gitignore, .git/info/exclude and the global excludes file."""
+    base: list[Rule] = []
+    for path in _git_exclude_files(root):
+        try:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                base.extend(parse_patterns(f.read(), path))
+        except (OSError, PipelineError):
+            continue
+    return IgnoreTree(root, ".gitignore", base)
+
+
+def _git_exclude_files(root: str) -> list[str]:
+    gitdir = os.path.join(root, ".git")
+    if os.path.isfile(gitdir):  # worktree or submodule: "gitdir: <path>"
+        with open(gitdir, encoding="utf-8", errors="replace") as f:
+            line = f.read().strip()
+        if line.startswith("gitdir:"):
+            gitdir = os.path.join(root, line[len("gitdir:") :].strip())
+    home = os.path.expanduser("~")
+    xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
+    excludes = os.path.join(xdg, "git", "ignore")
+    for config in (os.path.join(home, ".gitconfig"), os.path.join(gitdir, "config")):
+        value = _config_value(config, "core", "excludesfile")
+        if value:
+            excludes = os.path.expanduser(value)
+    # lowest precedence first: the global file, then the repository's exclude
+    return [excludes, os.path.join(gitdir, "info", "exclude")]
+
+
+def _config_value(path: str, section: str, key: str) -> str | None:
+    # A minimal git-config reader: enough for one plain key; later wins.
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            text = f.read()
+    except OSError:
+        return None
+    current = None
+    value = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith("["):
+            current = line.strip("[]").split()[0].lower() if line.strip("[]") else None
+        elif current == section and "=" in line:
+            k, _, v = line.partition("=")
+            if k.strip().lower() == key:
+                value = v.strip().strip('"')
+    return value

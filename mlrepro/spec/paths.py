@@ -4,15 +4,37 @@ from __future__ import annotations
 
 import posixpath
 from functools import cache
+from urllib.parse import urlsplit
+
+
+# URL schemes DVC accepts for dependencies and outputs (its remote types).
+# `remote://name/path` needs a DVC remote, which mlrepro does not read.
+URL_SCHEMES = frozenset(
+    {"s3", "gs", "ssh", "hdfs", "webhdfs", "azure", "oss", "gdrive", "http", "https", "webdav", "webdavs"}
+)
 
 
 def is_url(path: str) -> bool:
     return "://" in path
 
 
+def url_problem(path: str) -> str | None:
+    """Why DVC would refuse ``path`` as a URL, or None when it is acceptable."""
+    if "://" not in path:
+        return None
+    parsed = urlsplit(path)
+    if not parsed.netloc:
+        return None  # DVC reads `x:///p` as a local path
+    if parsed.scheme == "remote":
+        return f"'{path}' names a DVC remote ('remote://'), which mlrepro does not support"
+    if parsed.scheme not in URL_SCHEMES:
+        return f"'{path}' has an unsupported URL scheme '{parsed.scheme}://'"
+    return None
+
+
 def is_external(path: str) -> bool:
     """URLs and absolute paths are kept exactly as written."""
-    return is_url(path) or path.startswith("/")
+    return path.startswith("/") or ("://" in path and bool(urlsplit(path).netloc))
 
 
 def join_rel(base: str, path: str) -> str:
@@ -22,13 +44,23 @@ def join_rel(base: str, path: str) -> str:
     trailing slash; may start with ``../`` when it leaves the root; the root
     itself is ``.``.
     """
-    if is_external(path):
+    if path.startswith("/"):
+        return path
+    if "://" in path and urlsplit(path).netloc:
         return path
     return posixpath.normpath(posixpath.join(base, path))
 
 
 def parts(root: str, path: str) -> tuple[str, ...]:
-    """Components of the absolute, normalised form of a root-relative path."""
+    """Components of the absolute, normalised form of a root-relative path.
+
+    A URL's first component is ``scheme://netloc``, which no local path can
+    have, so URLs only ever overlap with URLs (as in DVC).
+    """
+    if "://" in path:
+        u = urlsplit(path)
+        if u.netloc:
+            return (f"{u.scheme}://{u.netloc}", *(p for p in u.path.split("/") if p))
     if path.startswith("/"):
         return tuple(p for p in posixpath.normpath(path).split("/") if p)
     root_parts = _root_parts(root)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import posixpath
-import subprocess
+
+from collections.abc import Callable, Iterable
 
 from mlrepro.errors import NotInRepositoryError, PipelineError
-from mlrepro.spec.ignore import DvcIgnore
+from mlrepro.spec.ignore import dvcignore, gitignore
 
 PIPELINE_FILE = "dvc.yaml"
-# Never descended into, wherever they are (same defaults as DVC).
-_SKIP_DIRS = frozenset({".git", ".hg", ".dvc", ".mlrepro"})
 
 
 def find_root(start: str | None = None) -> str:
@@ -30,20 +29,26 @@ def find_root(start: str | None = None) -> str:
         probe = parent
 
 
-def find_pipeline_files(root: str) -> list[str]:
-    """Relative paths of every dvc.yaml under ``root`` in walk order (DFS, sorted).
+def walk_pipeline_files(root: str, load: Callable[[str], Iterable[str]]) -> list[str]:
+    """Find and load every dvc.yaml under ``root`` in DVC's walk order.
 
-    Honours ``.dvcignore`` files at any depth and skips nested git
-    repositories, ``.git``, ``.dvc`` and ``.mlrepro``. Git-ignored files are
-    removed later by :func:`drop_gitignored`.
+    ``load(relpath)`` loads one pipeline file and returns the local output
+    paths it declares. As DVC's walk does, a folder is not entered when it is
+    ignored (``.dvcignore`` at any depth, git's ignore rules), when it holds
+    a ``.dvc`` folder of its own (a sub-project), or when it is an output
+    of a pipeline file loaded before its parent folder was listed. Folders
+    are visited depth first, in name order. Returns the files loaded.
     """
-    ignore = DvcIgnore(root)
-    found: list[str] = []
+    dvc_ignore = dvcignore(root)
+    git_ignore = gitignore(root)
+    outs: set[str] = set()
+    loaded: list[str] = []
     stack: list[str] = [""]
     while stack:
         reldir = stack.pop()
         absdir = os.path.join(root, reldir) if reldir else root
-        ignore.load_dir(reldir)
+        dvc_ignore.load_dir(reldir)
+        git_ignore.load_dir(reldir)
         try:
             entries = sorted(os.scandir(absdir), key=lambda e: e.name)
         except OSError:
@@ -52,47 +57,25 @@ def find_pipeline_files(root: str) -> list[str]:
         for entry in entries:
             rel = f"{reldir}/{entry.name}" if reldir else entry.name
             if entry.is_dir(follow_symlinks=False):
-                if entry.name in _SKIP_DIRS or ignore.ignored(rel, is_dir=True):
-                    continue
-                if os.path.exists(os.path.join(entry.path, ".git")):
-                    continue  # a nested repository is a project of its own
                 subdirs.append(rel)
-            elif entry.name == PIPELINE_FILE and not ignore.ignored(rel, is_dir=False):
-                if entry.is_file():
-                    found.append(rel)
-        stack.extend(reversed(subdirs))
-    return found
-
-
-def drop_gitignored(root: str, relpaths: list[str]) -> list[str]:
-    """``relpaths`` without those git ignores (DVC skips git-ignored files)."""
-    if not relpaths:
-        return relpaths
-    try:
-        proc = subprocess.run(
-            ["git", "check-ignore", "--no-index", "--stdin", "-z"],
-            cwd=root,
-            input="\0".join(relpaths) + "\0",
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    except OSError:
-        return relpaths
-    if proc.returncode not in (0, 1):
-        return relpaths
-    ignored = {p for p in proc.stdout.split("\0") if p}
-    return [p for p in relpaths if p not in ignored]
-
-
-def under_any(path: str, dirs: set[str]) -> bool:
-    """Whether a proper parent directory of ``path`` is one of ``dirs``."""
-    parent = posixpath.dirname(path)
-    while parent:
-        if parent in dirs:
-            return True
-        parent = posixpath.dirname(parent)
-    return False
+            elif (
+                entry.name == PIPELINE_FILE
+                and entry.is_file()
+                and not dvc_ignore.ignored(rel, is_dir=False)
+                and not git_ignore.ignored(rel, is_dir=False)
+            ):
+                outs.update(load(rel))
+                loaded.append(rel)
+        keep = [
+            d
+            for d in subdirs
+            if d not in outs
+            and not dvc_ignore.ignored(d, is_dir=True)
+            and not git_ignore.ignored(d, is_dir=True)
+            and not os.path.exists(os.path.join(root, d, ".dvc"))
+        ]
+        stack.extend(reversed(keep))
+    return loaded
 
 
 def relpath_in_root(root: str, path: str) -> str:

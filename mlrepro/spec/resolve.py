@@ -169,6 +169,15 @@ class DvcFile:
 
     def _resolve_definition(self, context: Context, name: str, definition: dict[str, Any]) -> Iterator[Stage]:
         keypath: tuple[Any, ...] = ("stages", name)
+        # DVC addresses generated stages as group@key and splits names at the
+        # last '@': a name of its own with '@' (or an empty one) cannot be loaded.
+        if not name or "@" in name:
+            raise self.error(
+                f"invalid stage name '{name}'" + (": '@' is reserved for foreach/matrix stages" if name else ""),
+                keypath,
+                stage=name or None,
+                hint="rename the stage",
+            )
         if "matrix" in definition:
             template = {k: v for k, v in definition.items() if k != "matrix"}
             self._check_template(template, name, keypath)
@@ -221,9 +230,20 @@ class DvcFile:
                     items[to_str(e)] = e
         try:
             for key, item in items.items():
+                self._check_key(name, key, keypath)
                 yield key, to_context(unref(item), f"stage '{name}@{key}'"), with_key
         except TemplateError as exc:
             raise self.error(str(exc), keypath, stage=name) from None
+
+    def _check_key(self, name: str, key: str, keypath: tuple[Any, ...]) -> None:
+        if not key or "@" in key:
+            raise self.error(
+                f"generated stage name '{name}@{key}' cannot be addressed: "
+                + ("the key is empty" if not key else "the key contains '@'"),
+                keypath,
+                stage=name,
+                hint="use values without '@' (and not empty) to generate stages",
+            )
 
     def _matrix_items(self, context: Context, name: str, data: dict[str, Any]) -> Iterator[tuple[str, Any]]:
         keypath = ("stages", name, "matrix")
@@ -244,14 +264,18 @@ class DvcFile:
                         f"'matrix.{dim}' must be a list, got {type(inner).__name__}", keypath, stage=name
                     )
             dims.append((dim, list(values)))
+        combos: dict[str, dict[str, Any]] = {}
+        for combination in itertools.product(*(list(enumerate(v)) for _, v in dims)):
+            fragments = []
+            item: dict[str, Any] = {}
+            for (dim, _), (i, v) in zip(dims, combination, strict=True):
+                item[dim] = v
+                fragments.append(f"{dim}{i}" if is_map_or_seq(v) else to_str(v))
+            # as in DVC, combinations that render to the same key collapse (last wins)
+            combos["-".join(fragments)] = item
         try:
-            for combination in itertools.product(*(list(enumerate(v)) for _, v in dims)):
-                fragments = []
-                item: dict[str, Any] = {}
-                for (dim, _), (i, v) in zip(dims, combination, strict=True):
-                    item[dim] = v
-                    fragments.append(f"{dim}{i}" if is_map_or_seq(v) else to_str(v))
-                key = "-".join(fragments)
+            for key, item in combos.items():
+                self._check_key(name, key, keypath)
                 yield key, to_context(unref(item), f"stage '{name}@{key}'")
         except TemplateError as exc:
             raise self.error(str(exc), keypath, stage=name) from None
@@ -302,6 +326,8 @@ class DvcFile:
         for dep in d.get("deps") or []:
             if not isinstance(dep, str):
                 raise fail(f"dependency {dep!r} must be a string path", "deps")
+            if problem := paths.url_problem(dep):
+                raise fail(problem, "deps")
             deps.append(paths.join_rel(wdir, dep))
 
         params = _merge_params(d.get("params") or [], wdir, fail)
@@ -310,9 +336,7 @@ class DvcFile:
         for section in ("outs", "metrics", "plots"):
             outs[section] = tuple(_merge_outs(d.get(section) or [], wdir, section, fail))
 
-        cmd = d["cmd"]
-        if not isinstance(cmd, str | list):
-            raise fail(f"'cmd' must be a string or a list, got {type(cmd).__name__}", "cmd")
+        cmd = d["cmd"]  # kept as templating left it, as DVC does (``${n}`` may give a number)
         desc = d.get("desc")
         return Stage(
             dvcfile=self.relpath,
@@ -392,6 +416,8 @@ def _merge_outs(entries: list[Any], wdir: str, section: str, fail: Any) -> Itera
     for path, flags in merged.items():
         if not isinstance(path, str):
             raise fail(f"{section} path {path!r} must be a string", section)
+        if problem := paths.url_problem(path):
+            raise fail(problem, section)
         remote = flags.get("remote")
         yield Out(
             path=paths.join_rel(wdir, path),

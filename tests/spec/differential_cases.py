@@ -1276,8 +1276,13 @@ add("lock-valid-ignored", {"dvc.yaml": one("cmd: x\ndeps: [d]"), "dvc.lock": y("
             md5: d41d8cd98f00b204e9800998ecf8427e
             size: 0
     """)}, OK)
-add("lock-invalid-yaml", {"dvc.yaml": one("cmd: x"), "dvc.lock": "garbage: [\n"}, REJECT)
-add("lock-wrong-schema", {"dvc.yaml": one("cmd: x"), "dvc.lock": "schema: '3.0'\n"}, REJECT)
+# Deliberate differences (docs/format.md, "Pipeline files"): DVC refuses a
+# project whose dvc.lock is corrupt; mlrepro never reads dvc.lock (it keeps
+# its own mlrepro.lock), so it loads the pipeline all the same.
+DIVERGENCES: list[Case] = [
+    ("lock-invalid-yaml", {"dvc.yaml": one("cmd: x"), "dvc.lock": "garbage: [\n"}, REJECT),
+    ("lock-wrong-schema", {"dvc.yaml": one("cmd: x"), "dvc.lock": "schema: '3.0'\n"}, REJECT),
+]
 add("lock-without-dvc-yaml", {"dvc.lock": "garbage: [\n"}, OK)
 
 

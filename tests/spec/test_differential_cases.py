@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from tests.oracle.dvc_oracle import Accepted, OracleResult, Rejected, Unsupported, run_oracle
-from tests.spec.differential_cases import CASES, OK, y
+from tests.spec.differential_cases import CASES, DIVERGENCES, OK, y
 from tests.spec.helpers import (
     assert_same,
     describe,
@@ -65,6 +65,17 @@ def test_stage_list_matches_dvc(tmp_path: Path, case_id: str, files: dict[str, A
         pytest.skip(str(dvc))
     ours = mlrepro_cli(root)
     assert_same(ours, dvc, context=f"case {case_id}")
+
+
+@pytest.mark.parametrize(("case_id", "files", "verdict"), DIVERGENCES, ids=[c[0] for c in DIVERGENCES])
+def test_documented_divergences(tmp_path: Path, case_id: str, files: dict[str, Any], verdict: str) -> None:
+    """Where mlrepro departs from DVC on purpose: DVC still refuses, mlrepro loads the pipeline."""
+    root = make_project(tmp_path / "project", files)
+    dvc = run_oracle(root)
+    assert isinstance(dvc, Rejected), f"DVC no longer refuses {case_id}: {describe(dvc)}"
+    ours = mlrepro_cli(root)
+    assert isinstance(ours, Accepted), describe(ours)
+    assert [s["id"] for s in ours.data["stages"]] == ["a"]
 
 
 # --------------------------------------------------------------------------- the oracle itself
