@@ -22,7 +22,9 @@ def _tool(name: str) -> str:
 def test_workflow_matches_the_github_schema(workflow: Path) -> None:
     proc = subprocess.run(
         [_tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(workflow)],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -31,7 +33,9 @@ def test_workflow_matches_the_github_schema(workflow: Path) -> None:
 def test_workflow_passes_zizmor(workflow: Path) -> None:
     proc = subprocess.run(
         [_tool("zizmor"), "--offline", "--no-progress", str(workflow)],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 

@@ -17,4 +17,6 @@ def init(force: bool) -> None:
     if result.created:
         click.echo(f"Initialized mlrepro in {os.path.join(result.root, '.mlrepro')}")
     else:
-        click.echo(f"mlrepro is already initialized in {result.root} (use --force to rewrite the config)")
+        click.echo(
+            f"mlrepro is already initialized in {result.root} (use --force to rewrite the config)"
+        )

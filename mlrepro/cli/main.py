@@ -89,7 +89,9 @@ def main(argv: list[str] | None = None) -> Any:
             raise
         import traceback
 
-        click.echo("error: internal error in mlrepro (a bug): rerun with --debug and report it", err=True)
+        click.echo(
+            "error: internal error in mlrepro (a bug): rerun with --debug and report it", err=True
+        )
         click.echo(traceback.format_exc().splitlines()[-1], err=True)
         sys.exit(EXIT_ERROR)
 

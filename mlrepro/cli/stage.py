@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import click
 
@@ -27,13 +28,15 @@ def stage() -> None:
 
 
 @stage.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print the canonical resolved pipeline as JSON.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the canonical resolved pipeline as JSON."
+)
 def list_(as_json: bool) -> None:
     """List every stage of every dvc.yaml, after templating."""
     pipeline = load_pipeline(find_root())
     if as_json:
         # Indented for people; compact (C encoder, several times faster) for pipes.
-        indent = 2 if click.get_text_stream("stdout").isatty() else None
+        indent = 2 if sys.stdout.isatty() else None
         click.echo(json.dumps(pipeline_json(pipeline), indent=indent, ensure_ascii=False))
         return
     rows = []

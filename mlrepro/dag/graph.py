@@ -47,9 +47,10 @@ class OutputTrie:
                 _overlap(node.owner, (stage, out_path))
             node = node.children.setdefault(part, _Node())
         if node.owner is not None:
-            other, other_path = node.owner
+            other = node.owner[0]
             raise PipelineError(
-                f"output '{out_path}' is declared by both stage '{other.id}' and stage '{stage.id}'",
+                f"output '{out_path}' is declared by both stage '{other.id}' "
+                f"and stage '{stage.id}'",
                 path=stage.dvcfile,
                 stage=stage.name,
                 hint="each output must be written by exactly one stage: rename one of them",
@@ -106,14 +107,17 @@ def build_trie(root: str, stages: Iterable[Stage]) -> OutputTrie:
     return trie
 
 
-def build_edges(root: str, stages: list[Stage], trie: OutputTrie | None = None) -> list[tuple[str, str]]:
+def build_edges(
+    root: str, stages: list[Stage], trie: OutputTrie | None = None
+) -> list[tuple[str, str]]:
     """Sorted unique (from_id, to_id) edges; raises PipelineError on a cycle."""
     trie = trie or build_trie(root, stages)
     for stage in stages:
         owner = trie.owner_of_prefix(stage.dvcfile)
         if owner is not None:
             raise PipelineError(
-                f"pipeline file '{stage.dvcfile}' lies inside output '{owner[1]}' of stage '{owner[0].id}'",
+                f"pipeline file '{stage.dvcfile}' lies inside output '{owner[1]}' "
+                f"of stage '{owner[0].id}'",
                 path=stage.dvcfile,
                 hint="move the dvc.yaml out of the output directory",
             )
@@ -145,7 +149,7 @@ def _check_acyclic(ids: list[str], edges: list[tuple[str, str]], by_id: dict[str
                 stack[-1] = (node, i + 1)
                 nxt = succ[node][i]
                 if color[nxt] == grey:
-                    cycle = path[path.index(nxt):] + [nxt]
+                    cycle = [*path[path.index(nxt) :], nxt]
                     stage = by_id[nxt]
                     if len(cycle) == 2:
                         what = f"stage '{nxt}' depends on its own output"
@@ -155,7 +159,8 @@ def _check_acyclic(ids: list[str], edges: list[tuple[str, str]], by_id: dict[str
                         what,
                         path=stage.dvcfile,
                         stage=stage.name,
-                        hint="a stage may not use its own outputs, directly or through other stages",
+                        hint="a stage may not use its own outputs, "
+                        "directly or through other stages",
                     )
                 if color[nxt] == white:
                     color[nxt] = grey

@@ -16,8 +16,8 @@ from mlrepro.errors import PipelineError
 from mlrepro.spec import paths
 from mlrepro.spec.model import Out, Pipeline, Stage
 from mlrepro.spec.project import walk_pipeline_files
-from mlrepro.spec.validate import check_outputs
 from mlrepro.spec.resolve import DvcFile
+from mlrepro.spec.validate import check_outputs
 from mlrepro.spec.yamlio import line_of
 
 STAGE_LIST_SCHEMA_VERSION = 1
@@ -86,7 +86,9 @@ def stage_json(stage: Stage) -> dict[str, Any]:
         "outs": _outs_json(stage.outs),
         "metrics": _outs_json(stage.metrics),
         "plots": _outs_json(stage.plots),
-        "params": {k: (list(v) if v is not None else None) for k, v in sorted(stage.params.items())},
+        "params": {
+            k: (list(v) if v is not None else None) for k, v in sorted(stage.params.items())
+        },
         "frozen": stage.frozen,
         "always_changed": stage.always_changed,
     }

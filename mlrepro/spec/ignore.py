@@ -87,9 +87,8 @@ def compile_pattern(line: str) -> Rule | None:
     dir_only = segs[-1] == ""
     if segs[0] == "":
         del segs[0]
-    elif len(segs) == 1 or (len(segs) == 2 and segs[1] == ""):
-        if segs[0] != "**":
-            segs.insert(0, "**")
+    elif (len(segs) == 1 or (len(segs) == 2 and segs[1] == "")) and segs[0] != "**":
+        segs.insert(0, "**")
     if not segs:
         raise ValueError(f"invalid pattern '{line}'")
     if segs[-1] == "":
@@ -147,7 +146,9 @@ def parse_patterns(text: str, source: str = ".dvcignore") -> list[Rule]:
         try:
             rule = compile_pattern(raw.strip())
         except ValueError as exc:
-            raise PipelineError(str(exc), path=source, line=lineno, hint="fix or remove the pattern") from None
+            raise PipelineError(
+                str(exc), path=source, line=lineno, hint="fix or remove the pattern"
+            ) from None
         if rule is not None:
             rules.append(rule)
     return rules

@@ -55,8 +55,10 @@ def _py_body(body: list[ast.stmt], *, self_only: bool) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for node in body:
         if isinstance(node, ast.Assign | ast.AnnAssign):
-            target = node.target if isinstance(node, ast.AnnAssign) else (
-                node.targets[0] if len(node.targets) == 1 else None
+            target = (
+                node.target
+                if isinstance(node, ast.AnnAssign)
+                else (node.targets[0] if len(node.targets) == 1 else None)
             )
             name = _py_name(target, self_only)
             if name is None or node.value is None:

@@ -6,11 +6,23 @@ import posixpath
 from functools import cache
 from urllib.parse import urlsplit
 
-
 # URL schemes DVC accepts for dependencies and outputs (its remote types).
 # `remote://name/path` needs a DVC remote, which mlrepro does not read.
 URL_SCHEMES = frozenset(
-    {"s3", "gs", "ssh", "hdfs", "webhdfs", "azure", "oss", "gdrive", "http", "https", "webdav", "webdavs"}
+    {
+        "s3",
+        "gs",
+        "ssh",
+        "hdfs",
+        "webhdfs",
+        "azure",
+        "oss",
+        "gdrive",
+        "http",
+        "https",
+        "webdav",
+        "webdavs",
+    }
 )
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import posixpath
-
 from collections.abc import Callable, Iterable
 
 from mlrepro.errors import NotInRepositoryError, PipelineError

@@ -55,11 +55,16 @@ class DvcFile:
     # -- errors ---------------------------------------------------------
 
     def error(
-        self, what: str, keypath: tuple[Any, ...] = (), stage: str | None = None, hint: str | None = None
+        self,
+        what: str,
+        keypath: tuple[Any, ...] = (),
+        stage: str | None = None,
+        hint: str | None = None,
     ) -> PipelineError:
         line = line_of(self.text, keypath) if keypath else None
         if hint is None and "undefined variable" in what:
-            hint = f"define it in {posixpath.normpath(posixpath.join(self.dir, DEFAULT_PARAMS_FILE))} or in 'vars'"
+            params = posixpath.normpath(posixpath.join(self.dir, DEFAULT_PARAMS_FILE))
+            hint = f"define it in {params} or in 'vars'"
         return PipelineError(what, path=self.relpath, line=line, stage=stage, hint=hint)
 
     # -- loading ---------------------------------------------------------
@@ -106,7 +111,9 @@ class DvcFile:
             if keys is None and imported is None:
                 return  # naming the same whole file twice is allowed
             if keys is None or imported is None or set(keys) & set(imported):
-                raise TemplateError(f"cannot load '{item}': it is already loaded (or partly loaded)")
+                raise TemplateError(
+                    f"cannot load '{item}': it is already loaded (or partly loaded)"
+                )
         full = os.path.join(self.root, rel)
         if not os.path.exists(full):
             raise TemplateError(f"vars file '{rel}' does not exist")
@@ -114,7 +121,9 @@ class DvcFile:
             raise TemplateError(f"vars file '{rel}' is a directory")
         loaded = load_params_file(full, rel)
         if not isinstance(loaded, dict):
-            raise TemplateError(f"vars file '{rel}' must hold a mapping, not {type(loaded).__name__}")
+            raise TemplateError(
+                f"vars file '{rel}' must hold a mapping, not {type(loaded).__name__}"
+            )
         if keys is not None:
             missing = [k for k in keys if k not in loaded]
             if missing:
@@ -159,7 +168,9 @@ class DvcFile:
                 check_syntax(name)
                 resolved = context.resolve_str(name, field=None)
                 if not isinstance(resolved, str):
-                    raise TemplateError(f"artifact name must be a string, got {type(resolved).__name__}")
+                    raise TemplateError(
+                        f"artifact name must be a string, got {type(resolved).__name__}"
+                    )
                 check_syntax(item)
                 context.resolve(item, field=None)
             except TemplateError as exc:
@@ -167,13 +178,16 @@ class DvcFile:
 
     # -- stages -----------------------------------------------------------
 
-    def _resolve_definition(self, context: Context, name: str, definition: dict[str, Any]) -> Iterator[Stage]:
+    def _resolve_definition(
+        self, context: Context, name: str, definition: dict[str, Any]
+    ) -> Iterator[Stage]:
         keypath: tuple[Any, ...] = ("stages", name)
         # DVC addresses generated stages as group@key and splits names at the
         # last '@': a name of its own with '@' (or an empty one) cannot be loaded.
         if not name or "@" in name:
             raise self.error(
-                f"invalid stage name '{name}'" + (": '@' is reserved for foreach/matrix stages" if name else ""),
+                f"invalid stage name '{name}'"
+                + (": '@' is reserved for foreach/matrix stages" if name else ""),
                 keypath,
                 stage=name or None,
                 hint="rename the stage",
@@ -183,26 +197,34 @@ class DvcFile:
             self._check_template(template, name, keypath)
             for key, item in self._matrix_items(context, name, definition["matrix"]):
                 with context.temporarily({"key": key, "item": item}):
-                    yield self._resolve_stage(context, f"{name}@{key}", template, keypath, checked=True)
+                    yield self._resolve_stage(
+                        context, f"{name}@{key}", template, keypath, checked=True
+                    )
         elif "foreach" in definition:
             template = definition["do"]
             self._check_template(template, name, (*keypath, "do"))
             for key, item, with_key in self._foreach_items(context, name, definition["foreach"]):
                 temp = {"item": item, "key": key} if with_key else {"item": item}
                 with context.temporarily(temp):
-                    yield self._resolve_stage(context, f"{name}@{key}", template, (*keypath, "do"), checked=True)
+                    yield self._resolve_stage(
+                        context, f"{name}@{key}", template, (*keypath, "do"), checked=True
+                    )
         else:
             self._check_template(definition, name, keypath)
             yield self._resolve_stage(context, name, definition, keypath, checked=False)
 
-    def _check_template(self, template: dict[str, Any], name: str, keypath: tuple[Any, ...]) -> None:
+    def _check_template(
+        self, template: dict[str, Any], name: str, keypath: tuple[Any, ...]
+    ) -> None:
         for key, value in template.items():
             try:
                 check_syntax(value)
             except TemplateError as exc:
                 raise self.error(f"'{key}': {exc}", (*keypath, key), stage=name) from None
 
-    def _foreach_items(self, context: Context, name: str, data: Any) -> Iterator[tuple[str, Any, bool]]:
+    def _foreach_items(
+        self, context: Context, name: str, data: Any
+    ) -> Iterator[tuple[str, Any, bool]]:
         keypath = ("stages", name, "foreach")
         try:
             iterable = context.resolve(data, field=None, unwrap=False)
@@ -211,7 +233,9 @@ class DvcFile:
         if not is_map_or_seq(iterable):
             value = iterable.value if isinstance(iterable, Ref) else iterable
             raise self.error(
-                f"'foreach' must be a list or a mapping, got {type(value).__name__}", keypath, stage=name
+                f"'foreach' must be a list or a mapping, got {type(value).__name__}",
+                keypath,
+                stage=name,
             )
         is_ref = isinstance(iterable, Ref)
         value = iterable.value if is_ref else iterable
@@ -245,7 +269,9 @@ class DvcFile:
                 hint="use values without '@' (and not empty) to generate stages",
             )
 
-    def _matrix_items(self, context: Context, name: str, data: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    def _matrix_items(
+        self, context: Context, name: str, data: dict[str, Any]
+    ) -> Iterator[tuple[str, Any]]:
         keypath = ("stages", name, "matrix")
         try:
             resolved = context.resolve(data, field=None, unwrap=False)
@@ -261,7 +287,9 @@ class DvcFile:
                     values = list(inner)  # DVC iterates a mapping's keys here
                 else:
                     raise self.error(
-                        f"'matrix.{dim}' must be a list, got {type(inner).__name__}", keypath, stage=name
+                        f"'matrix.{dim}' must be a list, got {type(inner).__name__}",
+                        keypath,
+                        stage=name,
                     )
             dims.append((dim, list(values)))
         combos: dict[str, dict[str, Any]] = {}
@@ -281,7 +309,13 @@ class DvcFile:
             raise self.error(str(exc), keypath, stage=name) from None
 
     def _resolve_stage(
-        self, context: Context, name: str, definition: dict[str, Any], keypath: tuple[Any, ...], *, checked: bool
+        self,
+        context: Context,
+        name: str,
+        definition: dict[str, Any],
+        keypath: tuple[Any, ...],
+        *,
+        checked: bool,
     ) -> Stage:
         wdir = self.dir
         raw_wdir = definition.get("wdir")
@@ -294,7 +328,9 @@ class DvcFile:
 
         vars_ = definition.get("vars", [])
         if has_interpolation(vars_):
-            raise self.error("'vars' cannot use ${...} interpolation", (*keypath, "vars"), stage=name)
+            raise self.error(
+                "'vars' cannot use ${...} interpolation", (*keypath, "vars"), stage=name
+            )
         ctx = context
         if vars_:
             ctx = context.clone()
@@ -385,7 +421,8 @@ def _merge_params(entries: list[Any], wdir: str, fail: Any) -> dict[str, tuple[s
                 add(file, None)
             elif not isinstance(keys, list):
                 raise fail(
-                    f"params of '{file}' must be a list of keys, got {type(keys).__name__}", "params"
+                    f"params of '{file}' must be a list of keys, got {type(keys).__name__}",
+                    "params",
                 )
             else:
                 add(file, keys)
@@ -411,7 +448,9 @@ def _merge_outs(entries: list[Any], wdir: str, section: str, fail: Any) -> Itera
             raise fail(f"{section} entry {entry!r} must be a path or {{path: flags}}", section)
         for path, flags in entry.items():
             if not isinstance(flags, dict):
-                raise fail(f"flags of '{path}' must be a mapping, got {type(flags).__name__}", section)
+                raise fail(
+                    f"flags of '{path}' must be a mapping, got {type(flags).__name__}", section
+                )
             merged.setdefault(path, {}).update(flags)
     for path, flags in merged.items():
         if not isinstance(path, str):

@@ -95,9 +95,7 @@ def mapping(
             validator = fields.get(k) if isinstance(k, str) else None
             if validator is None:
                 allowed = ", ".join(sorted(fields))
-                raise SchemaViolation(
-                    (*path, k), f"unknown key '{k}'{what} (allowed: {allowed})"
-                )
+                raise SchemaViolation((*path, k), f"unknown key '{k}'{what} (allowed: {allowed})")
             validator(v, (*path, k))
         for k in required:
             if k not in value:
@@ -164,8 +162,12 @@ _STAGE_FIELDS: dict[str, Validator] = {
 }
 stage_definition = mapping(_STAGE_FIELDS, required=("cmd",))
 foreach_definition = mapping(
-    {"foreach": any_of(is_dict, is_list, is_str, expected="a list, a mapping or a ${...} reference"),
-     "do": stage_definition},
+    {
+        "foreach": any_of(
+            is_dict, is_list, is_str, expected="a list, a mapping or a ${...} reference"
+        ),
+        "do": stage_definition,
+    },
     required=("foreach", "do"),
     what=" in a foreach stage",
 )
@@ -187,8 +189,14 @@ _y_axis = any_of(
     expected="a field, a list or {file: fields}",
 )
 _plot_definition = mapping(
-    {"x": _x_axis, "y": _y_axis, "x_label": is_str, "y_label": is_str, "title": is_str,
-     "template": is_str}
+    {
+        "x": _x_axis,
+        "y": _y_axis,
+        "x_label": is_str,
+        "y_label": is_str,
+        "title": is_str,
+        "template": is_str,
+    }
 )
 _top_plot = any_of(
     is_str,

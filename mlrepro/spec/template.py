@@ -87,7 +87,9 @@ def to_context(value: Any, where: str, keypath: tuple[Any, ...] = ()) -> Any:
     if value is None or isinstance(value, _SCALARS):
         return value
     if isinstance(value, dict):
-        return {k: to_context(v, where, (*keypath, k)) for k, v in value.items() if isinstance(k, str)}
+        return {
+            k: to_context(v, where, (*keypath, k)) for k, v in value.items() if isinstance(k, str)
+        }
     if isinstance(value, list):
         return [to_context(v, where, (*keypath, i)) for i, v in enumerate(value)]
     at = f" at '{'.'.join(map(str, keypath))}'" if keypath else ""
@@ -251,7 +253,9 @@ class Context:
 
     # -- interpolation -------------------------------------------------
 
-    def resolve(self, value: Any, *, field: str | None, unwrap: bool = True, checked: bool = True) -> Any:
+    def resolve(
+        self, value: Any, *, field: str | None, unwrap: bool = True, checked: bool = True
+    ) -> Any:
         """Interpolate every string in ``value`` (keys too), recursively.
 
         ``field`` is the stage key being resolved (``cmd``, ``outs``...),
@@ -276,7 +280,9 @@ class Context:
         expr = inner if checked else parse_expr(inner)
         return self.select(expr)
 
-    def resolve_str(self, src: str, *, field: str | None, unwrap: bool = True, checked: bool = False) -> Any:
+    def resolve_str(
+        self, src: str, *, field: str | None, unwrap: bool = True, checked: bool = False
+    ) -> Any:
         if "${" not in src:
             return src
         exact, pieces = _split(src)
@@ -340,7 +346,9 @@ def _copy(value: Any) -> Any:
     return value
 
 
-def _merge(into: dict[str, Any], update: Mapping[str, Any], source: str, path: tuple[str, ...]) -> None:
+def _merge(
+    into: dict[str, Any], update: Mapping[str, Any], source: str, path: tuple[str, ...]
+) -> None:
     for key, val in update.items():
         cur = into.get(key)
         if isinstance(cur, dict) and isinstance(val, dict):

@@ -13,7 +13,7 @@ from mlrepro.spec.project import PIPELINE_FILE
 
 
 def is_pipeline_file(path: str) -> bool:
-    """DVC's own files: a ``dvc.yaml`` or a ``.dvc`` file can be neither a dependency nor an output."""
+    """DVC's own files (``dvc.yaml``, ``*.dvc``) can be neither a dependency nor an output."""
     return path.endswith(".dvc") or posixpath.basename(path) == PIPELINE_FILE
 
 

@@ -25,7 +25,7 @@ def _safe_loader() -> Any:
 
 def parse_yaml(text: str, path: str) -> Any:
     """Parse ``text`` (the contents of ``path``); YAML errors become PipelineError."""
-    from ruamel.yaml import YAMLError
+    from ruamel.yaml.error import YAMLError
 
     try:
         return _safe_loader().load(text)
@@ -47,7 +47,8 @@ def line_of(text: str, keypath: Sequence[Any]) -> int | None:
     Walks down the round-trip tree; when a step is missing, the line of the
     deepest node reached is returned, which still points the user close.
     """
-    from ruamel.yaml import YAML, YAMLError
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
 
     try:
         node = YAML(typ="rt", pure=True).load(text)

@@ -20,7 +20,11 @@ class Config:
     remotes: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {"version": CONFIG_VERSION, "cache": {"type": list(self.link_types)}, "remotes": self.remotes}
+        return {
+            "version": CONFIG_VERSION,
+            "cache": {"type": list(self.link_types)},
+            "remotes": self.remotes,
+        }
 
 
 def config_path(root: str) -> str:
@@ -37,7 +41,9 @@ def read_config(root: str) -> Config:
     except FileNotFoundError:
         return Config()
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise MlreproError(f"{rel}: invalid JSON: {exc}", hint="fix the file or rerun `mlrepro init --force`") from None
+        raise MlreproError(
+            f"{rel}: invalid JSON: {exc}", hint="fix the file or rerun `mlrepro init --force`"
+        ) from None
 
     def bad(what: str) -> MlreproError:
         return MlreproError(f"{rel}: {what}", hint="fix the file or rerun `mlrepro init --force`")
@@ -47,7 +53,8 @@ def read_config(root: str) -> Config:
     version = data.get("version")
     if version != CONFIG_VERSION:
         raise MlreproError(
-            f"{rel}: unsupported config version {version!r} (this mlrepro reads version {CONFIG_VERSION})",
+            f"{rel}: unsupported config version {version!r} "
+            f"(this mlrepro reads version {CONFIG_VERSION})",
             hint="upgrade mlrepro, or rerun `mlrepro init --force` to write a version it knows",
         )
     unknown = sorted(set(data) - {"version", "cache", "remotes"})

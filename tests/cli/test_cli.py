@@ -44,7 +44,9 @@ def repo(tmp_path: Path, files: dict[str, str]) -> Path:
     return root
 
 
-def assert_user_error(proc: subprocess.CompletedProcess[str], *fragments: str, code: int = 1) -> None:
+def assert_user_error(
+    proc: subprocess.CompletedProcess[str], *fragments: str, code: int = 1
+) -> None:
     assert proc.returncode == code, proc.stderr
     assert "Traceback" not in proc.stderr
     first = proc.stderr.splitlines()[0]
@@ -100,7 +102,11 @@ def test_init_creates_versioned_config_and_gitignore(tmp_path: Path) -> None:
     (root / ".mlrepro" / "cache").mkdir()
     (root / ".mlrepro" / "cache" / "obj").write_text("x")
     status = subprocess.run(
-        ["git", "status", "--porcelain", "-uall"], cwd=root, capture_output=True, text=True, check=True
+        ["git", "status", "--porcelain", "-uall"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert ".mlrepro/config.json" in status
     assert "cache/obj" not in status
@@ -178,18 +184,28 @@ BAD_PIPELINES = [
         {"dvc.yaml": "stages:\n  a:\n    cmd: echo ${nope}\n"},
         ["dvc.yaml:3:", "stage 'a'", "undefined variable '${nope}'"],
     ),
-    ({"dvc.yaml": "vars: [missing.yaml]\nstages:\n  a:\n    cmd: x\n"}, ["dvc.yaml:1:", "missing.yaml"]),
+    (
+        {"dvc.yaml": "vars: [missing.yaml]\nstages:\n  a:\n    cmd: x\n"},
+        ["dvc.yaml:1:", "missing.yaml"],
+    ),
     (
         {"dvc.yaml": "stages:\n  a:\n    cmd: x\n    outs: [o]\n  b:\n    cmd: y\n    outs: [o]\n"},
         ["output 'o' is declared by both stage 'a' and stage 'b'"],
     ),
     (
-        {"dvc.yaml": "stages:\n  a:\n    cmd: x\n    outs: [d]\n  b:\n    cmd: y\n    outs: [d/f]\n"},
+        {
+            "dvc.yaml": "stages:\n  a:\n    cmd: x\n    outs: [d]\n  b:\n    cmd: y\n    outs: [d/f]\n"
+        },
         ["output 'd/f' of stage 'b' lies inside output 'd' of stage 'a'"],
     ),
-    ({"dvc.yaml": "stages:\n  a:\n    cmd: x\n    deps: [o]\n    outs: [o]\n"}, ["stage 'a' depends on its own output"]),
     (
-        {"dvc.yaml": "stages:\n  a:\n    cmd: x\n    deps: [q]\n    outs: [p]\n  b:\n    cmd: y\n    deps: [p]\n    outs: [q]\n"},
+        {"dvc.yaml": "stages:\n  a:\n    cmd: x\n    deps: [o]\n    outs: [o]\n"},
+        ["stage 'a' depends on its own output"],
+    ),
+    (
+        {
+            "dvc.yaml": "stages:\n  a:\n    cmd: x\n    deps: [q]\n    outs: [p]\n  b:\n    cmd: y\n    deps: [p]\n    outs: [q]\n"
+        },
         ["dependency cycle:", "a", "b"],
     ),
     (
@@ -200,7 +216,9 @@ BAD_PIPELINES = [
 
 
 @pytest.mark.parametrize("files,fragments", BAD_PIPELINES)
-def test_bad_pipelines_give_one_clear_line(tmp_path: Path, files: dict[str, str], fragments: list[str]) -> None:
+def test_bad_pipelines_give_one_clear_line(
+    tmp_path: Path, files: dict[str, str], fragments: list[str]
+) -> None:
     root = repo(tmp_path, files)
     for args in (("stage", "list"), ("stage", "list", "--json"), ("dag",)):
         proc = run(root, *args)

@@ -48,14 +48,21 @@ def test_expression_syntax_matches_dvc(s: str) -> None:
 
 scalars = st.one_of(
     st.booleans(),
-    st.integers(-10**6, 10**6),
+    st.integers(-(10**6), 10**6),
     st.floats(allow_nan=False, allow_infinity=True),
     st.text(alphabet=string.ascii_letters + " '\"-=$", max_size=8),
     st.none(),
 )
 keys = st.text(alphabet=string.ascii_lowercase + "_-", min_size=1, max_size=5)
 cmd_dicts = st.recursive(
-    st.dictionaries(keys, st.one_of(scalars, st.lists(st.one_of(st.booleans(), st.integers(), st.text(max_size=4)), max_size=3)), max_size=4),
+    st.dictionaries(
+        keys,
+        st.one_of(
+            scalars,
+            st.lists(st.one_of(st.booleans(), st.integers(), st.text(max_size=4)), max_size=3),
+        ),
+        max_size=4,
+    ),
     lambda inner: st.dictionaries(keys, inner, max_size=3),
     max_leaves=10,
 )
@@ -82,10 +89,29 @@ def test_context_values_render_like_dvc_nodes() -> None:
 segments = st.sampled_from(["a", "b", "data", "x.csv", "y.txt", "deep", "dvc.yaml"])
 rel_paths = st.lists(segments, min_size=1, max_size=4).map("/".join)
 pattern_atoms = st.sampled_from(
-    ["a", "b", "data", "*", "*.csv", "?", "**", "x.*", "[ab]", "deep", "dvc.yaml", "[!a]", "[a", "d*a", "\\*", ""]
+    [
+        "a",
+        "b",
+        "data",
+        "*",
+        "*.csv",
+        "?",
+        "**",
+        "x.*",
+        "[ab]",
+        "deep",
+        "dvc.yaml",
+        "[!a]",
+        "[a",
+        "d*a",
+        "\\*",
+        "",
+    ]
 )
 patterns = st.builds(
-    lambda neg, lead, parts, trail: ("!" if neg else "") + ("/" if lead else "") + "/".join(parts) + ("/" if trail else ""),
+    lambda neg, lead, parts, trail: (
+        ("!" if neg else "") + ("/" if lead else "") + "/".join(parts) + ("/" if trail else "")
+    ),
     st.booleans(),
     st.booleans(),
     st.lists(pattern_atoms, min_size=1, max_size=3),

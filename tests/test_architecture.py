@@ -1,0 +1,91 @@
+"""House rules that keep the package layered and the CLI light (shared/STYLE.md).
+
+Read from the source with ``ast``, so a rule broken anywhere fails here.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "mlrepro"
+MODULES = sorted(PACKAGE.rglob("*.py"))
+
+
+def imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def rel(path: Path) -> str:
+    return path.relative_to(PACKAGE.parent).as_posix()
+
+
+def top(name: str) -> str:
+    return name.split(".")[0]
+
+
+# library -> the only package folder allowed to import it
+OWNERS = {
+    "click": "mlrepro/cli/",
+    "git": "mlrepro/git/",
+    "pyarrow": "mlrepro/remote/",
+    "dask": "mlrepro/exec/",
+    "distributed": "mlrepro/exec/",
+}
+
+
+@pytest.mark.parametrize("module", MODULES, ids=rel)
+def test_third_party_libraries_stay_in_their_layer(module: Path) -> None:
+    for name in imports(module):
+        owner = OWNERS.get(top(name))
+        if owner:
+            assert rel(module).startswith(owner), f"{rel(module)} imports {name}; only {owner} may"
+
+
+CORE = [
+    m for m in MODULES if not rel(m).startswith("mlrepro/cli/") and rel(m) != "mlrepro/__main__.py"
+]
+
+
+@pytest.mark.parametrize("module", CORE, ids=rel)
+def test_core_never_imports_the_cli(module: Path) -> None:
+    assert not any(n.startswith("mlrepro.cli") for n in imports(module)), rel(module)
+
+
+@pytest.mark.parametrize("module", CORE, ids=rel)
+def test_core_neither_prints_nor_exits(module: Path) -> None:
+    tree = ast.parse(module.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            f = node.func
+            if isinstance(f, ast.Name):
+                assert f.id != "print", f"{rel(module)}:{node.lineno} prints"
+            if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name):
+                assert (f.value.id, f.attr) != ("sys", "exit"), f"{rel(module)}:{node.lineno} exits"
+
+
+def test_version_imports_nothing_heavy() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "mlrepro", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    modules = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
+    tops = {m.split(".")[0] for m in modules}
+    for heavy in ("ruamel", "git", "pyarrow", "dask", "distributed", "xxhash"):
+        assert heavy not in tops, f"`mlrepro --version` imports {heavy}"
+    assert not any(m.startswith("mlrepro.spec") for m in modules), (
+        "the loader is imported for --version"
+    )
