@@ -177,6 +177,7 @@ class IgnoreTree:
         self._rules: dict[str, list[Rule]] = {}  # dir relpath ("" = root) -> rules
         self._loaded: set[str] = set()
         self._base = base or []
+        self._dir_cache: dict[str, bool] = {}
 
     def load_dir(self, reldir: str) -> None:
         if reldir in self._loaded:
@@ -202,12 +203,19 @@ class IgnoreTree:
 
     def path_ignored(self, relpath: str, is_dir: bool) -> bool:
         """Whether ``relpath`` or any folder above it is ignored."""
-        parts = relpath.split("/")
-        for i in range(1, len(parts) + 1):
-            self.load_dir("/".join(parts[: i - 1]))
-            if self.ignored("/".join(parts[:i]), is_dir or i < len(parts)):
-                return True
-        return False
+        parent, _, _ = relpath.rpartition("/")
+        if parent and self._dir_ignored(parent):
+            return True
+        self.load_dir(parent)
+        return self.ignored(relpath, is_dir)
+
+    def _dir_ignored(self, reldir: str) -> bool:
+        # memoised: the outputs of a pipeline share most of their folders
+        cached = self._dir_cache.get(reldir)
+        if cached is None:
+            cached = self.path_ignored(reldir, True)
+            self._dir_cache[reldir] = cached
+        return cached
 
 
 # Never searched, never a valid output location (same defaults as DVC).
