@@ -11,6 +11,7 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+EXIT_CHANGED = 3  # `status --check`: something is out of date
 EXIT_INTERRUPTED = 130
 
 

@@ -22,6 +22,14 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "init": ("mlrepro.cli.init", "init", "Create .mlrepro/ at the top of a git work tree."),
     "stage": ("mlrepro.cli.stage", "stage", "Inspect the pipeline's stages."),
     "dag": ("mlrepro.cli.dag", "dag", "Show the stage graph."),
+    "status": ("mlrepro.cli.status", "status", "Show which stages would run, and why."),
+    "repro": ("mlrepro.cli.repro", "repro", "Run the stages whose inputs changed."),
+    "checkout": (
+        "mlrepro.cli.checkout",
+        "checkout",
+        "Make the workspace match mlrepro.lock from the cache.",
+    ),
+    "add": ("mlrepro.cli.add", "add", "Put raw data into the cache and record it."),
 }
 
 

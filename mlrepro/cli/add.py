@@ -1,0 +1,27 @@
+"""``mlrepro add``."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from mlrepro.ops.add import add as do_add
+from mlrepro.workspace.project import Project
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option(
+    "--wait", "wait_s", type=float, default=0.0, help="Seconds to wait for another mlrepro process."
+)
+def add(paths: tuple[str, ...], wait_s: float) -> None:
+    """Put raw data files or folders into the cache and record them in mlrepro.lock."""
+    project = Project.find()
+    try:
+        added = do_add(project, list(paths), cwd=os.getcwd(), wait_for_lock=wait_s)
+    finally:
+        project.close()
+    for a in added:
+        files = f"{a.nfiles} file{'s' if a.nfiles != 1 else ''}"
+        click.echo(f"added {a.path} ({files}, {a.size} bytes) {a.digest}")

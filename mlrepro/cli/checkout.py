@@ -1,0 +1,34 @@
+"""``mlrepro checkout``."""
+
+from __future__ import annotations
+
+import click
+
+from mlrepro.errors import MlreproError
+from mlrepro.ops.checkout import checkout as do_checkout
+from mlrepro.workspace.project import Project
+
+
+@click.command()
+@click.argument("targets", nargs=-1)
+@click.option(
+    "--wait", "wait_s", type=float, default=0.0, help="Seconds to wait for another mlrepro process."
+)
+def checkout(targets: tuple[str, ...], wait_s: float) -> None:
+    """Make outputs and data match mlrepro.lock, from the cache."""
+    project = Project.find()
+    try:
+        result = do_checkout(project, targets=list(targets), wait_for_lock=wait_s)
+    finally:
+        project.close()
+    for path in result.restored:
+        click.echo(f"restored {path}")
+    if result.missing:
+        for path, why in result.missing:
+            click.echo(f"missing  {path}: {why}", err=True)
+        raise MlreproError(
+            f"{len(result.missing)} path(s) could not be restored from the cache",
+            hint="pull the cache from a remote, or run `mlrepro repro` to rebuild them",
+        )
+    if not result.restored:
+        click.echo("Everything matches mlrepro.lock.")

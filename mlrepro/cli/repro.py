@@ -1,0 +1,118 @@
+"""``mlrepro repro``."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+
+import click
+
+from mlrepro.errors import EXIT_INTERRUPTED, MlreproError
+from mlrepro.ops.repro import repro as do_repro
+from mlrepro.workspace.project import Project
+
+
+@click.command()
+@click.argument("targets", nargs=-1)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Stages to run at once (default: the number of CPU cores).",
+)
+@click.option(
+    "-f", "--force", is_flag=True, help="Run the selected stages even if nothing changed."
+)
+@click.option("--dry", is_flag=True, help="Only say what would run.")
+@click.option(
+    "--downstream", is_flag=True, help="Run the targets and the stages that depend on them."
+)
+@click.option(
+    "-s", "--single-item", is_flag=True, help="Run only the targets, not what they depend on."
+)
+@click.option(
+    "-k",
+    "--keep-going",
+    is_flag=True,
+    help="After a failure, go on with stages that do not depend on it.",
+)
+@click.option(
+    "--no-run-cache",
+    is_flag=True,
+    help="Never restore outputs from the run-cache; run the commands.",
+)
+@click.option(
+    "--wait", "wait_s", type=float, default=0.0, help="Seconds to wait for another mlrepro process."
+)
+def repro(
+    targets: tuple[str, ...],
+    jobs: int | None,
+    force: bool,
+    dry: bool,
+    downstream: bool,
+    single_item: bool,
+    keep_going: bool,
+    no_run_cache: bool,
+    wait_s: float,
+) -> None:
+    """Run the stages whose inputs changed, independent ones in parallel."""
+    project = Project.find()
+    out_lock = threading.Lock()
+
+    def on_event(kind: str, stage_id: str, text: str) -> None:
+        with out_lock:
+            if kind == "line":
+                click.echo(f"[{stage_id}] {text}")
+            elif kind == "start":
+                click.echo(f"Running stage '{stage_id}': {text}")
+            elif kind == "restored":
+                click.echo(f"Stage '{stage_id}' restored from the run-cache")
+            elif kind == "skipped":
+                click.echo(f"Stage '{stage_id}' is {text}")
+            elif kind == "done":
+                click.echo(f"Stage '{stage_id}' finished in {text}")
+            elif kind == "failed":
+                click.echo(f"Stage '{stage_id}' failed: {text}", err=True)
+            sys.stdout.flush()
+
+    try:
+        result = do_repro(
+            project,
+            targets=list(targets),
+            jobs=jobs,
+            force=force,
+            dry=dry,
+            downstream=downstream,
+            single_item=single_item,
+            keep_going=keep_going,
+            use_run_cache=not no_run_cache,
+            on_event=on_event,
+            wait_for_lock=wait_s,
+        )
+    except KeyboardInterrupt:
+        click.echo("error: interrupted; stages that had finished are recorded", err=True)
+        os._exit(EXIT_INTERRUPTED)  # do not wait for killed stages' threads
+    finally:
+        project.close()
+    if dry:
+        for o in result.outcomes:
+            if o.action == "would-run":
+                click.echo(f"would run '{o.id}': " + "; ".join(r.describe() for r in o.reasons))
+        if not any(o.action == "would-run" for o in result.outcomes):
+            click.echo("Everything is up to date.")
+        return
+    failed = result.failed
+    if failed:
+        names = ", ".join(f"'{o.id}'" for o in failed)
+        raise MlreproError(
+            f"stage {names} failed: {failed[0].message}",
+            hint="fix the stage and run `mlrepro repro` again; finished stages are kept",
+        )
+    ran = sum(o.action == "ran" for o in result.outcomes)
+    restored = sum(o.action == "restored" for o in result.outcomes)
+    if ran or restored:
+        click.echo(f"Done: {ran} ran, {restored} restored from the run-cache.")
+    else:
+        click.echo("Everything is up to date.")

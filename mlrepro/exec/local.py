@@ -1,0 +1,80 @@
+"""Running a stage's command as a local subprocess, streaming its output line by line."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    returncode: int
+    duration: float
+    interrupted: bool = False
+
+
+def run_command(
+    cmd: Any,
+    *,
+    cwd: str,
+    on_line: Callable[[str], None],
+    cancel: threading.Event,
+    env: dict[str, str] | None = None,
+) -> CommandResult:
+    """Run ``cmd`` (a string, or a list run one by one, as DVC does) through the shell.
+
+    Output (stdout and stderr together) goes to ``on_line`` one line at a time.
+    Each command runs in its own process group, so cancelling stops all of it.
+    """
+    commands = cmd if isinstance(cmd, list) else [cmd]
+    start = time.monotonic()
+    for command in commands:
+        if cancel.is_set():
+            return CommandResult(130, time.monotonic() - start, interrupted=True)
+        proc = subprocess.Popen(
+            str(command),
+            shell=True,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=env,
+        )
+        watcher = threading.Thread(target=_watch, args=(proc, cancel), daemon=True)
+        watcher.start()
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            on_line(raw.decode("utf-8", "replace").rstrip("\r\n"))
+        code = proc.wait()
+        if cancel.is_set():
+            return CommandResult(130, time.monotonic() - start, interrupted=True)
+        if code != 0:
+            return CommandResult(code, time.monotonic() - start)
+    return CommandResult(0, time.monotonic() - start)
+
+
+def _watch(proc: subprocess.Popen[bytes], cancel: threading.Event) -> None:
+    while proc.poll() is None:
+        if cancel.wait(0.1):
+            _kill_group(proc)
+            return
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)

@@ -1,0 +1,55 @@
+"""``add``: put data that no stage produces into the cache and record it."""
+
+from __future__ import annotations
+
+import os
+
+from mlrepro.errors import MlreproError
+from mlrepro.ops.artifacts import save
+from mlrepro.ops.context import Context, git_tracked
+from mlrepro.ops.gitignore import ignore_outputs
+from mlrepro.spec.project import relpath_in_root
+from mlrepro.workspace.lockfile import Artifact, write_lock
+from mlrepro.workspace.project import Project
+from mlrepro.workspace.repolock import RepoLock
+
+
+def add(
+    project: Project, paths: list[str], *, cwd: str, wait_for_lock: float = 0.0
+) -> list[Artifact]:
+    with RepoLock(project.state_dir, wait=wait_for_lock):
+        ctx = Context.load(project)
+        rels = []
+        for p in paths:
+            rel = relpath_in_root(project.root, os.path.join(cwd, p))
+            if rel in (".", "") or rel.split("/")[0] in (".git", ".mlrepro"):
+                raise MlreproError(
+                    f"cannot add '{p}'", hint="add a data file or folder inside the repository"
+                )
+            if not os.path.exists(os.path.join(project.root, rel)):
+                raise MlreproError(f"'{rel}' does not exist")
+            producers = ctx.trie.overlapping(rel)
+            if producers:
+                raise MlreproError(
+                    f"'{rel}' overlaps output '{producers[0][1]}' of stage '{producers[0][0].id}'",
+                    hint="stage outputs are cached by `mlrepro repro`; add only raw data",
+                )
+            rels.append(rel)
+        tracked = git_tracked(project.root, rels)
+        if tracked:
+            first = sorted(tracked)[0]
+            raise MlreproError(
+                f"git already tracks '{first}'",
+                hint=f"stop tracking it first: git rm -r --cached {first}",
+            )
+        added = []
+        try:
+            for rel in rels:
+                artifact = save(project.store, ctx.hasher, rel)
+                ctx.lock = ctx.lock.with_data(artifact)
+                added.append(artifact)
+            write_lock(project.root, ctx.lock)
+            ignore_outputs(project.root, rels)
+        finally:
+            project.stats.flush()
+        return added

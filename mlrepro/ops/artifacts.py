@@ -1,0 +1,158 @@
+"""Saving workspace paths into the cache and bringing them back (files and trees)."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from mlrepro.store.digest import Digest
+from mlrepro.store.objects import CorruptObjectError, MissingObjectError, ObjectStore
+from mlrepro.store.tree import Tree, TreeEntry
+from mlrepro.workspace.hashing import Hasher
+from mlrepro.workspace.lockfile import Artifact
+from mlrepro.workspace.statcache import StatKey
+
+_IO_THREADS = 8
+
+
+def save(store: ObjectStore, hasher: Hasher, relpath: str) -> Artifact:
+    """Store ``relpath`` (a file or a directory) in the cache; its recorded artifact."""
+    root = hasher.root
+    full = os.path.join(root, relpath)
+    if os.path.isdir(full):
+        tree = hasher.tree(relpath)
+        missing = [e for e in tree.entries if not store.has(e.xxh)]
+
+        def put(entry: TreeEntry) -> None:
+            store.add_file(os.path.join(full, entry.path), sha=False)
+
+        if missing:
+            with ThreadPoolExecutor(_IO_THREADS) as pool:
+                list(pool.map(put, missing))
+        xxh = store.add_bytes(tree.to_bytes())
+        _, sha = tree.digests()
+        return Artifact(
+            relpath, f"xxh3-128:{xxh}", tree.size, len(tree.entries), f"sha256:{sha}", isdir=True
+        )
+    st = os.stat(full)
+    digest = hasher.file(relpath, st, sha=True)
+    if not store.has(digest.xxh):
+        digest = store.add_file(full, sha=True)
+        hasher.stats.put(relpath, StatKey.of(st), digest)
+    assert digest.sha is not None
+    return Artifact(relpath, f"xxh3-128:{digest.xxh}", digest.size, 1, f"sha256:{digest.sha}")
+
+
+def objects_of(store: ObjectStore, artifact: Artifact) -> list[str]:
+    """Every object ``artifact`` needs (a tree and its files, or one file); raises when absent."""
+    xxh = _hex(artifact)
+    if not artifact.isdir:
+        return [xxh]
+    tree = Tree.from_bytes(store.read_bytes(xxh))
+    return [xxh, *(e.xxh for e in tree.entries)]
+
+
+def all_present(store: ObjectStore, artifact: Artifact) -> bool:
+    try:
+        return all(store.has(x) for x in objects_of(store, artifact))
+    except (MissingObjectError, CorruptObjectError):
+        return False
+
+
+def _hex(artifact: Artifact) -> str:
+    assert artifact.digest is not None
+    return artifact.digest.split(":", 1)[1]
+
+
+@dataclass
+class Linker:
+    """Brings objects into the workspace with the first link type that works here."""
+
+    store: ObjectStore
+    hasher: Hasher
+    types: tuple[str, ...]
+    _failed: set[str] = field(default_factory=set)
+
+    def place(self, xxh: str, relpath: str, size: int) -> None:
+        dest = os.path.join(self.hasher.root, relpath)
+        last: OSError | None = None
+        for link in self.types:
+            if link in self._failed:
+                continue
+            try:
+                self.store.link_out(xxh, dest, link)
+                break
+            except (MissingObjectError, CorruptObjectError):
+                raise
+            except OSError as exc:
+                if exc.errno in (
+                    errno.EXDEV,
+                    errno.EOPNOTSUPP,
+                    errno.ENOTSUP,
+                    errno.EINVAL,
+                    errno.EPERM,
+                    errno.ENOTTY,
+                ):
+                    self._failed.add(link)
+                    last = exc
+                    continue
+                raise
+        else:
+            raise last or OSError(f"no link type worked for {relpath}")
+        # Recorded now, so the next status does not read the file again.
+        st = os.stat(dest)
+        self.hasher.stats.put(relpath, StatKey.of(st), Digest(xxh=xxh, size=size))
+
+    def restore(self, artifact: Artifact) -> int:
+        """Make ``artifact.path`` match the artifact; returns how many files were written."""
+        root = self.hasher.root
+        full = os.path.join(root, artifact.path)
+        xxh = _hex(artifact)
+        if not artifact.isdir:
+            if os.path.isdir(full) and not os.path.islink(full):
+                shutil.rmtree(full)
+            self.place(xxh, artifact.path, artifact.size)
+            return 1
+        tree = Tree.from_bytes(self.store.read_bytes(xxh))
+        if os.path.exists(full) and not os.path.isdir(full):
+            os.unlink(full)
+        os.makedirs(full, exist_ok=True)
+        current = {e.path: e for e in self.hasher.tree(artifact.path).entries}
+        wanted = {e.path for e in tree.entries}
+        for path in sorted(set(current) - wanted, reverse=True):
+            os.unlink(os.path.join(full, path))
+        _prune_empty_dirs(full)
+        todo = [
+            e for e in tree.entries if current.get(e.path) is None or current[e.path].xxh != e.xxh
+        ]
+        for e in todo:  # a file may stand where the tree wants a folder, or the reverse
+            _clear_conflict(full, e.path)
+
+        def put(entry: TreeEntry) -> None:
+            self.place(entry.xxh, f"{artifact.path}/{entry.path}", entry.size)
+
+        with ThreadPoolExecutor(_IO_THREADS) as pool:
+            list(pool.map(put, todo))
+        return len(todo)
+
+
+def _clear_conflict(base: str, relpath: str) -> None:
+    parts = relpath.split("/")
+    for i in range(1, len(parts)):
+        p = os.path.join(base, *parts[:i])
+        if os.path.exists(p) and not os.path.isdir(p):
+            os.unlink(p)
+    target = os.path.join(base, relpath)
+    if os.path.isdir(target) and not os.path.islink(target):
+        shutil.rmtree(target)
+
+
+def _prune_empty_dirs(base: str) -> None:
+    for dirpath, dirnames, filenames in os.walk(base, topdown=False):
+        if dirpath != base and not dirnames and not filenames:
+            with contextlib.suppress(OSError):
+                os.rmdir(dirpath)

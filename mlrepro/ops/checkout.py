@@ -1,0 +1,62 @@
+"""``checkout``: make the workspace match the lock file, from the cache."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from mlrepro.ops.artifacts import Linker
+from mlrepro.ops.context import Context
+from mlrepro.ops.plan import select
+from mlrepro.store.objects import CorruptObjectError, MissingObjectError
+from mlrepro.workspace.lockfile import Artifact
+from mlrepro.workspace.project import Project
+from mlrepro.workspace.repolock import RepoLock
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutResult:
+    restored: tuple[str, ...]  # paths rewritten from the cache
+    unchanged: tuple[str, ...]
+    missing: tuple[tuple[str, str], ...]  # (path, why) that could not be restored
+    files_written: int
+
+
+def checkout(
+    project: Project, *, targets: Iterable[str] | None = None, wait_for_lock: float = 0.0
+) -> CheckoutResult:
+    with RepoLock(project.state_dir, wait=wait_for_lock):
+        ctx = Context.load(project)
+        wanted: list[Artifact] = []
+        for sid in select(ctx, targets):
+            record = ctx.lock.stages.get(sid)
+            if record is None:
+                continue
+            cached = {o.path for o in ctx.by_id[sid].all_outs if o.cache}
+            wanted += [a for a in record.outs if a.path in cached]
+        if not targets:
+            wanted += list(ctx.lock.data.values())
+        linker = Linker(project.store, ctx.hasher, project.config.link_types)
+        restored: list[str] = []
+        unchanged: list[str] = []
+        missing: list[tuple[str, str]] = []
+        written = 0
+        try:
+            for a in sorted(wanted, key=lambda a: a.path):
+                if a.digest is None:
+                    continue
+                now = ctx.state(a.path)
+                if now.exists and f"xxh3-128:{now.xxh}" == a.digest:
+                    unchanged.append(a.path)
+                    continue
+                try:
+                    written += linker.restore(a)
+                    restored.append(a.path)
+                except MissingObjectError as exc:
+                    missing.append((a.path, exc.message))
+                except CorruptObjectError as exc:
+                    missing.append((a.path, exc.message))
+                ctx.forget(a.path)
+        finally:
+            project.stats.flush()
+        return CheckoutResult(tuple(restored), tuple(unchanged), tuple(missing), written)

@@ -1,0 +1,345 @@
+"""``repro``: run what changed, independent stages at once, and record every result.
+
+The main thread plans and records; worker threads run commands and cache
+outputs. A stage's lock entry is written (atomically) the moment it
+finishes, so an interruption loses at most the stages still running, and a
+failed stage leaves nothing in the cache index, the lock or the run-cache.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+
+from mlrepro.errors import MlreproError
+from mlrepro.exec.local import run_command
+from mlrepro.ops import runcache
+from mlrepro.ops.artifacts import Linker, all_present, save
+from mlrepro.ops.context import Context
+from mlrepro.ops.gitignore import ignore_outputs
+from mlrepro.ops.plan import Reason, own_reasons, plan, select
+from mlrepro.spec.model import Stage
+from mlrepro.workspace.lockfile import Artifact, StageRecord, write_lock
+from mlrepro.workspace.project import Project
+from mlrepro.workspace.repolock import RepoLock
+
+# on_event(kind, stage_id, text): kind is "start", "line", "restored", "skipped", "done", "failed"
+EventSink = Callable[[str, str, str], None]
+
+
+def _quiet(kind: str, stage_id: str, text: str) -> None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class StageOutcome:
+    id: str
+    action: str  # "ran", "restored", "up-to-date", "failed", "blocked", "interrupted", "would-run"
+    reasons: tuple[Reason, ...] = ()
+    message: str = ""
+    duration: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ReproResult:
+    outcomes: tuple[StageOutcome, ...]
+
+    @property
+    def failed(self) -> list[StageOutcome]:
+        return [o for o in self.outcomes if o.action == "failed"]
+
+    @property
+    def interrupted(self) -> bool:
+        return any(o.action == "interrupted" for o in self.outcomes)
+
+
+class StageFailedError(MlreproError):
+    pass
+
+
+def repro(
+    project: Project,
+    *,
+    targets: Iterable[str] | None = None,
+    jobs: int | None = None,
+    force: bool = False,
+    dry: bool = False,
+    downstream: bool = False,
+    single_item: bool = False,
+    keep_going: bool = False,
+    use_run_cache: bool = True,
+    on_event: EventSink = _quiet,
+    wait_for_lock: float = 0.0,
+) -> ReproResult:
+    with RepoLock(project.state_dir, wait=wait_for_lock):
+        ctx = Context.load(project)
+        order = select(ctx, targets, downstream=downstream, single=single_item)
+        if dry:
+            statuses = plan(ctx, order, force=force)
+            return ReproResult(
+                tuple(
+                    StageOutcome(sid, "would-run" if st.changed else "up-to-date", st.reasons)
+                    for sid, st in statuses.items()
+                    if not st.frozen or force
+                )
+            )
+        _save_data_inputs(ctx)
+        runner = _Runner(
+            ctx, order, jobs or os.cpu_count() or 1, force, keep_going, use_run_cache, on_event
+        )
+        try:
+            return runner.run()
+        finally:
+            project.stats.flush()
+
+
+def _save_data_inputs(ctx: Context) -> None:
+    """Cache and record raw data that stages depend on (so a clone can restore it)."""
+    changed = False
+    for path in ctx.data_inputs():
+        artifact = save(ctx.project.store, ctx.hasher, path)
+        if ctx.lock.data.get(path) != artifact:
+            ctx.lock = ctx.lock.with_data(artifact)
+            changed = True
+    if changed:
+        write_lock(ctx.project.root, ctx.lock)
+        ignore_outputs(ctx.project.root, list(ctx.lock.data))
+
+
+class _Runner:
+    def __init__(
+        self,
+        ctx: Context,
+        order: list[str],
+        jobs: int,
+        force: bool,
+        keep_going: bool,
+        use_run_cache: bool,
+        on_event: EventSink,
+    ) -> None:
+        self.ctx = ctx
+        self.order = order
+        self.jobs = max(1, jobs)
+        self.force = force
+        self.keep_going = keep_going
+        self.use_run_cache = use_run_cache
+        self.emit = on_event
+        self.cancel = threading.Event()
+        self.outcomes: dict[str, StageOutcome] = {}
+        self.linker = Linker(ctx.project.store, ctx.hasher, ctx.project.config.link_types)
+        self._reasons: dict[str, tuple[Reason, ...]] = {}
+
+    # -- scheduling ------------------------------------------------------------
+
+    def run(self) -> ReproResult:
+        selected = set(self.order)
+        pending = list(self.order)
+        running: dict[Future[tuple[list[Artifact], float]], tuple[Stage, StageRecord, str]] = {}
+        stop = False
+        with ThreadPoolExecutor(self.jobs, thread_name_prefix="stage") as pool:
+            try:
+                while pending or running:
+                    progressed = True
+                    while progressed and not stop:
+                        progressed = False
+                        for sid in list(pending):
+                            ups = [u for u in self.ctx.producers[sid] if u in selected]
+                            if any(u not in self.outcomes for u in ups):
+                                continue
+                            if any(
+                                self.outcomes[u].action in ("failed", "blocked", "interrupted")
+                                for u in ups
+                            ):
+                                pending.remove(sid)
+                                self.outcomes[sid] = StageOutcome(
+                                    sid, "blocked", message="an upstream stage failed"
+                                )
+                                progressed = True
+                                continue
+                            if len(running) >= self.jobs:
+                                break
+                            pending.remove(sid)
+                            progressed = True
+                            job = self._start(sid, pool)
+                            if job is not None:
+                                running[job[0]] = job[1]
+                            elif self.outcomes[sid].action == "failed" and not self.keep_going:
+                                stop = True
+                    if not running:
+                        if stop:
+                            for sid in pending:
+                                self.outcomes[sid] = StageOutcome(
+                                    sid, "blocked", message="not started: a stage failed"
+                                )
+                            pending.clear()
+                        if not pending:
+                            break
+                        if not progressed:  # pragma: no cover - the order is topological
+                            raise AssertionError(f"scheduler stalled on {pending}")
+                        continue
+                    done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        stage, record, key = running.pop(fut)
+                        if not self._finish(stage, record, key, fut):
+                            stop = stop or not self.keep_going
+                    if stop:
+                        for sid in pending:
+                            self.outcomes[sid] = StageOutcome(
+                                sid, "blocked", message="not started: a stage failed"
+                            )
+                        pending.clear()
+            except KeyboardInterrupt:
+                self.cancel.set()
+                for fut, (stage, _, _) in running.items():
+                    fut.cancel()
+                    self.outcomes[stage.id] = StageOutcome(
+                        stage.id, "interrupted", message="interrupted"
+                    )
+                raise
+        return ReproResult(tuple(self.outcomes[sid] for sid in self.order if sid in self.outcomes))
+
+    def _start(
+        self, sid: str, pool: ThreadPoolExecutor
+    ) -> tuple[Future[tuple[list[Artifact], float]], tuple[Stage, StageRecord, str]] | None:
+        ctx = self.ctx
+        stage = ctx.by_id[sid]
+        if stage.frozen and not self.force:
+            self.outcomes[sid] = StageOutcome(sid, "up-to-date", message="frozen")
+            self.emit("skipped", sid, "frozen")
+            return None
+        try:
+            reasons = [Reason("forced")] if self.force else own_reasons(ctx, stage)
+            if not reasons:
+                self.outcomes[sid] = StageOutcome(sid, "up-to-date")
+                self.emit("skipped", sid, "up to date")
+                return None
+            missing = [d for d in stage.deps if ctx.dep_artifact(d).digest is None]
+            if missing:
+                raise MlreproError(
+                    f"stage '{sid}': dependency '{missing[0]}' does not exist",
+                    hint="create it, or add a stage that writes it",
+                )
+            deps = [ctx.dep_artifact(d) for d in sorted(set(stage.deps))]
+            params = ctx.param_values(stage)
+        except MlreproError as exc:
+            self.outcomes[sid] = StageOutcome(sid, "failed", message=exc.message)
+            self.emit("failed", sid, exc.message)
+            return None
+        record = StageRecord(cmd=stage.cmd, deps=tuple(deps), params=params)
+        key = runcache.run_key(stage, deps, params)
+        if (
+            self.use_run_cache
+            and stage.all_outs
+            and not stage.always_changed
+            and self._restore(stage, record, key)
+        ):
+            return None
+        self.emit("start", sid, "; ".join(r.describe() for r in reasons))
+        fut = pool.submit(self._execute, stage)
+        self._reasons[sid] = tuple(reasons)
+        return fut, (stage, record, key)
+
+    # -- one stage --------------------------------------------------------------
+
+    def _restore(self, stage: Stage, record: StageRecord, key: str) -> bool:
+        ctx = self.ctx
+        outs = runcache.lookup(ctx.project.cache_dir, key)
+        if outs is None or {a.path for a in outs} != {o.path for o in stage.all_outs}:
+            return False
+        store = ctx.project.store
+        if not all(all_present(store, a) for a in outs):
+            return False
+        for out in stage.all_outs:
+            if not out.persist:
+                _remove(ctx.project.root, out.path)
+        for a in outs:
+            self.linker.restore(a)
+            ctx.forget(a.path)
+        self._record(stage, StageRecord(record.cmd, record.deps, record.params, tuple(outs)))
+        self.outcomes[stage.id] = StageOutcome(
+            stage.id, "restored", message="restored from the run-cache"
+        )
+        self.emit("restored", stage.id, "restored from the run-cache")
+        return True
+
+    def _execute(self, stage: Stage) -> tuple[list[Artifact], float]:
+        """In a worker: clear outputs, run the command, cache the outputs."""
+        root = self.ctx.project.root
+        for out in stage.all_outs:
+            if not out.persist:
+                _remove(root, out.path)
+            parent = os.path.dirname(os.path.join(root, out.path))
+            os.makedirs(parent, exist_ok=True)
+        result = run_command(
+            stage.cmd,
+            cwd=os.path.join(root, stage.wdir),
+            on_line=lambda line: self.emit("line", stage.id, line),
+            cancel=self.cancel,
+        )
+        if result.interrupted:
+            raise _Interrupted()
+        if result.returncode != 0:
+            raise _Failed(f"command exited with status {result.returncode}", result.duration)
+        missing = [
+            o.path for o in stage.all_outs if not os.path.lexists(os.path.join(root, o.path))
+        ]
+        if missing:
+            raise _Failed(f"the command did not create output '{missing[0]}'", result.duration)
+        artifacts = [save(self.ctx.project.store, self.ctx.hasher, o.path) for o in stage.all_outs]
+        return artifacts, result.duration
+
+    def _finish(
+        self, stage: Stage, record: StageRecord, key: str, fut: Future[tuple[list[Artifact], float]]
+    ) -> bool:
+        sid = stage.id
+        reasons = self._reasons.get(sid, ())
+        try:
+            artifacts, duration = fut.result()
+        except _Interrupted:
+            self.outcomes[sid] = StageOutcome(sid, "interrupted", reasons, "interrupted")
+            return False
+        except _Failed as exc:
+            self.outcomes[sid] = StageOutcome(sid, "failed", reasons, exc.message, exc.duration)
+            self.emit("failed", sid, exc.message)
+            return False
+        except MlreproError as exc:
+            self.outcomes[sid] = StageOutcome(sid, "failed", reasons, exc.message)
+            self.emit("failed", sid, exc.message)
+            return False
+        for a in artifacts:
+            self.ctx.forget(a.path)
+        self._record(stage, StageRecord(record.cmd, record.deps, record.params, tuple(artifacts)))
+        runcache.record(self.ctx.project.cache_dir, key, artifacts)
+        self.outcomes[sid] = StageOutcome(sid, "ran", reasons, duration=duration)
+        self.emit("done", sid, f"{duration:.1f}s")
+        return True
+
+    def _record(self, stage: Stage, record: StageRecord) -> None:
+        ctx = self.ctx
+        ctx.lock = ctx.lock.with_stage(stage.id, record)
+        write_lock(ctx.project.root, ctx.lock)
+        ignore_outputs(ctx.project.root, [o.path for o in stage.all_outs if o.cache])
+        ctx.project.stats.flush()
+
+
+class _Failed(Exception):
+    def __init__(self, message: str, duration: float = 0.0) -> None:
+        super().__init__(message)
+        self.message = message
+        self.duration = duration
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def _remove(root: str, relpath: str) -> None:
+    full = os.path.join(root, relpath)
+    if os.path.isdir(full) and not os.path.islink(full):
+        shutil.rmtree(full)
+    elif os.path.lexists(full):
+        os.unlink(full)

@@ -1,0 +1,31 @@
+"""``status``: which stages would run and why, and which data inputs changed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from mlrepro.ops.context import Context
+from mlrepro.ops.plan import DataStatus, StageStatus, data_status, plan, select
+from mlrepro.workspace.project import Project
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReport:
+    stages: tuple[StageStatus, ...]
+    data: tuple[DataStatus, ...]
+
+    @property
+    def changed(self) -> bool:
+        return any(s.changed for s in self.stages) or any(d.state != "unchanged" for d in self.data)
+
+
+def status(project: Project, *, targets: Iterable[str] | None = None) -> StatusReport:
+    try:
+        ctx = Context.load(project)
+        order = select(ctx, targets)
+        statuses = plan(ctx, order)
+        data = data_status(ctx)
+    finally:
+        project.stats.flush()
+    return StatusReport(tuple(statuses[s] for s in order), tuple(data))

@@ -1,0 +1,52 @@
+"""Rendering ``status`` reports as text and versioned JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from mlrepro.ops.status import StatusReport
+
+STATUS_JSON_VERSION = 1
+
+
+def to_text(report: StatusReport, *, why: bool) -> str:
+    lines: list[str] = []
+    for s in report.stages:
+        if not s.changed:
+            continue
+        if why:
+            lines.append(f"{s.id}:")
+            lines += [f"    {r.describe()}" for r in s.reasons]
+        else:
+            lines.append(
+                f"{s.id}: {s.reasons[0].describe()}"
+                + (f" (+{len(s.reasons) - 1} more)" if len(s.reasons) > 1 else "")
+            )
+    changed_data = [d for d in report.data if d.state != "unchanged"]
+    if changed_data:
+        lines.append("data:")
+        lines += [f"    {d.state}: {d.path}" for d in changed_data]
+    if not lines:
+        return "Everything is up to date."
+    return "\n".join(lines)
+
+
+def to_json(report: StatusReport) -> str:
+    doc: dict[str, Any] = {
+        "version": STATUS_JSON_VERSION,
+        "changed": report.changed,
+        "stages": [
+            {
+                "id": s.id,
+                "changed": s.changed,
+                "frozen": s.frozen,
+                "reasons": [r.to_json() for r in s.reasons],
+            }
+            for s in report.stages
+        ],
+        "data": [
+            {"path": d.path, "state": d.state, "old": d.old, "new": d.new} for d in report.data
+        ],
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False, default=str)

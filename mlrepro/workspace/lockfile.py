@@ -1,0 +1,297 @@
+"""``mlrepro.lock``: what each stage's outputs were made from (docs/format.md).
+
+Committed with the code. Deterministic (stages and keys sorted, no times,
+hosts or users), so the same inputs give byte-identical files anywhere, and
+one block per stage, so branches that touch different stages merge cleanly.
+
+The layout is YAML whose every value is written as JSON (valid YAML 1.2), one
+item per line. mlrepro reads its own layout with a strict line parser and
+falls back to a full YAML parser for a file edited by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlrepro.errors import MlreproError
+from mlrepro.fsutil import atomic_write
+
+LOCK_FILE = "mlrepro.lock"
+LOCK_VERSION = 1
+HEADER = (
+    "# mlrepro.lock: what each output was made from (see docs/format.md). Written by mlrepro.\n"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Artifact:
+    """A dependency, output or data input as recorded: path and content digests."""
+
+    path: str
+    digest: str | None  # "xxh3-128:<hex>", None for a dependency that did not exist
+    size: int = 0
+    nfiles: int = 0
+    sha256: str | None = None  # "sha256:<hex>", always set for outputs and data
+    isdir: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"path": self.path, "digest": self.digest}
+        if self.sha256:
+            d["sha256"] = self.sha256
+        d["size"] = self.size
+        d["nfiles"] = self.nfiles
+        if self.isdir:
+            d["isdir"] = True
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Artifact:
+        return cls(
+            path=d["path"],
+            digest=d.get("digest"),
+            size=int(d.get("size", 0)),
+            nfiles=int(d.get("nfiles", 0)),
+            sha256=d.get("sha256"),
+            isdir=bool(d.get("isdir", False)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StageRecord:
+    cmd: Any
+    deps: tuple[Artifact, ...] = ()
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)  # file -> key -> value
+    outs: tuple[Artifact, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "cmd": self.cmd,
+            "deps": [a.to_json() for a in sorted(self.deps, key=lambda a: a.path)],
+            "params": {f: dict(sorted(v.items())) for f, v in sorted(self.params.items())},
+            "outs": [a.to_json() for a in sorted(self.outs, key=lambda a: a.path)],
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> StageRecord:
+        return cls(
+            cmd=d.get("cmd"),
+            deps=tuple(Artifact.from_json(a) for a in d.get("deps") or []),
+            params={str(f): dict(v or {}) for f, v in (d.get("params") or {}).items()},
+            outs=tuple(Artifact.from_json(a) for a in d.get("outs") or []),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Lock:
+    stages: dict[str, StageRecord] = field(default_factory=dict)
+    data: dict[str, Artifact] = field(default_factory=dict)  # data inputs by path
+
+    def with_stage(self, stage_id: str, record: StageRecord | None) -> Lock:
+        stages = dict(self.stages)
+        if record is None:
+            stages.pop(stage_id, None)
+        else:
+            stages[stage_id] = record
+        return Lock(stages=stages, data=self.data)
+
+    def with_data(self, artifact: Artifact) -> Lock:
+        return Lock(stages=self.stages, data={**self.data, artifact.path: artifact})
+
+
+def _j(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(", ", ": "))
+
+
+def _artifact_lines(a: Artifact, indent: str) -> list[str]:
+    items = list(a.to_json().items())
+    first_key, first_value = items[0]
+    lines = [f"{indent}- {first_key}: {_j(first_value)}"]
+    lines += [f"{indent}  {k}: {_j(v)}" for k, v in items[1:]]
+    return lines
+
+
+def dump_lock(lock: Lock) -> str:
+    out = [HEADER.rstrip("\n"), f"version: {LOCK_VERSION}", "stages:"]
+    if not lock.stages:
+        out[-1] = "stages: {}"
+    for stage_id in sorted(lock.stages):
+        rec = lock.stages[stage_id]
+        out.append("")
+        out.append(f"  {_j(stage_id)}:")
+        out.append(f"    cmd: {_j(rec.cmd)}")
+        out.append("    deps:" + (" []" if not rec.deps else ""))
+        for a in sorted(rec.deps, key=lambda a: a.path):
+            out += _artifact_lines(a, "      ")
+        out.append("    params:" + (" {}" if not rec.params else ""))
+        for f in sorted(rec.params):
+            values = rec.params[f]
+            out.append(f"      {_j(f)}:" + (" {}" if not values else ""))
+            out += [f"        {_j(k)}: {_j(values[k])}" for k in sorted(values)]
+        out.append("    outs:" + (" []" if not rec.outs else ""))
+        for a in sorted(rec.outs, key=lambda a: a.path):
+            out += _artifact_lines(a, "      ")
+    out.append("")
+    out.append("data:" + (" []" if not lock.data else ""))
+    for path in sorted(lock.data):
+        out += _artifact_lines(lock.data[path], "  ")
+    return "\n".join(out) + "\n"
+
+
+class LockFileError(MlreproError):
+    pass
+
+
+def parse_lock(text: str, path: str = LOCK_FILE) -> Lock:
+    try:
+        raw = _fast_parse(text)
+    except (ValueError, KeyError, IndexError):
+        from mlrepro.spec.yamlio import parse_yaml
+
+        try:
+            raw = parse_yaml(text, path)
+        except MlreproError as exc:
+            raise LockFileError(
+                f"{exc.message}", hint="restore it with `git checkout -- mlrepro.lock`"
+            ) from None
+    if raw is None:
+        return Lock()
+    if not isinstance(raw, dict):
+        raise LockFileError(f"{path}: expected a mapping at the top level")
+    version = raw.get("version")
+    if version != LOCK_VERSION:
+        raise LockFileError(
+            f"{path}: unsupported lock file version {version!r} "
+            f"(this mlrepro reads version {LOCK_VERSION})",
+            hint="upgrade mlrepro",
+        )
+    try:
+        stages = {str(k): StageRecord.from_json(v) for k, v in (raw.get("stages") or {}).items()}
+        data = {a.path: a for a in (Artifact.from_json(d) for d in raw.get("data") or [])}
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise LockFileError(
+            f"{path}: malformed entry ({exc})",
+            hint="restore it with `git checkout -- mlrepro.lock`",
+        ) from None
+    return Lock(stages=stages, data=data)
+
+
+def _fast_parse(text: str) -> dict[str, Any]:
+    """Parse exactly the layout :func:`dump_lock` writes; ValueError for anything else."""
+    lines = [ln for ln in text.split("\n") if ln.strip() and not ln.startswith("#")]
+    if not lines or not lines[0].startswith("version: "):
+        raise ValueError("not the canonical layout")
+    result: dict[str, Any] = {"version": json.loads(lines[0][9:])}
+    i = 1
+    if lines[i] == "stages: {}":
+        result["stages"] = {}
+        i += 1
+    elif lines[i] == "stages:":
+        stages: dict[str, Any] = {}
+        i += 1
+        while i < len(lines) and lines[i].startswith("  ") and not lines[i].startswith("   "):
+            name = json.loads(lines[i].strip()[:-1])
+            i += 1
+            record: dict[str, Any] = {}
+            while (
+                i < len(lines) and lines[i].startswith("    ") and not lines[i].startswith("     ")
+            ):
+                key, _, rest = lines[i].strip().partition(":")
+                rest = rest.strip()
+                i += 1
+                if key == "cmd":
+                    record["cmd"] = json.loads(rest)
+                elif key in ("deps", "outs"):
+                    items, i = _parse_items(lines, i, "      ", rest)
+                    record[key] = items
+                elif key == "params":
+                    params: dict[str, Any] = {}
+                    if rest != "{}":
+                        if rest:
+                            raise ValueError(rest)
+                        while (
+                            i < len(lines)
+                            and lines[i].startswith("      ")
+                            and not lines[i].startswith("       ")
+                        ):
+                            fname_part = lines[i].strip()
+                            empty = fname_part.endswith(": {}")
+                            fname = json.loads(fname_part[:-4] if empty else fname_part[:-1])
+                            i += 1
+                            values: dict[str, Any] = {}
+                            while not empty and i < len(lines) and lines[i].startswith("        "):
+                                k, v = _split_kv(lines[i].strip())
+                                values[k] = v
+                                i += 1
+                            params[fname] = values
+                    record["params"] = params
+                else:
+                    raise ValueError(key)
+            stages[name] = record
+        result["stages"] = stages
+    else:
+        raise ValueError(lines[i])
+    if i < len(lines):
+        key, _, rest = lines[i].partition(":")
+        if key != "data":
+            raise ValueError(key)
+        items, i = _parse_items(lines, i + 1, "  ", rest.strip())
+        result["data"] = items
+    if i != len(lines):
+        raise ValueError("trailing content")
+    return result
+
+
+def _split_kv(s: str) -> tuple[str, Any]:
+    # keys are JSON strings (quoted) in params, bare words elsewhere
+    if s.startswith('"'):
+        dec = json.JSONDecoder()
+        key, end = dec.raw_decode(s)
+        rest = s[end:]
+        if not rest.startswith(": "):
+            raise ValueError(s)
+        return key, json.loads(rest[2:])
+    k, sep, v = s.partition(": ")
+    if not sep:
+        raise ValueError(s)
+    return k, json.loads(v)
+
+
+def _parse_items(
+    lines: list[str], i: int, indent: str, rest: str
+) -> tuple[list[dict[str, Any]], int]:
+    items: list[dict[str, Any]] = []
+    if rest == "[]":
+        return items, i
+    if rest:
+        raise ValueError(rest)
+    while i < len(lines) and lines[i].startswith(indent + "- "):
+        k, v = _split_kv(lines[i][len(indent) + 2 :])
+        item = {k: v}
+        i += 1
+        while (
+            i < len(lines)
+            and lines[i].startswith(indent + "  ")
+            and not lines[i].startswith(indent + "  -")
+        ):
+            k, v = _split_kv(lines[i][len(indent) + 2 :])
+            item[k] = v
+            i += 1
+        items.append(item)
+    return items, i
+
+
+def read_lock(root: str) -> Lock:
+    path = os.path.join(root, LOCK_FILE)
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except FileNotFoundError:
+        return Lock()
+    return parse_lock(text, LOCK_FILE)
+
+
+def write_lock(root: str, lock: Lock) -> None:
+    atomic_write(os.path.join(root, LOCK_FILE), dump_lock(lock).encode("utf-8"))

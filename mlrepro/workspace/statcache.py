@@ -1,0 +1,169 @@
+"""The stat cache: which digest a workspace file had, so unchanged files are never re-read.
+
+SQLite at ``.mlrepro/state/stat.db``. An entry is trusted when the file's
+size, mtime and inode are those recorded, and the file was not modified in
+the same clock tick as it was recorded (the "racy" case git also guards
+against: a write right after hashing could leave mtime unchanged).
+
+A second table maps git blob ids to digests. Files git tracks and reports
+unmodified are looked up by blob id, which is the same in every clone: a CI
+job that restores ``.mlrepro/`` from its cache does not re-read them even
+though every inode and mtime in its fresh checkout is new.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+
+from mlrepro.store.digest import Digest
+
+SCHEMA_VERSION = 1
+RACY_NS = 50_000_000  # entries recorded within 50 ms of the file's mtime are re-checked
+
+
+@dataclass(frozen=True, slots=True)
+class StatKey:
+    ino: int
+    size: int
+    mtime_ns: int
+
+    @classmethod
+    def of(cls, st: os.stat_result) -> StatKey:
+        return cls(st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+class StatCache:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version not in (0, SCHEMA_VERSION):
+            # A cache, not a record: rebuild it rather than refuse to work.
+            self._db.executescript("DROP TABLE IF EXISTS stat; DROP TABLE IF EXISTS blob;")
+        self._db.executescript(
+            """
+            CREATE TABLE IF NOT EXISTS stat (
+                path TEXT PRIMARY KEY, ino INTEGER, size INTEGER, mtime_ns INTEGER,
+                recorded_ns INTEGER, xxh TEXT NOT NULL, sha TEXT
+            ) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS blob (
+                blob TEXT PRIMARY KEY, size INTEGER, xxh TEXT NOT NULL, sha TEXT
+            ) WITHOUT ROWID;
+            """
+        )
+        self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        self._pending: dict[str, tuple[int, int, int, int, str, str | None]] = {}
+        self._pending_blobs: dict[str, tuple[int, str, str | None]] = {}
+        self._loaded: dict[str, tuple[int, int, int, int, str, str | None]] = {}
+        self._loaded_prefixes: set[str] = set()
+        # stages are saved from worker threads: one lock around all state
+        self._mutex = threading.RLock()
+
+    def preload(self, prefix: str) -> None:
+        with self._mutex:
+            self._preload(prefix)
+
+    def get(self, relpath: str, key: StatKey) -> Digest | None:
+        with self._mutex:
+            return self._get(relpath, key)
+
+    def put(self, relpath: str, key: StatKey, digest: Digest) -> None:
+        with self._mutex:
+            self._put(relpath, key, digest)
+
+    def get_blob(self, blob: str) -> Digest | None:
+        with self._mutex:
+            return self._get_blob(blob)
+
+    def put_blob(self, blob: str, digest: Digest) -> None:
+        with self._mutex:
+            self._put_blob(blob, digest)
+
+    def flush(self) -> None:
+        with self._mutex:
+            self._flush()
+
+    def close(self) -> None:
+        self.flush()
+        self._db.close()
+
+    def _preload(self, prefix: str) -> None:
+        """Read every entry at or below ``prefix`` in one query (for large folders)."""
+        if prefix in self._loaded_prefixes:
+            return
+        self._loaded_prefixes.add(prefix)
+        rows = self._db.execute(
+            "SELECT path, ino, size, mtime_ns, recorded_ns, xxh, sha FROM stat "
+            "WHERE path = ? OR (path >= ? AND path < ?)",
+            (prefix, prefix + "/", prefix + "0"),  # '0' sorts right after '/'
+        )
+        for path, ino, size, mtime_ns, recorded_ns, xxh, sha in rows:
+            self._loaded[path] = (ino, size, mtime_ns, recorded_ns, xxh, sha)
+
+    def _get(self, relpath: str, key: StatKey) -> Digest | None:
+        row = self._pending.get(relpath) or self._loaded.get(relpath)
+        if row is None and not any(
+            relpath.startswith(p + "/") or relpath == p for p in self._loaded_prefixes
+        ):
+            fetched = self._db.execute(
+                "SELECT ino, size, mtime_ns, recorded_ns, xxh, sha FROM stat WHERE path = ?",
+                (relpath,),
+            ).fetchone()
+            row = tuple(fetched) if fetched else None
+        if row is None:
+            return None
+        ino, size, mtime_ns, recorded_ns, xxh, sha = row
+        if (ino, size, mtime_ns) != (key.ino, key.size, key.mtime_ns):
+            return None
+        if recorded_ns - mtime_ns < RACY_NS:
+            return None  # possibly written again within the same clock tick
+        return Digest(xxh=xxh, size=size, sha=sha)
+
+    def _put(self, relpath: str, key: StatKey, digest: Digest) -> None:
+        self._pending[relpath] = (
+            key.ino,
+            key.size,
+            key.mtime_ns,
+            time.time_ns(),
+            digest.xxh,
+            digest.sha,
+        )
+
+    def _get_blob(self, blob: str) -> Digest | None:
+        row = self._pending_blobs.get(blob)
+        if row is None:
+            fetched = self._db.execute(
+                "SELECT size, xxh, sha FROM blob WHERE blob = ?", (blob,)
+            ).fetchone()
+            row = tuple(fetched) if fetched else None
+        if row is None:
+            return None
+        size, xxh, sha = row
+        return Digest(xxh=xxh, size=size, sha=sha)
+
+    def _put_blob(self, blob: str, digest: Digest) -> None:
+        self._pending_blobs[blob] = (digest.size, digest.xxh, digest.sha)
+
+    def _flush(self) -> None:
+        if not self._pending and not self._pending_blobs:
+            return
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "INSERT OR REPLACE INTO stat VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(p, *row) for p, row in self._pending.items()],
+            )
+            self._db.executemany(
+                "INSERT OR REPLACE INTO blob VALUES (?, ?, ?, ?)",
+                [(b, *row) for b, row in self._pending_blobs.items()],
+            )
+        self._loaded.update(self._pending)
+        self._pending.clear()
+        self._pending_blobs.clear()
