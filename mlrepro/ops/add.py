@@ -48,6 +48,7 @@ def add(
                 artifact = save(project.store, ctx.hasher, rel)
                 ctx.lock = ctx.lock.with_data(artifact)
                 added.append(artifact)
+            project.store.sync()
             write_lock(project.root, ctx.lock)
             ignore_outputs(project.root, rels)
         finally:

@@ -24,25 +24,13 @@ def save(store: ObjectStore, hasher: Hasher, relpath: str) -> Artifact:
     root = hasher.root
     full = os.path.join(root, relpath)
     if os.path.isdir(full):
-        tree = hasher.tree(relpath)
-        missing = [e for e in tree.entries if not store.has(e.xxh)]
-
-        def put(entry: TreeEntry) -> None:
-            store.add_file(os.path.join(full, entry.path), sha=False)
-
-        if missing:
-            with ThreadPoolExecutor(_IO_THREADS) as pool:
-                list(pool.map(put, missing))
+        tree = hasher.tree(relpath, store=store)
         xxh = store.add_bytes(tree.to_bytes())
         _, sha = tree.digests()
         return Artifact(
             relpath, f"xxh3-128:{xxh}", tree.size, len(tree.entries), f"sha256:{sha}", isdir=True
         )
-    st = os.stat(full)
-    digest = hasher.file(relpath, st, sha=True)
-    if not store.has(digest.xxh):
-        digest = store.add_file(full, sha=True)
-        hasher.stats.put(relpath, StatKey.of(st), digest)
+    digest = hasher.file(relpath, sha=True, store=store)
     assert digest.sha is not None
     return Artifact(relpath, f"xxh3-128:{digest.xxh}", digest.size, 1, f"sha256:{digest.sha}")
 
@@ -84,7 +72,7 @@ class Linker:
             if link in self._failed:
                 continue
             try:
-                self.store.link_out(xxh, dest, link)
+                self.store.link_out(xxh, dest, link, size=size)
                 break
             except (MissingObjectError, CorruptObjectError):
                 raise
@@ -135,8 +123,12 @@ class Linker:
         def put(entry: TreeEntry) -> None:
             self.place(entry.xxh, f"{artifact.path}/{entry.path}", entry.size)
 
-        with ThreadPoolExecutor(_IO_THREADS) as pool:
-            list(pool.map(put, todo))
+        if len(todo) < 64:
+            for e in todo:
+                put(e)
+        else:
+            with ThreadPoolExecutor(_IO_THREADS) as pool:
+                list(pool.map(put, todo, chunksize=256))
         return len(todo)
 
 

@@ -106,6 +106,7 @@ def _save_data_inputs(ctx: Context) -> None:
             ctx.lock = ctx.lock.with_data(artifact)
             changed = True
     if changed:
+        ctx.project.store.sync()
         write_lock(ctx.project.root, ctx.lock)
         ignore_outputs(ctx.project.root, list(ctx.lock.data))
 
@@ -214,6 +215,7 @@ class _Runner:
         try:
             reasons = [Reason("forced")] if self.force else own_reasons(ctx, stage)
             if not reasons:
+                self._recache(stage)
                 self.outcomes[sid] = StageOutcome(sid, "up-to-date")
                 self.emit("skipped", sid, "up to date")
                 return None
@@ -244,6 +246,18 @@ class _Runner:
         return fut, (stage, record, key)
 
     # -- one stage --------------------------------------------------------------
+
+    def _recache(self, stage: Stage) -> None:
+        """Put back into the cache the outputs of an up-to-date stage that it lost."""
+        record = self.ctx.lock.stages.get(stage.id)
+        if record is None:
+            return
+        store = self.ctx.project.store
+        lost = [a for a in record.outs if a.digest and not store.has(a.digest.split(":", 1)[1])]
+        for a in lost:
+            save(store, self.ctx.hasher, a.path)
+        if lost:
+            store.sync()
 
     def _restore(self, stage: Stage, record: StageRecord, key: str) -> bool:
         ctx = self.ctx
@@ -320,6 +334,7 @@ class _Runner:
 
     def _record(self, stage: Stage, record: StageRecord) -> None:
         ctx = self.ctx
+        ctx.project.store.sync()  # the objects the record names are durable first
         ctx.lock = ctx.lock.with_stage(stage.id, record)
         write_lock(ctx.project.root, ctx.lock)
         ignore_outputs(ctx.project.root, [o.path for o in stage.all_outs if o.cache])

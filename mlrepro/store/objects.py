@@ -1,25 +1,40 @@
 """The content-addressed object store under ``.mlrepro/cache/``.
 
 An object is a file's bytes stored at ``<cache>/xxh3-128/<2 hex>/<30 hex>``.
-Objects are immutable: written to a temporary file in the cache, fsynced,
-renamed into place and made read-only. An object that exists is complete;
-a crash leaves at most a stray ``.tmp-*`` file, which ``gc`` removes. Reads
-verify the digest, so a corrupt object is reported and never checked out.
+Objects are immutable: written to a temporary file in the cache, renamed into
+place and made read-only, so an object that exists under its name was
+complete when it was renamed. Durability is batched: :meth:`ObjectStore.sync`
+flushes the cache's file system once, and every caller does so before it
+writes a record (lock file, run-cache entry) that refers to new objects. A
+crash therefore never leaves a record pointing at lost bytes; an object torn
+by a power cut is caught on read, because reads verify the digest, and a
+corrupt object is reported and never checked out.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import itertools
 import os
 import shutil
-import tempfile
+import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mlrepro.errors import MlreproError
-from mlrepro.store.digest import XXH, Digest, hash_file, hash_stream, xxh_bytes
+from mlrepro.store.digest import (
+    SMALL,
+    XXH,
+    Digest,
+    digest_bytes,
+    hash_stream,
+    read_small,
+    xxh_bytes,
+)
 
 READ_ONLY = 0o444
+_counter = itertools.count()
 
 
 class CorruptObjectError(MlreproError):
@@ -30,9 +45,25 @@ class MissingObjectError(MlreproError):
     """An object the workspace needs is not in the cache."""
 
 
-@dataclass(frozen=True, slots=True)
+def _tmp_name(directory: str) -> str:
+    return os.path.join(directory, f".tmp-{os.getpid()}-{threading.get_ident()}-{next(_counter)}")
+
+
+def _write_new(path: str, data: bytes | memoryview, mode: int) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        view = memoryview(data)
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
+    finally:
+        os.close(fd)
+
+
+@dataclass
 class ObjectStore:
     root: str  # the cache directory, e.g. <repo>/.mlrepro/cache
+    _dirs: set[str] = field(default_factory=set, repr=False)
 
     def path(self, xxh: str) -> str:
         return os.path.join(self.root, XXH, xxh[:2], xxh[2:])
@@ -40,30 +71,47 @@ class ObjectStore:
     def has(self, xxh: str) -> bool:
         return os.path.exists(self.path(xxh))
 
-    def _tmp(self) -> tuple[int, str]:
-        directory = os.path.join(self.root, "tmp")
-        os.makedirs(directory, exist_ok=True)
-        return tempfile.mkstemp(prefix=".tmp-", dir=directory)
+    @property
+    def tmp_dir(self) -> str:
+        d = os.path.join(self.root, "tmp")
+        if d not in self._dirs:
+            os.makedirs(d, exist_ok=True)
+            self._dirs.add(d)
+        return d
 
     def _publish(self, tmp: str, xxh: str) -> None:
         dest = self.path(xxh)
-        os.makedirs(os.path.dirname(dest), exist_ok=True)
-        os.chmod(tmp, READ_ONLY)
-        # os.replace is atomic; when the object exists already the bytes are
-        # the same (same address), so replacing it is harmless.
+        parent = os.path.dirname(dest)
+        if parent not in self._dirs:
+            os.makedirs(parent, exist_ok=True)
+            self._dirs.add(parent)
+        # Atomic; when the object exists already the bytes are the same
+        # (same address), so replacing it is harmless.
         os.replace(tmp, dest)
 
-    def add_file(self, src: str, *, sha: bool = True) -> Digest:
+    def add_file(self, src: str, *, sha: bool = True, size: int | None = None) -> Digest:
         """Copy ``src`` into the store while hashing it (one read of the file)."""
-        fd, tmp = self._tmp()
+        if size is not None and size <= SMALL:
+            data = read_small(src)
+            digest = digest_bytes(data, sha=sha)
+            if not self.has(digest.xxh):
+                tmp = _tmp_name(self.tmp_dir)
+                try:
+                    _write_new(tmp, data, READ_ONLY)
+                    self._publish(tmp, digest.xxh)
+                except BaseException:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(tmp)
+                    raise
+            return digest
+        tmp = _tmp_name(self.tmp_dir)
         try:
-            with os.fdopen(fd, "wb") as out, open(src, "rb", buffering=0) as f:
+            with open(tmp, "xb") as out, open(src, "rb", buffering=0) as f:
                 digest = hash_stream(f, sha=sha, sink=out.write)
-                out.flush()
-                os.fsync(out.fileno())
             if self.has(digest.xxh):
                 os.unlink(tmp)
             else:
+                os.chmod(tmp, READ_ONLY)
                 self._publish(tmp, digest.xxh)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
@@ -75,12 +123,9 @@ class ObjectStore:
         xxh = xxh_bytes(data)
         if self.has(xxh):
             return xxh
-        fd, tmp = self._tmp()
+        tmp = _tmp_name(self.tmp_dir)
         try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
+            _write_new(tmp, data, READ_ONLY)
             self._publish(tmp, xxh)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
@@ -88,78 +133,107 @@ class ObjectStore:
             raise
         return xxh
 
+    def sync(self) -> None:
+        """Make every object written so far durable (one flush of the cache's file system)."""
+        if not os.path.isdir(self.root):
+            return
+        fd = os.open(self.root, os.O_RDONLY)
+        try:
+            if _syncfs is not None and _syncfs(fd) == 0:
+                return
+            os.sync()
+        finally:
+            os.close(fd)
+
     def read_bytes(self, xxh: str) -> bytes:
         """An object's bytes, verified against its address."""
         try:
-            with open(self.path(xxh), "rb") as f:
-                data = f.read()
+            data = read_small(self.path(xxh))
         except FileNotFoundError:
             raise MissingObjectError(f"object {XXH}:{xxh} is not in the cache") from None
         if xxh_bytes(data) != xxh:
             raise CorruptObjectError(
                 f"cache object {XXH}:{xxh} is corrupt (its bytes hash differently)",
-                hint="run `mlrepro cache verify --repair` or restore it from a remote",
+                hint="run `mlrepro cache verify --repair`, then rebuild it (repro, add, remote)",
             )
         return data
 
     def verify(self, xxh: str) -> bool:
         """Whether the object exists and its bytes still match its address."""
         try:
-            return hash_file(self.path(xxh)).xxh == xxh
+            with open(self.path(xxh), "rb", buffering=0) as f:
+                return hash_stream(f).xxh == xxh
         except FileNotFoundError:
             return False
 
-    def copy_out(self, xxh: str, dest: str, *, verify: bool = True) -> None:
-        """Write the object to ``dest`` atomically (a writable copy, verified while copying)."""
+    def copy_out(self, xxh: str, dest: str, *, size: int | None = None) -> None:
+        """Write the object to ``dest`` atomically as a writable copy, verified while copying."""
         src = self.path(xxh)
         directory = os.path.dirname(dest) or "."
         os.makedirs(directory, exist_ok=True)
+        tmp = _tmp_name(directory)
         try:
-            f = open(src, "rb", buffering=0)  # noqa: SIM115 - closed by the `with` below
-        except FileNotFoundError:
-            raise MissingObjectError(f"object {XXH}:{xxh} is not in the cache") from None
-        fd, tmp = tempfile.mkstemp(prefix=".mlrepro-tmp-", dir=directory)
-        try:
-            with os.fdopen(fd, "wb") as out, f:
-                if verify:
+            if size is not None and size <= SMALL:
+                try:
+                    data = read_small(src)
+                except FileNotFoundError:
+                    raise MissingObjectError(f"object {XXH}:{xxh} is not in the cache") from None
+                if xxh_bytes(data) != xxh:
+                    raise self._corrupt(xxh, dest)
+                _write_new(tmp, data, 0o644)
+            else:
+                try:
+                    f = open(src, "rb", buffering=0)  # noqa: SIM115 - closed by the `with` below
+                except FileNotFoundError:
+                    raise MissingObjectError(f"object {XXH}:{xxh} is not in the cache") from None
+                with f, open(tmp, "xb") as out:
                     got = hash_stream(f, sink=out.write).xxh
-                    if got != xxh:
-                        raise CorruptObjectError(
-                            f"cache object {XXH}:{xxh} is corrupt; not checked out to '{dest}'",
-                            hint="run `mlrepro cache verify --repair` or restore it from a remote",
-                        )
-                else:
-                    shutil.copyfileobj(f, out, 4 << 20)
-            os.chmod(tmp, 0o644)
+                if got != xxh:
+                    raise self._corrupt(xxh, dest)
+                os.chmod(tmp, 0o644)
             os.replace(tmp, dest)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
 
-    def link_out(self, xxh: str, dest: str, link: str) -> None:
+    @staticmethod
+    def _corrupt(xxh: str, dest: str) -> CorruptObjectError:
+        return CorruptObjectError(
+            f"cache object {XXH}:{xxh} is corrupt; not checked out to '{dest}'",
+            hint="run `mlrepro cache verify --repair`, then rebuild it (repro, add, or a remote)",
+        )
+
+    def link_out(self, xxh: str, dest: str, link: str, *, size: int | None = None) -> None:
         """Bring the object to ``dest`` as a ``reflink``, ``hardlink``, ``symlink`` or ``copy``."""
         if link == "copy":
-            self.copy_out(xxh, dest)
+            self.copy_out(xxh, dest, size=size)
             return
         src = self.path(xxh)
         if not os.path.exists(src):
             raise MissingObjectError(f"object {XXH}:{xxh} is not in the cache")
         directory = os.path.dirname(dest) or "."
         os.makedirs(directory, exist_ok=True)
-        tmp = os.path.join(directory, f".mlrepro-tmp-{os.getpid()}-{os.path.basename(dest)}")
+        tmp = _tmp_name(directory)
+        try:
+            if link == "hardlink":
+                os.link(src, tmp)
+            elif link == "symlink":
+                os.symlink(src, tmp)
+            elif link == "reflink":
+                _reflink(src, tmp)
+                os.chmod(tmp, 0o644)
+            else:
+                raise ValueError(link)
+            os.replace(tmp, dest)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+    def remove(self, xxh: str) -> None:
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        if link == "hardlink":
-            os.link(src, tmp)
-        elif link == "symlink":
-            os.symlink(src, tmp)
-        elif link == "reflink":
-            _reflink(src, tmp)
-            os.chmod(tmp, 0o644)
-        else:
-            raise ValueError(link)
-        os.replace(tmp, dest)
+            os.unlink(self.path(xxh))
 
     def iter_objects(self) -> Iterator[str]:
         base = os.path.join(self.root, XXH)
@@ -169,7 +243,29 @@ class ObjectStore:
             sub = os.path.join(base, prefix)
             if len(prefix) == 2 and os.path.isdir(sub):
                 for rest in sorted(os.listdir(sub)):
-                    yield prefix + rest
+                    if not rest.startswith("."):
+                        yield prefix + rest
+
+    def clean_tmp(self) -> int:
+        """Remove temporary files left by interrupted writes; how many were removed."""
+        d = os.path.join(self.root, "tmp")
+        if not os.path.isdir(d):
+            return 0
+        n = len(os.listdir(d))
+        shutil.rmtree(d, ignore_errors=True)
+        self._dirs.discard(d)
+        return n
+
+
+def _load_syncfs() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.syncfs
+    except (OSError, AttributeError):
+        return None
+
+
+_syncfs = _load_syncfs()
 
 
 def _reflink(src: str, dest: str) -> None:
@@ -177,7 +273,7 @@ def _reflink(src: str, dest: str) -> None:
     import fcntl
 
     ficlone = 0x40049409
-    with open(src, "rb") as s, open(dest, "wb") as d:
+    with open(src, "rb") as s, open(dest, "xb") as d:
         try:
             fcntl.ioctl(d.fileno(), ficlone, s.fileno())
         except OSError:

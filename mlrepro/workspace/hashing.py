@@ -2,21 +2,26 @@
 
 ``PathState`` describes a dependency or output as it is now: missing, a file
 or a directory (as a tree). Files are only read when the stat cache cannot
-vouch for them.
+vouch for them; the files of a large folder are read by a small thread pool
+(the work is mostly system calls, which run outside the GIL).
 """
 
 from __future__ import annotations
 
 import os
 import stat as statmod
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from mlrepro.store.digest import Digest, hash_file
+from mlrepro.store.objects import ObjectStore
 from mlrepro.store.tree import Tree, TreeEntry
 from mlrepro.workspace.statcache import StatCache, StatKey
 
 # Never part of a tracked directory: version-control and tool metadata.
 _SKIP_NAMES = frozenset({".git", ".mlrepro", ".dvc"})
+_THREADS = 4
+_PARALLEL_FROM = 64  # files; below this a pool costs more than it saves
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,15 +46,30 @@ class Hasher:
         self.root = root
         self.stats = stats
 
-    def file(self, relpath: str, st: os.stat_result | None = None, *, sha: bool = False) -> Digest:
+    def file(
+        self,
+        relpath: str,
+        st: os.stat_result | None = None,
+        *,
+        sha: bool = False,
+        store: ObjectStore | None = None,
+    ) -> Digest:
+        """The file's digest; with ``store``, also make sure the store holds its bytes."""
         full = os.path.join(self.root, relpath)
         if st is None:
             st = os.stat(full)
         key = StatKey.of(st)
         cached = self.stats.get(relpath, key)
-        if cached is not None and (cached.sha or not sha):
+        if (
+            cached is not None
+            and (cached.sha or not sha)
+            and (store is None or store.has(cached.xxh))
+        ):
             return cached
-        digest = hash_file(full, sha=sha)
+        if store is not None:
+            digest = store.add_file(full, sha=True, size=st.st_size)
+        else:
+            digest = hash_file(full, sha=sha, size=st.st_size)
         after = os.stat(full)
         if StatKey.of(after) == key:  # not modified while we read it
             self.stats.put(relpath, key, digest)
@@ -71,9 +91,10 @@ class Hasher:
         d = self.file(relpath, st, sha=sha)
         return PathState("file", xxh=d.xxh, sha=d.sha, size=d.size, nfiles=1)
 
-    def tree(self, relpath: str) -> Tree:
+    def tree(self, relpath: str, store: ObjectStore | None = None) -> Tree:
+        """The folder as a tree (each file with its sha256); ``store``: cache each file too."""
         self.stats.preload(relpath)
-        entries: list[TreeEntry] = []
+        files: list[tuple[str, os.stat_result]] = []
         base = os.path.join(self.root, relpath)
         stack = [""]
         while stack:
@@ -86,7 +107,17 @@ class Hasher:
                     if entry.is_dir():
                         stack.append(rel)
                     elif entry.is_file():
-                        d = self.file(f"{relpath}/{rel}", entry.stat(), sha=True)
-                        assert d.sha is not None
-                        entries.append(TreeEntry(rel, d.size, d.xxh, d.sha))
+                        files.append((rel, entry.stat()))
+
+        def one(item: tuple[str, os.stat_result]) -> TreeEntry:
+            rel, st = item
+            d = self.file(f"{relpath}/{rel}", st, sha=True, store=store)
+            assert d.sha is not None
+            return TreeEntry(rel, d.size, d.xxh, d.sha)
+
+        if len(files) < _PARALLEL_FROM:
+            entries = [one(f) for f in files]
+        else:
+            with ThreadPoolExecutor(_THREADS) as pool:
+                entries = list(pool.map(one, files, chunksize=256))
         return Tree.build(entries)
