@@ -106,6 +106,13 @@ class Linker:
             self.place(xxh, artifact.path, artifact.size)
             return 1
         tree = Tree.from_bytes(self.store.read_bytes(xxh))
+        # all or nothing: never leave a folder half restored for want of an object
+        absent = next((e for e in tree.entries if not self.store.has(e.xxh)), None)
+        if absent is not None:
+            where = f"{artifact.path}/{absent.path}"
+            raise MissingObjectError(
+                f"object xxh3-128:{absent.xxh} ('{where}') is not in the cache"
+            )
         if os.path.exists(full) and not os.path.isdir(full):
             os.unlink(full)
         os.makedirs(full, exist_ok=True)

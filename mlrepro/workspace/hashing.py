@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from mlrepro.store.digest import Digest, hash_file
 from mlrepro.store.objects import ObjectStore
 from mlrepro.store.tree import Tree, TreeEntry
+from mlrepro.workspace.gitblobs import GitBlobs
 from mlrepro.workspace.statcache import StatCache, StatKey
 
 # Never part of a tracked directory: version-control and tool metadata.
@@ -45,6 +46,7 @@ class Hasher:
     def __init__(self, root: str, stats: StatCache) -> None:
         self.root = root
         self.stats = stats
+        self.git = GitBlobs(root)
 
     def file(
         self,
@@ -66,10 +68,17 @@ class Hasher:
             and (store is None or store.has(cached.xxh))
         ):
             return cached
+        blob = self.git.blob(relpath) if store is None else None
+        known = self.stats.get_blob(blob) if blob else None
+        if known is not None and (known.sha or not sha):
+            self.stats.put(relpath, key, known)
+            return known
         if store is not None:
             digest = store.add_file(full, sha=True, size=st.st_size)
         else:
             digest = hash_file(full, sha=sha, size=st.st_size)
+        if blob:
+            self.stats.put_blob(blob, digest)
         after = os.stat(full)
         if StatKey.of(after) == key:  # not modified while we read it
             self.stats.put(relpath, key, digest)
