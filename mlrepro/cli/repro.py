@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import threading
 
@@ -11,6 +12,10 @@ import click
 from mlrepro.errors import EXIT_INTERRUPTED, MlreproError
 from mlrepro.ops.repro import repro as do_repro
 from mlrepro.workspace.project import Project
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 @click.command()
@@ -60,6 +65,8 @@ def repro(
     """Run the stages whose inputs changed, independent ones in parallel."""
     project = Project.find()
     out_lock = threading.Lock()
+    # A CI runner cancelling the job sends SIGTERM: stop the stages as for Ctrl-C.
+    signal.signal(signal.SIGTERM, _raise_interrupt)
 
     def on_event(kind: str, stage_id: str, text: str) -> None:
         with out_lock:

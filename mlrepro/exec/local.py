@@ -12,6 +12,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+_active: set[subprocess.Popen[bytes]] = set()
+_active_lock = threading.Lock()
+
+
+def terminate_all() -> None:
+    """Stop every running stage command now (their whole process groups)."""
+    with _active_lock:
+        procs = list(_active)
+    for proc in procs:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGTERM)
+    for proc in procs:
+        _kill_group(proc)
+
 
 @dataclass(frozen=True, slots=True)
 class CommandResult:
@@ -48,12 +62,18 @@ def run_command(
             start_new_session=True,
             env=env,
         )
-        watcher = threading.Thread(target=_watch, args=(proc, cancel), daemon=True)
-        watcher.start()
-        assert proc.stdout is not None
-        for raw in proc.stdout:
-            on_line(raw.decode("utf-8", "replace").rstrip("\r\n"))
-        code = proc.wait()
+        with _active_lock:
+            _active.add(proc)
+        try:
+            watcher = threading.Thread(target=_watch, args=(proc, cancel), daemon=True)
+            watcher.start()
+            assert proc.stdout is not None
+            for raw in proc.stdout:
+                on_line(raw.decode("utf-8", "replace").rstrip("\r\n"))
+            code = proc.wait()
+        finally:
+            with _active_lock:
+                _active.discard(proc)
         if cancel.is_set():
             return CommandResult(130, time.monotonic() - start, interrupted=True)
         if code != 0:

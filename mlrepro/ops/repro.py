@@ -16,7 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from mlrepro.errors import MlreproError
-from mlrepro.exec.local import run_command
+from mlrepro.exec.local import run_command, terminate_all
 from mlrepro.ops import runcache
 from mlrepro.ops.artifacts import Linker, all_present, save
 from mlrepro.ops.context import Context
@@ -195,6 +195,7 @@ class _Runner:
                         pending.clear()
             except KeyboardInterrupt:
                 self.cancel.set()
+                terminate_all()
                 for fut, (stage, _, _) in running.items():
                     fut.cancel()
                     self.outcomes[stage.id] = StageOutcome(
