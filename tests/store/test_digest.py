@@ -1,0 +1,150 @@
+"""Streaming digests equal the one-shot digests of the whole bytes, whatever the chunking."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+
+import pytest
+import xxhash
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mlrepro.store.digest import (
+    CHUNK,
+    SHA,
+    XXH,
+    Digest,
+    digest_bytes,
+    hash_file,
+    hash_stream,
+    parse_tagged,
+    read_small,
+    sha_bytes,
+    xxh_bytes,
+)
+
+DATA = st.binary(max_size=4096)
+
+
+def expected(data: bytes) -> tuple[str, str]:
+    return xxhash.xxh3_128_hexdigest(data), hashlib.sha256(data).hexdigest()
+
+
+def check(digest: Digest, data: bytes, *, sha: bool) -> None:
+    xxh, sha256 = expected(data)
+    assert digest.xxh == xxh
+    assert digest.size == len(data)
+    assert digest.sha == (sha256 if sha else None)
+
+
+@given(data=DATA, chunk=st.integers(1, 64), sha=st.booleans())
+def test_chunks_smaller_than_the_data(data: bytes, chunk: int, sha: bool) -> None:
+    check(hash_stream(io.BytesIO(data), sha=sha, chunk=chunk), data, sha=sha)
+
+
+@given(data=DATA, extra=st.integers(1, 10_000), sha=st.booleans())
+def test_chunk_larger_than_the_data(data: bytes, extra: int, sha: bool) -> None:
+    check(hash_stream(io.BytesIO(data), sha=sha, chunk=len(data) + extra), data, sha=sha)
+
+
+@given(chunk=st.integers(1, 512), count=st.integers(1, 12), seed=st.binary(min_size=1, max_size=8))
+def test_data_an_exact_multiple_of_the_chunk(chunk: int, count: int, seed: bytes) -> None:
+    data = (seed * (chunk * count))[: chunk * count]
+    assert len(data) % chunk == 0
+    for sha in (False, True):
+        check(hash_stream(io.BytesIO(data), sha=sha, chunk=chunk), data, sha=sha)
+
+
+@given(data=DATA, chunk=st.integers(1, 100), sha=st.booleans())
+def test_sink_receives_exactly_the_bytes_in_order(data: bytes, chunk: int, sha: bool) -> None:
+    pieces: list[bytes] = []
+    # the sink gets a view of a reused buffer: it must copy what it keeps
+    digest = hash_stream(
+        io.BytesIO(data), sha=sha, chunk=chunk, sink=lambda v: pieces.append(bytes(v))
+    )
+    assert b"".join(pieces) == data
+    assert all(0 < len(p) <= chunk for p in pieces)
+    check(digest, data, sha=sha)
+
+
+@given(data=DATA, hint=st.one_of(st.none(), st.just("exact"), st.integers(0, 10_000)))
+@settings(max_examples=50)
+def test_hash_file_equals_whole_bytes(
+    tmp_path_factory: pytest.TempPathFactory, data: bytes, hint: int | str | None
+) -> None:
+    # ``size`` is a hint that picks the read-whole path; a stale hint must not change the digest
+    path = tmp_path_factory.mktemp("f") / "data.bin"
+    path.write_bytes(data)
+    size = len(data) if hint == "exact" else hint
+    assert not isinstance(size, str)
+    for sha in (False, True):
+        check(hash_file(str(path), sha=sha, size=size), data, sha=sha)
+    assert read_small(str(path)) == data
+    check(digest_bytes(data, sha=True), data, sha=True)
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty"
+    path.write_bytes(b"")
+    digest = hash_file(str(path), sha=True)
+    assert digest == Digest(
+        xxh=xxhash.xxh3_128_hexdigest(b""), size=0, sha=hashlib.sha256().hexdigest()
+    )
+    assert (
+        hash_stream(io.BytesIO(b""), sink=lambda v: pytest.fail("sink called for no data")).size
+        == 0
+    )
+
+
+def test_file_larger_than_the_default_chunk(tmp_path: Path) -> None:
+    # several default-sized chunks and a short tail: exercises the sha256 helper
+    # thread's double buffering on real reads
+    data = hashlib.shake_256(b"mlrepro").digest(2 * CHUNK + 12345)
+    path = tmp_path / "big.bin"
+    path.write_bytes(data)
+    for size in (None, len(data), 0):  # a stale small hint still reads everything
+        check(hash_file(str(path), sha=True, size=size), data, sha=True)
+    assert read_small(str(path)) == data
+
+
+def test_one_shot_helpers() -> None:
+    assert xxh_bytes(b"abc") == xxhash.xxh3_128_hexdigest(b"abc")
+    assert sha_bytes(b"abc") == hashlib.sha256(b"abc").hexdigest()
+
+
+def test_a_failing_sink_propagates() -> None:
+    def boom(view: memoryview) -> None:
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        hash_stream(io.BytesIO(b"x" * 100), sha=True, sink=boom, chunk=10)
+
+
+@given(data=st.binary(max_size=64))
+def test_tagged_digests_round_trip(data: bytes) -> None:
+    xxh, sha256 = expected(data)
+    d = Digest(xxh=xxh, size=len(data), sha=sha256)
+    assert d.tagged == f"{XXH}:{xxh}"
+    assert d.tagged_sha == f"{SHA}:{sha256}"
+    assert parse_tagged(d.tagged, XXH) == xxh
+    assert parse_tagged(d.tagged_sha, SHA) == sha256
+    assert Digest(xxh=xxh, size=0).tagged_sha is None
+
+
+@pytest.mark.parametrize(
+    ("value", "algo"),
+    [
+        ("sha256:" + "0" * 32, XXH),  # wrong tag
+        ("xxh3-128:" + "0" * 31, XXH),  # too short
+        ("xxh3-128:" + "0" * 33, XXH),  # too long
+        ("xxh3-128:" + "G" * 32, XXH),  # not hex
+        ("xxh3-128:" + "A" * 32, XXH),  # upper case is not the canonical form
+        ("0" * 32, XXH),  # untagged
+        ("xxh3-128:" + "0" * 64, SHA),
+    ],
+)
+def test_parse_tagged_refuses(value: str, algo: str) -> None:
+    with pytest.raises(ValueError):
+        parse_tagged(value, algo)

@@ -1,0 +1,377 @@
+"""The object store: round trips, idempotence, read-only objects, no debris, corruption caught."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import xxhash
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mlrepro.errors import MlreproError
+from mlrepro.store import objects as objects_mod
+from mlrepro.store.digest import CHUNK, SMALL, XXH, hash_stream
+from mlrepro.store.objects import CorruptObjectError, MissingObjectError, ObjectStore
+
+DATA = st.binary(max_size=20_000)
+# real temp folders inside property tests: a fresh folder per example
+PROPS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> ObjectStore:
+    return ObjectStore(str(tmp_path / "cache"))
+
+
+def all_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file() or p.is_symlink())
+
+
+def debris(*roots: Path) -> list[Path]:
+    """Temporary files left behind anywhere under ``roots``."""
+    return [p for r in roots for p in all_files(r) if ".tmp-" in p.name or "tmp-" in p.name]
+
+
+def objects_on_disk(store: ObjectStore) -> list[Path]:
+    base = Path(store.root) / XXH
+    return all_files(base) if base.exists() else []
+
+
+# -- round trips --------------------------------------------------------------
+
+
+@PROPS
+@given(data=DATA, whole=st.booleans())
+def test_add_bytes_round_trip(
+    tmp_path_factory: pytest.TempPathFactory, data: bytes, whole: bool
+) -> None:
+    work = tmp_path_factory.mktemp("rt")
+    store = ObjectStore(str(work / "cache"))
+    xxh = store.add_bytes(data)
+    assert xxh == xxhash.xxh3_128_hexdigest(data)
+    assert store.has(xxh)
+    assert store.read_bytes(xxh) == data
+    assert store.verify(xxh)
+    dest = work / "out" / "copy.bin"
+    # whole: the caller passes the size, so small objects are read in one call
+    store.copy_out(xxh, str(dest), size=len(data) if whole else None)
+    assert dest.read_bytes() == data
+    assert debris(work) == []
+
+
+@PROPS
+@given(data=DATA, whole=st.booleans(), sha=st.booleans())
+def test_add_file_round_trip(
+    tmp_path_factory: pytest.TempPathFactory, data: bytes, whole: bool, sha: bool
+) -> None:
+    work = tmp_path_factory.mktemp("rt")
+    store = ObjectStore(str(work / "cache"))
+    src = work / "src.bin"
+    src.write_bytes(data)
+    digest = store.add_file(str(src), sha=sha, size=len(data) if whole else None)
+    assert digest.xxh == xxhash.xxh3_128_hexdigest(data)
+    assert digest.size == len(data)
+    assert digest.sha == (hashlib.sha256(data).hexdigest() if sha else None)
+    assert store.read_bytes(digest.xxh) == data
+    dest = work / "dest.bin"
+    store.copy_out(digest.xxh, str(dest), size=len(data) if whole else None)
+    assert dest.read_bytes() == data
+    assert src.read_bytes() == data  # the source is left alone
+    assert debris(work) == []
+
+
+@PROPS
+@given(data=DATA, twice=st.sampled_from(["bytes-bytes", "file-file", "bytes-file", "file-bytes"]))
+def test_adding_twice_gives_one_object(
+    tmp_path_factory: pytest.TempPathFactory, data: bytes, twice: str
+) -> None:
+    work = tmp_path_factory.mktemp("idem")
+    store = ObjectStore(str(work / "cache"))
+    src = work / "src.bin"
+    src.write_bytes(data)
+
+    def add(how: str) -> str:
+        return store.add_bytes(data) if how == "bytes" else store.add_file(str(src)).xxh
+
+    first, second = (add(how) for how in twice.split("-"))
+    assert first == second
+    assert objects_on_disk(store) == [Path(store.path(first))]
+    assert list(store.iter_objects()) == [first]
+    assert store.read_bytes(first) == data
+    assert debris(work) == []
+
+
+def test_large_file_round_trip(store: ObjectStore, tmp_path: Path) -> None:
+    # larger than both the read-whole threshold and one streaming chunk
+    data = hashlib.shake_256(b"large").digest(max(SMALL, CHUNK) + 4097)
+    src = tmp_path / "large.bin"
+    src.write_bytes(data)
+    for size in (None, len(data)):
+        digest = store.add_file(str(src), size=size)
+        assert digest.xxh == xxhash.xxh3_128_hexdigest(data)
+        assert digest.sha == hashlib.sha256(data).hexdigest()
+        dest = tmp_path / "out.bin"
+        store.copy_out(digest.xxh, str(dest), size=size)
+        assert dest.read_bytes() == data
+    assert list(store.iter_objects()) == [digest.xxh]
+    assert debris(tmp_path) == []
+
+
+def test_object_path_layout(store: ObjectStore) -> None:
+    xxh = store.add_bytes(b"layout")
+    assert store.path(xxh) == os.path.join(store.root, XXH, xxh[:2], xxh[2:])
+    assert os.path.isfile(store.path(xxh))
+
+
+def test_concurrent_adds_of_the_same_bytes(store: ObjectStore, tmp_path: Path) -> None:
+    data = os.urandom(1 << 16)
+    src = tmp_path / "src.bin"
+    src.write_bytes(data)
+    results: list[str] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(8)
+
+    def worker(i: int) -> None:
+        try:
+            barrier.wait()
+            results.append(store.add_bytes(data) if i % 2 else store.add_file(str(src)).xxh)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(set(results)) == 1
+    assert list(store.iter_objects()) == [results[0]]
+    assert store.read_bytes(results[0]) == data
+    assert debris(tmp_path) == []
+
+
+# -- immutability -----------------------------------------------------------------
+
+
+def test_objects_are_read_only(store: ObjectStore, tmp_path: Path) -> None:
+    src = tmp_path / "f"
+    src.write_bytes(b"from a file")
+    for xxh in (store.add_bytes(b"from bytes"), store.add_file(str(src)).xxh):
+        mode = os.stat(store.path(xxh)).st_mode
+        assert mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) == 0, oct(mode)
+
+
+def test_a_checked_out_copy_is_writable_and_independent(store: ObjectStore, tmp_path: Path) -> None:
+    xxh = store.add_bytes(b"original")
+    dest = tmp_path / "work" / "file.txt"
+    store.copy_out(xxh, str(dest))
+    assert os.stat(dest).st_mode & stat.S_IWUSR
+    dest.write_bytes(b"edited in the workspace")
+    assert store.read_bytes(xxh) == b"original"
+    assert os.stat(dest).st_ino != os.stat(store.path(xxh)).st_ino
+
+
+def test_copy_out_replaces_an_existing_file(store: ObjectStore, tmp_path: Path) -> None:
+    xxh = store.add_bytes(b"new")
+    dest = tmp_path / "file.txt"
+    dest.write_bytes(b"old content, longer than the new")
+    store.copy_out(xxh, str(dest))
+    assert dest.read_bytes() == b"new"
+    assert debris(tmp_path) == []
+
+
+@pytest.mark.parametrize("link", ["hardlink", "symlink", "copy", "reflink"])
+def test_link_out(store: ObjectStore, tmp_path: Path, link: str) -> None:
+    xxh = store.add_bytes(b"linked")
+    dest = tmp_path / "w" / "f.bin"
+    try:
+        store.link_out(xxh, str(dest), link)
+    except OSError:
+        # reflink is refused by filesystems without copy-on-write: nothing may be left behind
+        assert link == "reflink"
+        assert not dest.exists()
+    else:
+        assert dest.read_bytes() == b"linked"
+        if link == "hardlink":
+            assert os.stat(dest).st_ino == os.stat(store.path(xxh)).st_ino
+        if link == "symlink":
+            assert os.readlink(dest) == store.path(xxh)
+    assert debris(tmp_path) == []
+    assert store.read_bytes(xxh) == b"linked"
+
+
+# -- failures leave nothing behind ------------------------------------------------
+
+
+class Injected(Exception):
+    pass
+
+
+def failing_sink_after(nbytes: int, exc: type[BaseException] = Injected) -> Callable[..., object]:
+    """A stand-in for hash_stream whose sink fails once ``nbytes`` have gone through."""
+    real = hash_stream
+
+    def fake(f, *, sha=False, sink=None, chunk=4 << 20):  # type: ignore[no-untyped-def]
+        seen = 0
+
+        def wrapped(view: memoryview) -> object:
+            nonlocal seen
+            seen += len(view)
+            if seen > nbytes:
+                raise exc(f"after {nbytes} bytes")
+            assert sink is not None
+            return sink(view)
+
+        return real(f, sha=sha, sink=wrapped if sink is not None else None, chunk=7)
+
+    return fake
+
+
+@pytest.mark.parametrize("exc", [Injected, KeyboardInterrupt])
+def test_add_file_failing_mid_write_leaves_no_temp_file(
+    store: ObjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exc: type[BaseException]
+) -> None:
+    src = tmp_path / "src.bin"
+    src.write_bytes(b"0123456789" * 10)
+    monkeypatch.setattr(objects_mod, "hash_stream", failing_sink_after(30, exc))
+    with pytest.raises(exc):
+        store.add_file(str(src))  # streamed path
+    assert objects_on_disk(store) == []
+    assert debris(tmp_path) == []
+
+
+@pytest.mark.parametrize("exc", [Injected, KeyboardInterrupt])
+def test_small_writes_failing_midway_leave_no_temp_file(
+    store: ObjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exc: type[BaseException]
+) -> None:
+    real = objects_mod._write_new
+
+    def half_then_fail(path: str, data: bytes | memoryview, mode: int) -> None:
+        real(path, bytes(data)[: len(data) // 2], mode)
+        raise exc("disk full")
+
+    monkeypatch.setattr(objects_mod, "_write_new", half_then_fail)
+    src = tmp_path / "src.bin"
+    src.write_bytes(b"small file")
+    with pytest.raises(exc):
+        store.add_file(str(src), size=src.stat().st_size)  # read-whole path
+    with pytest.raises(exc):
+        store.add_bytes(b"never stored")
+    xxh = xxhash.xxh3_128_hexdigest(b"never stored")
+    assert not store.has(xxh)
+    assert objects_on_disk(store) == []
+    monkeypatch.undo()
+    xxh = store.add_bytes(b"stored")
+    monkeypatch.setattr(objects_mod, "_write_new", half_then_fail)
+    dest = tmp_path / "w" / "f"
+    with pytest.raises(exc):
+        store.copy_out(xxh, str(dest), size=6)
+    assert not dest.exists()
+    assert debris(tmp_path) == []
+
+
+def test_failure_while_publishing_leaves_no_temp_file(
+    store: ObjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(src: str, dst: str) -> None:
+        raise OSError("rename refused")
+
+    monkeypatch.setattr(objects_mod.os, "replace", refuse)
+    src = tmp_path / "src.bin"
+    src.write_bytes(b"abc")
+    with pytest.raises(OSError, match="rename refused"):
+        store.add_file(str(src))
+    with pytest.raises(OSError, match="rename refused"):
+        store.add_bytes(b"def")
+    assert objects_on_disk(store) == []
+    assert debris(tmp_path) == []
+
+
+def test_copy_out_failing_mid_write_leaves_no_temp_file_and_keeps_the_old_file(
+    store: ObjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    xxh = store.add_bytes(b"x" * 1000)
+    dest = tmp_path / "w" / "f.bin"
+    dest.parent.mkdir()
+    dest.write_bytes(b"previous")
+    monkeypatch.setattr(objects_mod, "hash_stream", failing_sink_after(100))
+    with pytest.raises(Injected):
+        store.copy_out(xxh, str(dest))
+    assert dest.read_bytes() == b"previous"
+    assert debris(tmp_path) == []
+
+
+# -- corruption and absence --------------------------------------------------------
+
+
+def corrupt(store: ObjectStore, xxh: str, data: bytes) -> None:
+    path = store.path(xxh)
+    os.chmod(path, 0o644)
+    Path(path).write_bytes(data)
+    os.chmod(path, 0o444)
+
+
+@PROPS
+@given(
+    data=st.binary(min_size=1, max_size=5000),
+    flip=st.integers(min_value=0),
+    change=st.sampled_from(["flip", "truncate", "append"]),
+)
+def test_corrupt_objects_are_detected(
+    tmp_path_factory: pytest.TempPathFactory, data: bytes, flip: int, change: str
+) -> None:
+    work = tmp_path_factory.mktemp("corrupt")
+    store = ObjectStore(str(work / "cache"))
+    xxh = store.add_bytes(data)
+    if change == "flip":
+        i = flip % len(data)
+        bad = data[:i] + bytes([data[i] ^ 0x01]) + data[i + 1 :]
+    elif change == "truncate":
+        bad = data[:-1]
+    else:
+        bad = data + b"\0"
+    corrupt(store, xxh, bad)
+    assert not store.verify(xxh)
+    with pytest.raises(CorruptObjectError) as info:
+        store.read_bytes(xxh)
+    assert isinstance(info.value, MlreproError)
+    assert xxh in info.value.message and info.value.hint
+    for size in (None, len(data)):
+        fresh_dest = work / "w" / "new.bin"
+        with pytest.raises(CorruptObjectError):
+            store.copy_out(xxh, str(fresh_dest), size=size)
+        assert not fresh_dest.exists()
+        existing = work / "w" / "existing.bin"
+        existing.write_bytes(b"keep me")
+        with pytest.raises(CorruptObjectError):
+            store.copy_out(xxh, str(existing), size=size)
+        assert existing.read_bytes() == b"keep me"
+        with pytest.raises(CorruptObjectError):
+            store.link_out(xxh, str(existing), "copy", size=size)
+        assert existing.read_bytes() == b"keep me"
+    assert debris(work / "w") == []
+
+
+def test_missing_objects(store: ObjectStore, tmp_path: Path) -> None:
+    absent = xxhash.xxh3_128_hexdigest(b"never added")
+    assert not store.has(absent)
+    assert not store.verify(absent)
+    with pytest.raises(MissingObjectError) as info:
+        store.read_bytes(absent)
+    assert isinstance(info.value, MlreproError) and absent in info.value.message
+    dest = tmp_path / "w" / "f"
+    for link in ("copy", "hardlink", "symlink", "reflink"):
+        with pytest.raises(MissingObjectError):
+            store.link_out(absent, str(dest), link)
+    for size in (None, 10):
+        with pytest.raises(MissingObjectError):
+            store.copy_out(absent, str(dest), size=size)
+    assert not dest.exists()
+    assert debris(tmp_path) == []
+    assert list(store.iter_objects()) == []
