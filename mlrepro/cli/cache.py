@@ -28,6 +28,8 @@ def verify(repair: bool, wait_s: float) -> None:
         project.close()
     for x in result.corrupt:
         click.echo(f"corrupt  xxh3-128:{x}" + ("  (removed)" if repair else ""))
+    for path in result.recached:
+        click.echo(f"re-cached {path} from the workspace")
     click.echo(f"{result.checked} objects checked, {len(result.corrupt)} corrupt.")
     if result.corrupt and not repair:
         raise MlreproError(

@@ -11,14 +11,17 @@ from mlrepro.workspace.project import Project
 
 @click.command()
 @click.argument("targets", nargs=-1)
+@click.option("--with-deps", is_flag=True, help="Also the stages the targets depend on.")
 @click.option(
     "--wait", "wait_s", type=float, default=0.0, help="Seconds to wait for another mlrepro process."
 )
-def checkout(targets: tuple[str, ...], wait_s: float) -> None:
+def checkout(targets: tuple[str, ...], with_deps: bool, wait_s: float) -> None:
     """Make outputs and data match mlrepro.lock, from the cache."""
     project = Project.find()
     try:
-        result = do_checkout(project, targets=list(targets), wait_for_lock=wait_s)
+        result = do_checkout(
+            project, targets=list(targets), with_deps=with_deps, wait_for_lock=wait_s
+        )
     finally:
         project.close()
     for path in result.restored:

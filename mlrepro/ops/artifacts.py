@@ -113,9 +113,10 @@ class Linker:
             raise MissingObjectError(
                 f"object xxh3-128:{absent.xxh} ('{where}') is not in the cache"
             )
-        if os.path.exists(full) and not os.path.isdir(full):
+        if os.path.islink(full) or (os.path.exists(full) and not os.path.isdir(full)):
             os.unlink(full)
         os.makedirs(full, exist_ok=True)
+        _drop_links(full)  # a tree never holds links: never write through one
         current = {e.path: e for e in self.hasher.tree(artifact.path).entries}
         wanted = {e.path for e in tree.entries}
         for path in sorted(set(current) - wanted, reverse=True):
@@ -139,11 +140,20 @@ class Linker:
         return len(todo)
 
 
+def _drop_links(base: str) -> None:
+    for dirpath, dirnames, filenames in os.walk(base):  # does not follow links
+        for name in dirnames + filenames:
+            p = os.path.join(dirpath, name)
+            if os.path.islink(p):
+                os.unlink(p)
+        dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))]
+
+
 def _clear_conflict(base: str, relpath: str) -> None:
     parts = relpath.split("/")
     for i in range(1, len(parts)):
         p = os.path.join(base, *parts[:i])
-        if os.path.exists(p) and not os.path.isdir(p):
+        if os.path.islink(p) or (os.path.lexists(p) and not os.path.isdir(p)):
             os.unlink(p)
     target = os.path.join(base, relpath)
     if os.path.isdir(target) and not os.path.islink(target):

@@ -1,10 +1,13 @@
-"""``cache verify``: re-hash every object and find the corrupt ones."""
+"""``cache verify``: re-hash every object, find the corrupt ones, and repair what can be."""
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from mlrepro.errors import MlreproError
+from mlrepro.ops.artifacts import all_present, save
+from mlrepro.ops.context import Context
 from mlrepro.workspace.project import Project
 from mlrepro.workspace.repolock import RepoLock
 
@@ -15,6 +18,7 @@ class VerifyResult:
     corrupt: tuple[str, ...]  # bare xxh3-128 hex of corrupt objects
     removed: bool  # whether corrupt objects were deleted (--repair)
     stray_tmp: int  # leftover temporary files removed
+    recached: tuple[str, ...] = ()  # workspace paths cached again (--repair)
 
 
 def verify(project: Project, *, repair: bool = False, wait_for_lock: float = 0.0) -> VerifyResult:
@@ -25,8 +29,33 @@ def verify(project: Project, *, repair: bool = False, wait_for_lock: float = 0.0
             ok = list(pool.map(store.verify, objects, chunksize=64))
         corrupt = tuple(x for x, good in zip(objects, ok, strict=True) if not good)
         stray = 0
+        recached: list[str] = []
         if repair:
             for x in corrupt:
                 store.remove(x)
             stray = store.clean_tmp()
-        return VerifyResult(len(objects), corrupt, repair, stray)
+            recached = _recache(project)
+        return VerifyResult(len(objects), corrupt, repair, stray, tuple(recached))
+
+
+def _recache(project: Project) -> list[str]:
+    """Cache again every recorded output or data input whose objects are gone but whose
+    workspace copy still matches the lock file."""
+    try:
+        ctx = Context.load(project)
+    except MlreproError:
+        return []  # an invalid pipeline: nothing to compare against
+    recorded = [a for r in ctx.lock.stages.values() for a in r.outs] + list(ctx.lock.data.values())
+    done: list[str] = []
+    try:
+        for a in sorted(recorded, key=lambda a: a.path):
+            if a.digest is None or all_present(project.store, a):
+                continue
+            st = ctx.state(a.path)
+            if st.exists and f"xxh3-128:{st.xxh}" == a.digest:
+                save(project.store, ctx.hasher, a.path)
+                done.append(a.path)
+        project.store.sync()
+    finally:
+        project.stats.flush()
+    return done

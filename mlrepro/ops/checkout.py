@@ -23,12 +23,17 @@ class CheckoutResult:
 
 
 def checkout(
-    project: Project, *, targets: Iterable[str] | None = None, wait_for_lock: float = 0.0
+    project: Project,
+    *,
+    targets: Iterable[str] | None = None,
+    with_deps: bool = False,
+    wait_for_lock: float = 0.0,
 ) -> CheckoutResult:
     with RepoLock(project.state_dir, wait=wait_for_lock):
         ctx = Context.load(project)
         wanted: list[Artifact] = []
-        for sid in select(ctx, targets):
+        # as DVC: the targets only, unless their upstream stages are asked for too
+        for sid in select(ctx, targets, single=bool(targets) and not with_deps):
             record = ctx.lock.stages.get(sid)
             if record is None:
                 continue

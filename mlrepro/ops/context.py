@@ -101,11 +101,19 @@ class Context:
         if not candidates:
             return []
         tracked = git_tracked(self.project.root, candidates)
-        return [
+        found = [
             c
             for c in candidates
             if c not in tracked and os.path.exists(os.path.join(self.project.root, c))
         ]
+        # a path inside another data input is part of it, not an input of its own
+        inputs = set(found)
+        return [c for c in found if not any(p in inputs for p in _parents(c))]
+
+
+def _parents(path: str) -> list[str]:
+    parts = path.split("/")
+    return ["/".join(parts[:i]) for i in range(1, len(parts))]
 
 
 def git_tracked(root: str, candidates: list[str]) -> set[str]:

@@ -26,6 +26,8 @@ class Reason:
             return "command changed"
         if c == "always-changed":
             return "always_changed is set"
+        if c == "no-deps":
+            return "it has no dependencies, so it always runs (as in DVC)"
         if c == "forced":
             return "forced"
         if c == "upstream":
@@ -95,6 +97,8 @@ def own_reasons(ctx: Context, stage: Stage) -> list[Reason]:
     reasons: list[Reason] = []
     if stage.always_changed:
         reasons.append(Reason("always-changed"))
+    elif not stage.deps and not stage.params:
+        reasons.append(Reason("no-deps"))
     if record is None:
         reasons.append(Reason("never-run"))
         return reasons

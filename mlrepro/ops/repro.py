@@ -9,7 +9,9 @@ failed stage leaves nothing in the cache index, the lock or the run-cache.
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import stat
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -23,6 +25,7 @@ from mlrepro.ops.context import Context
 from mlrepro.ops.gitignore import ignore_outputs
 from mlrepro.ops.plan import Reason, own_reasons, plan, select
 from mlrepro.spec.model import Stage
+from mlrepro.store.objects import CorruptObjectError, MissingObjectError
 from mlrepro.workspace.lockfile import Artifact, StageRecord, write_lock
 from mlrepro.workspace.project import Project
 from mlrepro.workspace.repolock import RepoLock
@@ -234,12 +237,7 @@ class _Runner:
             return None
         record = StageRecord(cmd=stage.cmd, deps=tuple(deps), params=params)
         key = runcache.run_key(stage, deps, params)
-        if (
-            self.use_run_cache
-            and stage.all_outs
-            and not stage.always_changed
-            and self._restore(stage, record, key)
-        ):
+        if self._run_cacheable(stage) and self._restore(stage, record, key):
             return None
         self.emit("start", sid, "; ".join(r.describe() for r in reasons))
         fut = pool.submit(self._execute, stage)
@@ -260,6 +258,18 @@ class _Runner:
         if lost:
             store.sync()
 
+    def _run_cacheable(self, stage: Stage) -> bool:
+        # Same conditions as DVC's run-cache: something to key on and to restore,
+        # and no output that the command extends (persist) rather than rewrites.
+        return (
+            self.use_run_cache
+            and not self.force
+            and not stage.always_changed
+            and bool(stage.deps or stage.params)
+            and bool(stage.all_outs)
+            and not any(o.persist for o in stage.all_outs)
+        )
+
     def _restore(self, stage: Stage, record: StageRecord, key: str) -> bool:
         ctx = self.ctx
         outs = runcache.lookup(ctx.project.cache_dir, key)
@@ -269,11 +279,19 @@ class _Runner:
         if not all(all_present(store, a) for a in outs):
             return False
         for out in stage.all_outs:
-            if not out.persist:
-                _remove(ctx.project.root, out.path)
-        for a in outs:
-            self.linker.restore(a)
-            ctx.forget(a.path)
+            _remove(ctx.project.root, out.path)
+        try:
+            for a in outs:
+                self.linker.restore(a)
+                ctx.forget(a.path)
+        except (CorruptObjectError, MissingObjectError) as exc:
+            # A damaged entry is not fatal: drop the bad object and run the command.
+            for a in outs:
+                ctx.forget(a.path)
+            for x in re.findall(r"xxh3-128:([0-9a-f]{32})", exc.message):
+                store.remove(x)
+            self.emit("line", stage.id, f"run-cache entry unusable ({exc.message}); running it")
+            return False
         self._record(stage, StageRecord(record.cmd, record.deps, record.params, tuple(outs)))
         self.outcomes[stage.id] = StageOutcome(
             stage.id, "restored", message="restored from the run-cache"
@@ -287,6 +305,8 @@ class _Runner:
         for out in stage.all_outs:
             if not out.persist:
                 _remove(root, out.path)
+            else:
+                _unshare(os.path.join(root, out.path))
             parent = os.path.dirname(os.path.join(root, out.path))
             os.makedirs(parent, exist_ok=True)
         result = run_command(
@@ -351,6 +371,24 @@ class _Failed(Exception):
 
 class _Interrupted(Exception):
     pass
+
+
+def _unshare(path: str) -> None:
+    """Give a persist output its own bytes: the command will change it in place, and a
+    hard or symbolic link into the cache would let it change the cache object."""
+    targets = [path]
+    if os.path.isdir(path) and not os.path.islink(path):
+        targets = [os.path.join(d, f) for d, _, files in os.walk(path) for f in files]
+    for p in targets:
+        try:
+            st = os.lstat(p)
+        except FileNotFoundError:
+            continue
+        if stat.S_ISLNK(st.st_mode) or (stat.S_ISREG(st.st_mode) and st.st_nlink > 1):
+            tmp = f"{p}.mlrepro-unshare"
+            shutil.copyfile(p, tmp)  # follows a link: copies the bytes
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, p)
 
 
 def _remove(root: str, relpath: str) -> None:

@@ -13,6 +13,7 @@ import stat as statmod
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from mlrepro.errors import MlreproError
 from mlrepro.store.digest import Digest, hash_file
 from mlrepro.store.objects import ObjectStore
 from mlrepro.store.tree import Tree, TreeEntry
@@ -100,6 +101,17 @@ class Hasher:
         d = self.file(relpath, st, sha=sha)
         return PathState("file", xxh=d.xxh, sha=d.sha, size=d.size, nfiles=1)
 
+    def _check_link(self, relpath: str, full: str) -> None:
+        # Caching a folder follows links to files: a link to a folder, or to
+        # anything outside the repository, would copy what lies elsewhere.
+        real = os.path.realpath(full)
+        root = os.path.realpath(self.root)
+        if os.path.isdir(full) or not (real == root or real.startswith(root + os.sep)):
+            raise MlreproError(
+                f"'{relpath}' is a symbolic link to a folder, or leads outside the repository",
+                hint="tracked folders may hold files and links to files inside the repository only",
+            )
+
     def tree(self, relpath: str, store: ObjectStore | None = None) -> Tree:
         """The folder as a tree (each file with its sha256); ``store``: cache each file too."""
         self.stats.preload(relpath)
@@ -113,7 +125,9 @@ class Hasher:
                     if entry.name in _SKIP_NAMES:
                         continue
                     rel = f"{sub}/{entry.name}" if sub else entry.name
-                    if entry.is_dir():
+                    if store is not None and entry.is_symlink():
+                        self._check_link(f"{relpath}/{rel}", entry.path)
+                    if entry.is_dir(follow_symlinks=False):
                         stack.append(rel)
                     elif entry.is_file():
                         files.append((rel, entry.stat()))

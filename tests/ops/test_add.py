@@ -171,11 +171,6 @@ def test_clone_without_the_cache_reports_missing_data(proj: Proj, tmp_path: Path
     assert not (clone.root / "data").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: when a folder and a file inside it are both data inputs, repro records the "
-    "folder, then writes .gitignore into it, so the next status reports the data modified",
-)
 def test_nested_data_inputs_are_up_to_date_after_repro(proj: Proj) -> None:
     proj.write("raw/a.csv", "1\n")
     proj.write("raw/b.csv", "2\n")

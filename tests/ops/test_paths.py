@@ -103,11 +103,6 @@ def test_symlink_inside_the_repository_is_fine(proj: Proj) -> None:
     assert (proj.root / "real" / "o.txt").read_text() == "x"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: checkout follows a symlinked subfolder inside a folder output and deletes and "
-    "writes files outside the repository (Hasher.tree / Linker.restore follow symlinks)",
-)
 def test_checkout_never_writes_through_a_symlink_inside_a_folder_output(
     proj: Proj, tmp_path: Path
 ) -> None:

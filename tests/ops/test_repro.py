@@ -119,6 +119,7 @@ def failing_pipeline(proj: Proj) -> None:
         {
             "a_ok": {
                 "cmd": proj.cmd(["log", log, "a_ok"], ["write", "a.txt", "a"]),
+                "deps": [str(proj.tool)],  # not a callback stage: those always run
                 "outs": ["a.txt"],
             },
             "b_bad": {
@@ -134,6 +135,7 @@ def failing_pipeline(proj: Proj) -> None:
             },
             "d_indep": {
                 "cmd": proj.cmd(["log", log, "d_indep"], ["write", "d.txt", "d"]),
+                "deps": [str(proj.tool)],
                 "outs": ["d.txt"],
             },
         }
@@ -273,6 +275,7 @@ def chain_with_group(proj: Proj) -> None:
         {
             "prep": {
                 "cmd": proj.cmd(["log", log, "prep"], ["write", "prep.txt", "p"]),
+                "deps": [str(proj.tool)],  # not a callback stage: those always run
                 "outs": ["prep.txt"],
             },
             "train": {
@@ -294,6 +297,7 @@ def chain_with_group(proj: Proj) -> None:
             },
             "other": {
                 "cmd": proj.cmd(["log", log, "other"], ["write", "other.txt", "o"]),
+                "deps": [str(proj.tool)],
                 "outs": ["other.txt"],
             },
         }

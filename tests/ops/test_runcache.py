@@ -106,11 +106,6 @@ def test_run_cache_entries_are_versioned_json(proj: Proj) -> None:
 # -- where mlrepro should follow DVC (dvc/stage/run.py, dvc/stage/cache.py) -------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: `repro -f` restores from the run-cache instead of running the command "
-    "(DVC's run_stage skips the run-cache when forced)",
-)
 def test_force_runs_the_command(proj: Proj) -> None:
     param_stage(proj)
     proj.ok("repro")
@@ -118,11 +113,6 @@ def test_force_runs_the_command(proj: Proj) -> None:
     assert proj.runs("train") == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a stage with a persist output is restored from the run-cache, "
-    "rolling the persistent output back (DVC never run-caches persist outputs)",
-)
 def test_persist_outputs_are_never_restored_from_the_run_cache(proj: Proj) -> None:
     param_stage(proj, persist=True)
     proj.ok("repro")
@@ -135,11 +125,6 @@ def test_persist_outputs_are_never_restored_from_the_run_cache(proj: Proj) -> No
     assert proj.read("out/history.txt") == "run;run;run;"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a corrupt object behind a run-cache hit aborts the whole repro (after deleting "
-    "the stage's outputs, without naming the stage) instead of running the command",
-)
 def test_corrupt_run_cache_object_falls_back_to_running(proj: Proj) -> None:
     param_stage(proj)
     proj.ok("repro")
