@@ -14,9 +14,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mlrepro.canonical import canonical_bytes
+from mlrepro.errors import MlreproError
 from mlrepro.store.digest import SHA, XXH, sha_bytes, xxh_bytes
 
 TREE_VERSION = 1
+
+
+class MalformedTreeError(MlreproError, ValueError):
+    """Bytes that should be a tree object are not one (e.g. a file's object named as a folder)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(
+            message, hint="the lock file or the cache is damaged: check `mlrepro cache verify`"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,12 +52,26 @@ class Tree:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Tree:
-        raw = json.loads(data)
+        """Parse a tree object; MalformedTreeError for anything that is not one."""
+        try:
+            raw = json.loads(data)
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise MalformedTreeError(f"not a tree object: {exc}") from None
         if not isinstance(raw, list):
-            raise ValueError("a tree object must be a JSON list")
-        return cls(
-            tuple(TreeEntry(path=e["path"], size=e["size"], xxh=e[XXH], sha=e[SHA]) for e in raw)
-        )
+            raise MalformedTreeError("not a tree object: a tree object must be a JSON list")
+        entries = []
+        for e in raw:
+            if not (
+                isinstance(e, dict)
+                and isinstance(e.get("path"), str)
+                and isinstance(e.get("size"), int)
+                and not isinstance(e.get("size"), bool)
+                and isinstance(e.get(XXH), str)
+                and isinstance(e.get(SHA), str)
+            ):
+                raise MalformedTreeError(f"not a tree object: bad entry {str(e)[:80]}")
+            entries.append(TreeEntry(path=e["path"], size=e["size"], xxh=e[XXH], sha=e[SHA]))
+        return cls(tuple(entries))
 
     @property
     def size(self) -> int:

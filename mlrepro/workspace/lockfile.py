@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +50,8 @@ class Artifact:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Artifact:
+        if not isinstance(d.get("path"), str) or not isinstance(d.get("digest"), str | None):
+            raise ValueError(f"bad artifact {str(d)[:80]}")
         return cls(
             path=d["path"],
             digest=d.get("digest"),
@@ -76,6 +79,8 @@ class StageRecord:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> StageRecord:
+        if not isinstance(d, dict) or not all(isinstance(f, str) for f in d.get("params") or {}):
+            raise ValueError("bad stage record")
         return cls(
             cmd=d.get("cmd"),
             deps=tuple(Artifact.from_json(a) for a in d.get("deps") or []),
@@ -101,8 +106,29 @@ class Lock:
         return Lock(stages=self.stages, data={**self.data, artifact.path: artifact})
 
 
+# Characters JSON may leave raw but YAML cannot carry in a double-quoted scalar:
+# DEL and C1 controls, NEL/LS/PS (YAML line breaks), non-characters, surrogates.
+_YAML_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
+# A JSON string, or one of the non-standard number tokens json.dumps writes.
+_TOKENS = re.compile(r'"(?:\\.|[^"\\])*"|-?Infinity|NaN')
+_TO_YAML = {"Infinity": ".inf", "-Infinity": "-.inf", "NaN": ".nan"}
+_FROM_YAML = re.compile(r'"(?:\\.|[^"\\])*"|-?\.inf|\.nan')
+_TO_JSON = {".inf": "Infinity", "-.inf": "-Infinity", ".nan": "NaN"}
+
+
 def _j(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(", ", ": "))
+    """A value as JSON that YAML 1.2 reads back as the same value."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(", ", ": "))
+    text = _YAML_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    if "Infinity" in text or "NaN" in text:
+        text = _TOKENS.sub(lambda m: _TO_YAML.get(m.group(), m.group()), text)
+    return text
+
+
+def _loads(text: str) -> Any:
+    if ".inf" in text or ".nan" in text:
+        text = _FROM_YAML.sub(lambda m: _TO_JSON.get(m.group(), m.group()), text)
+    return json.loads(text)
 
 
 def _artifact_lines(a: Artifact, indent: str) -> list[str]:
@@ -147,7 +173,7 @@ class LockFileError(MlreproError):
 def parse_lock(text: str, path: str = LOCK_FILE) -> Lock:
     try:
         raw = _fast_parse(text)
-    except (ValueError, KeyError, IndexError):
+    except (ValueError, KeyError, IndexError, TypeError, RecursionError):
         from mlrepro.spec.yamlio import parse_yaml
 
         try:
@@ -156,21 +182,29 @@ def parse_lock(text: str, path: str = LOCK_FILE) -> Lock:
             raise LockFileError(
                 f"{exc.message}", hint="restore it with `git checkout -- mlrepro.lock`"
             ) from None
+        except (RecursionError, TypeError, ValueError) as exc:
+            raise LockFileError(
+                f"{path}: unreadable ({type(exc).__name__})",
+                hint="restore it with `git checkout -- mlrepro.lock`",
+            ) from None
     if raw is None:
         return Lock()
     if not isinstance(raw, dict):
         raise LockFileError(f"{path}: expected a mapping at the top level")
     version = raw.get("version")
-    if version != LOCK_VERSION:
+    if type(version) is not int or version != LOCK_VERSION:
         raise LockFileError(
             f"{path}: unsupported lock file version {version!r} "
             f"(this mlrepro reads version {LOCK_VERSION})",
             hint="upgrade mlrepro",
         )
     try:
-        stages = {str(k): StageRecord.from_json(v) for k, v in (raw.get("stages") or {}).items()}
+        stages_raw = raw.get("stages") or {}
+        if not isinstance(stages_raw, dict) or not all(isinstance(k, str) for k in stages_raw):
+            raise ValueError("stage ids must be strings")
+        stages = {k: StageRecord.from_json(v) for k, v in stages_raw.items()}
         data = {a.path: a for a in (Artifact.from_json(d) for d in raw.get("data") or [])}
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError, RecursionError) as exc:
         raise LockFileError(
             f"{path}: malformed entry ({exc})",
             hint="restore it with `git checkout -- mlrepro.lock`",
@@ -183,7 +217,7 @@ def _fast_parse(text: str) -> dict[str, Any]:
     lines = [ln for ln in text.split("\n") if ln.strip() and not ln.startswith("#")]
     if not lines or not lines[0].startswith("version: "):
         raise ValueError("not the canonical layout")
-    result: dict[str, Any] = {"version": json.loads(lines[0][9:])}
+    result: dict[str, Any] = {"version": _loads(lines[0][9:])}
     i = 1
     if lines[i] == "stages: {}":
         result["stages"] = {}
@@ -192,7 +226,7 @@ def _fast_parse(text: str) -> dict[str, Any]:
         stages: dict[str, Any] = {}
         i += 1
         while i < len(lines) and lines[i].startswith("  ") and not lines[i].startswith("   "):
-            name = json.loads(lines[i].strip()[:-1])
+            name = _loads(lines[i].strip()[:-1])
             i += 1
             record: dict[str, Any] = {}
             while (
@@ -202,7 +236,7 @@ def _fast_parse(text: str) -> dict[str, Any]:
                 rest = rest.strip()
                 i += 1
                 if key == "cmd":
-                    record["cmd"] = json.loads(rest)
+                    record["cmd"] = _loads(rest)
                 elif key in ("deps", "outs"):
                     items, i = _parse_items(lines, i, "      ", rest)
                     record[key] = items
@@ -218,7 +252,7 @@ def _fast_parse(text: str) -> dict[str, Any]:
                         ):
                             fname_part = lines[i].strip()
                             empty = fname_part.endswith(": {}")
-                            fname = json.loads(fname_part[:-4] if empty else fname_part[:-1])
+                            fname = _loads(fname_part[:-4] if empty else fname_part[:-1])
                             i += 1
                             values: dict[str, Any] = {}
                             while not empty and i < len(lines) and lines[i].startswith("        "):
@@ -252,11 +286,11 @@ def _split_kv(s: str) -> tuple[str, Any]:
         rest = s[end:]
         if not rest.startswith(": "):
             raise ValueError(s)
-        return key, json.loads(rest[2:])
+        return key, _loads(rest[2:])
     k, sep, v = s.partition(": ")
     if not sep:
         raise ValueError(s)
-    return k, json.loads(v)
+    return k, _loads(v)
 
 
 def _parse_items(

@@ -106,12 +106,6 @@ def test_not_a_list_is_refused() -> None:
         Tree.from_bytes(b'{"path": "a"}')
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: Tree.from_bytes lets KeyError/TypeError/UnicodeDecodeError through for "
-    "malformed entries (e.g. a lock entry marked isdir that names a file's object), so the "
-    "CLI shows a traceback instead of an MlreproError",
-)
 @pytest.mark.parametrize(
     "data",
     [

@@ -288,7 +288,6 @@ def test_missing_version_refused() -> None:
         parse_lock("stages: {}\n")
 
 
-@pytest.mark.xfail(strict=True, reason="bug: `version: true` passes the check (True == 1)")
 def test_boolean_version_refused() -> None:
     with pytest.raises(LockFileError):
         parse_lock("version: true\nstages: {}\n")
@@ -363,11 +362,6 @@ def test_arbitrary_text_is_refused_with_mlrepro_errors(text: str) -> None:
         parse_lock(text)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: parse_lock lets TypeError (unhashable key read by the fast parser), "
-    "OverflowError (size 1e400) and RecursionError (deep nesting) escape instead of LockFileError",
-)
 @pytest.mark.parametrize(
     "text",
     [
@@ -385,13 +379,6 @@ def test_known_garbage_is_refused_with_lock_file_error(text: str) -> None:
         parse_lock(text)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: dump_lock writes JSON with ensure_ascii=False and allow_nan=True, so DEL/C1 "
-    "controls, U+FFFE/U+FFFF and NEL in strings, and inf/nan params, give a file that is not "
-    "the same YAML (the fallback reads NEL as a space, inf as the string 'Infinity', "
-    "or refuses the file)",
-)
 @pytest.mark.parametrize(
     "value", ["\x7f", "a\x85b", "\x9b", "\ufffe", float("inf"), float("-inf")], ids=repr
 )
