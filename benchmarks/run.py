@@ -1,6 +1,9 @@
 """Benchmark runner: times mlrepro (and DVC, when installed) on generated workloads.
 
-    python benchmarks/run.py [--only NAME] [--repeat N] [--write] [--no-hyperfine]
+    python benchmarks/run.py [--only NAME] [--repeat N] [--write] [--no-hyperfine] [--small]
+
+Two kinds of workload: the pipeline loader's (``workloads.WORKLOADS``, below) and the
+engine's (``engine.NAMES``: add, status, checkout, repro and hashing; see engine.py).
 
 Every command is timed as a whole process, wall clock, from the workload's root:
 one warm-up run, then N timed runs, reporting the median and the minimum. With
@@ -29,6 +32,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import engine  # noqa: E402
 from workloads import WORKLOADS  # noqa: E402
 
 WORK = HERE / "work"
@@ -258,11 +262,18 @@ def machine_info() -> str:
     hf_version = run([hf, "--version"], HERE).stdout.strip() if hf else "not installed"
     commit = run(["git", "rev-parse", "--short", "HEAD"], HERE).stdout.strip() or "unknown"
     nproc = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    mem = "unknown"
+    meminfo = Path("/proc/meminfo")
+    if meminfo.exists():
+        kib = int(meminfo.read_text().split("MemTotal:")[1].split()[0])
+        mem = f"{kib / 2**20:.0f} GiB"
+    fs = run(["df", "--output=fstype", str(HERE)], HERE).stdout.split()[-1:] or ["?"]
     return "\n".join(
         [
             f"- date (UTC): {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M')}",
             f"- mlrepro commit: {commit}",
-            f"- nproc: {nproc}; CPU: {cpu}; {platform.system()} {platform.release()}",
+            f"- nproc: {nproc}; CPU: {cpu}; RAM: {mem}; {platform.system()} {platform.release()}",
+            f"- file system of benchmarks/work: {fs[0]}",
             f"- Python {platform.python_version()} ({sys.executable})",
             f"- DVC {dvc_version}; {hf_version}",
         ]
@@ -287,23 +298,40 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--only", choices=sorted(WORKLOADS), help="run one workload")
+    parser.add_argument(
+        "--only", choices=sorted([*WORKLOADS, *engine.NAMES]), help="run one workload"
+    )
     parser.add_argument(
         "--repeat", type=int, default=10, help="timed runs per command (default 10)"
     )
     parser.add_argument("--write", action="store_true", help="also write benchmarks/RESULTS.md")
     parser.add_argument("--no-hyperfine", action="store_true", help="time with the built-in loop")
+    parser.add_argument(
+        "--small",
+        action="store_true",
+        help="engine workloads at a tiny size, one run each (checks the runner, not speed)",
+    )
     args = parser.parse_args()
     hyperfine = None if args.no_hyperfine else shutil.which("hyperfine")
     info = machine_info()
     print(f"## Machine\n\n{info}\n")
     sections: dict[str, str] = {}
-    for name in [args.only] if args.only else sorted(WORKLOADS):
+    names = [args.only] if args.only else sorted([*WORKLOADS, *engine.NAMES])
+    for name in names:
         print(f"benchmarking {name} ...", file=sys.stderr)
-        section = bench_workload(name, args.repeat, hyperfine)
+        if name in WORKLOADS:
+            section = bench_workload(name, args.repeat, hyperfine)
+        else:
+            mlrepro, dvc = find_tool("mlrepro"), find_tool("dvc")
+            if mlrepro is None or dvc is None:
+                print(f"  skipped {name}: needs both mlrepro and dvc", file=sys.stderr)
+                continue
+            section = engine.bench(name, WORK, engine.Tools(mlrepro, dvc), small=args.small)
         sections[name] = section
         print(section)
-    if args.write:
+    if args.write and args.small:
+        print("not writing RESULTS.md: --small runs are not measurements", file=sys.stderr)
+    elif args.write:
         write_results(sections, info)
         print(f"wrote {RESULTS}", file=sys.stderr)
     return 0

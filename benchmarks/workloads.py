@@ -380,3 +380,89 @@ def pipeline(root: Path, n: int) -> int:
 WORKLOADS: dict[str, Callable[[Path], int]] = {
     "pipeline_2000": lambda root: pipeline(root, 2000),
 }
+
+
+# -- engine workloads: data and pipelines for add/status/checkout/repro ------------------
+#
+# Each is written into several roots at once (one repository per tool, so mlrepro and
+# DVC never share a cache, a stat database or a file). Contents come from seeded
+# PRNGs: the same bytes on every run and machine.
+
+BIG_FILE = "big.bin"
+BIG_SIZE = 2 << 30  # 2 GiB
+MANY_DIR = "data"
+MANY_FILES = 50_000
+MANY_FOLDERS = 100
+MANY_SIZE = 4096
+STAGES = 16
+STAGE_SECONDS = 1
+
+
+def init_engine_repo(root: Path, init: list[str]) -> None:
+    """A fresh git repository at ``root`` made into a project by ``init`` (run inside it)."""
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    subprocess.run(init, cwd=root, check=True, stdout=subprocess.DEVNULL)
+
+
+def big_file(roots: list[Path], size: int = BIG_SIZE, block: int = 64 << 20) -> str:
+    """``big.bin`` of ``size`` pseudo-random bytes in every root; returns its relative path."""
+    import random
+
+    outs = [open(r / BIG_FILE, "wb") for r in roots]  # noqa: SIM115 - closed below
+    try:
+        for i, start in enumerate(range(0, size, block)):
+            data = random.Random(1000 + i).randbytes(min(block, size - start))
+            for out in outs:
+                out.write(data)
+    finally:
+        for out in outs:
+            out.close()
+    return BIG_FILE
+
+
+def many_files(
+    roots: list[Path], files: int = MANY_FILES, folders: int = MANY_FOLDERS, size: int = MANY_SIZE
+) -> str:
+    """``data/dNNN/fNNNNN.bin``: ``files`` files of ``size`` bytes spread over ``folders``."""
+    import random
+
+    rnd = random.Random(7)
+    per = -(-files // folders)
+    for n in range(files):
+        folder = f"{MANY_DIR}/d{n // per:03d}"
+        data = rnd.randbytes(size)
+        for r in roots:
+            if n % per == 0:
+                (r / folder).mkdir(parents=True, exist_ok=True)
+            (r / folder / f"f{n:05d}.bin").write_bytes(data)
+    return MANY_DIR
+
+
+def parallel_stages(roots: list[Path], stages: int = STAGES, seconds: float = STAGE_SECONDS) -> int:
+    """``stages`` independent stages that each sleep, and one stage joining their outputs.
+
+    Each sleeping stage tracks the ``seconds`` param (and sleeps that long): a stage with
+    no dependency at all would be a DVC "callback" stage only if it had no outputs either,
+    and a tracked param keeps the no-op case about the engine, not about that rule.
+    """
+    lines = ["stages:"]
+    outs = [f"out/{i:02d}.txt" for i in range(stages)]
+    for i, out in enumerate(outs):
+        lines += [
+            f"  sleep{i:02d}:",
+            f"    cmd: mkdir -p out && sleep ${{seconds}} && echo {i} > {out}",
+            "    params:",
+            "      - seconds",
+            "    outs:",
+            f"      - {out}",
+        ]
+    lines += ["  join:", "    cmd: cat out/*.txt > joined.txt", "    deps:"]
+    lines += [f"      - {out}" for out in outs]
+    lines += ["    outs:", "      - joined.txt"]
+    for r in roots:
+        (r / "dvc.yaml").write_text("\n".join(lines) + "\n")
+        (r / "params.yaml").write_text(f"seconds: {seconds:g}\n")
+    return stages + 1
