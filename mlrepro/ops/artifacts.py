@@ -6,6 +6,7 @@ import contextlib
 import errno
 import os
 import shutil
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -91,7 +92,12 @@ class Linker:
                 raise
         else:
             raise last or OSError(f"no link type worked for {relpath}")
-        # Recorded now, so the next status does not read the file again.
+        # Recorded now, so the next status does not read the file again. A copy is
+        # dated one second back: any later write then changes its mtime, so the
+        # entry is safe to trust at once (no "racy" re-read of what we just wrote).
+        if link in ("copy", "reflink"):
+            past = time.time_ns() - 1_000_000_000
+            os.utime(dest, ns=(past, past))
         st = os.stat(dest)
         self.hasher.stats.put(relpath, StatKey.of(st), Digest(xxh=xxh, size=size))
 

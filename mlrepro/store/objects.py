@@ -28,6 +28,7 @@ from mlrepro.store.digest import (
     XXH,
     Digest,
     digest_bytes,
+    hash_mapped,
     hash_stream,
     read_small,
     xxh_bytes,
@@ -106,8 +107,14 @@ class ObjectStore:
             return digest
         tmp = _tmp_name(self.tmp_dir)
         try:
-            with open(tmp, "xb") as out, open(src, "rb", buffering=0) as f:
-                digest = hash_stream(f, sha=sha, sink=out.write)
+            with open(tmp, "xb", buffering=0) as out:
+                try:
+                    digest = hash_mapped(src, sha=sha, out=out)
+                except (ValueError, OSError):  # not mappable: read it as a stream
+                    out.seek(0)
+                    out.truncate()
+                    with open(src, "rb", buffering=0) as f:
+                        digest = hash_stream(f, sha=sha, sink=out.write)
             if self.has(digest.xxh):
                 os.unlink(tmp)
             else:

@@ -132,15 +132,26 @@ class Hasher:
                     elif entry.is_file():
                         files.append((rel, entry.stat()))
 
+        # Stat-cache hits are settled here in one pass; only misses (files to
+        # read) go to the thread pool, where the work is I/O outside the GIL.
+        known = self.stats.get_many([(f"{relpath}/{rel}", st) for rel, st in files])
+        entries: list[TreeEntry] = []
+        misses: list[tuple[str, os.stat_result]] = []
+        for (rel, st), d in zip(files, known, strict=True):
+            if d is not None and d.sha and (store is None or store.has(d.xxh)):
+                entries.append(TreeEntry(rel, d.size, d.xxh, d.sha))
+            else:
+                misses.append((rel, st))
+
         def one(item: tuple[str, os.stat_result]) -> TreeEntry:
             rel, st = item
             d = self.file(f"{relpath}/{rel}", st, sha=True, store=store)
             assert d.sha is not None
             return TreeEntry(rel, d.size, d.xxh, d.sha)
 
-        if len(files) < _PARALLEL_FROM:
-            entries = [one(f) for f in files]
+        if len(misses) < _PARALLEL_FROM:
+            entries += [one(f) for f in misses]
         else:
             with ThreadPoolExecutor(_THREADS) as pool:
-                entries = list(pool.map(one, files, chunksize=256))
+                entries += pool.map(one, misses, chunksize=64)
         return Tree.build(entries)

@@ -74,6 +74,28 @@ class StatCache:
         with self._mutex:
             return self._get(relpath, key)
 
+    def get_many(self, items: list[tuple[str, os.stat_result]]) -> list[Digest | None]:
+        """:meth:`get` for many files at once (one lock, no per-file objects on a hit)."""
+        out: list[Digest | None] = []
+        with self._mutex:
+            pending, loaded = self._pending, self._loaded
+            for relpath, st in items:
+                row = pending.get(relpath) or loaded.get(relpath)
+                if row is None:
+                    out.append(self._get(relpath, StatKey.of(st)))
+                    continue
+                ino, size, mtime_ns, recorded_ns, xxh, sha = row
+                if (
+                    ino == st.st_ino
+                    and size == st.st_size
+                    and mtime_ns == st.st_mtime_ns
+                    and recorded_ns - mtime_ns >= RACY_NS
+                ):
+                    out.append(Digest(xxh=xxh, size=size, sha=sha))
+                else:
+                    out.append(None)
+        return out
+
     def put(self, relpath: str, key: StatKey, digest: Digest) -> None:
         with self._mutex:
             self._put(relpath, key, digest)
@@ -109,9 +131,7 @@ class StatCache:
 
     def _get(self, relpath: str, key: StatKey) -> Digest | None:
         row = self._pending.get(relpath) or self._loaded.get(relpath)
-        if row is None and not any(
-            relpath.startswith(p + "/") or relpath == p for p in self._loaded_prefixes
-        ):
+        if row is None and not self._covered(relpath):
             fetched = self._db.execute(
                 "SELECT ino, size, mtime_ns, recorded_ns, xxh, sha FROM stat WHERE path = ?",
                 (relpath,),
@@ -125,6 +145,16 @@ class StatCache:
         if recorded_ns - mtime_ns < RACY_NS:
             return None  # possibly written again within the same clock tick
         return Digest(xxh=xxh, size=size, sha=sha)
+
+    def _covered(self, relpath: str) -> bool:
+        """Whether a preload already read every entry that could exist for ``relpath``."""
+        probe = relpath
+        while True:
+            if probe in self._loaded_prefixes:
+                return True
+            if "/" not in probe:
+                return False
+            probe = probe.rsplit("/", 1)[0]
 
     def _put(self, relpath: str, key: StatKey, digest: Digest) -> None:
         self._pending[relpath] = (

@@ -240,8 +240,15 @@ def test_add_file_failing_mid_write_leaves_no_temp_file(
     src = tmp_path / "src.bin"
     src.write_bytes(b"0123456789" * 10)
     monkeypatch.setattr(objects_mod, "hash_stream", failing_sink_after(30, exc))
+    streamed = failing_sink_after(30, exc)
+
+    def mapped_fails(path: str, *, sha: bool = False, out=None):  # type: ignore[no-untyped-def]
+        with open(path, "rb", buffering=0) as f:  # the large-file path, failing mid-copy
+            return streamed(f, sha=sha, sink=out.write if out is not None else None)
+
+    monkeypatch.setattr(objects_mod, "hash_mapped", mapped_fails)
     with pytest.raises(exc):
-        store.add_file(str(src))  # streamed path
+        store.add_file(str(src))  # large-file path (size unknown)
     assert objects_on_disk(store) == []
     assert debris(tmp_path) == []
 
