@@ -119,20 +119,27 @@ class Linker:
             raise MissingObjectError(
                 f"object xxh3-128:{absent.xxh} ('{where}') is not in the cache"
             )
-        if os.path.islink(full) or (os.path.exists(full) and not os.path.isdir(full)):
+        if os.path.islink(full) or (os.path.lexists(full) and not os.path.isdir(full)):
             os.unlink(full)
-        os.makedirs(full, exist_ok=True)
-        _drop_links(full)  # a tree never holds links: never write through one
-        current = {e.path: e for e in self.hasher.tree(artifact.path).entries}
-        wanted = {e.path for e in tree.entries}
-        for path in sorted(set(current) - wanted, reverse=True):
-            os.unlink(os.path.join(full, path))
-        _prune_empty_dirs(full)
-        todo = [
-            e for e in tree.entries if current.get(e.path) is None or current[e.path].xxh != e.xxh
-        ]
-        for e in todo:  # a file may stand where the tree wants a folder, or the reverse
-            _clear_conflict(full, e.path)
+        fresh = not os.path.exists(full)
+        if fresh:  # nothing there: no links, extra files or conflicts to clear
+            todo = list(tree.entries)
+        else:
+            _drop_links(full)  # a tree never holds links: never write through one
+            current = {e.path: e for e in self.hasher.tree(artifact.path).entries}
+            wanted = {e.path for e in tree.entries}
+            for path in sorted(set(current) - wanted, reverse=True):
+                os.unlink(os.path.join(full, path))
+            _prune_empty_dirs(full)
+            todo = [
+                e
+                for e in tree.entries
+                if current.get(e.path) is None or current[e.path].xxh != e.xxh
+            ]
+            for e in todo:  # a file may stand where the tree wants a folder, or the reverse
+                _clear_conflict(full, e.path)
+        for d in sorted({os.path.dirname(os.path.join(full, e.path)) for e in todo}):
+            os.makedirs(d, exist_ok=True)
 
         def put(entry: TreeEntry) -> None:
             self.place(entry.xxh, f"{artifact.path}/{entry.path}", entry.size)

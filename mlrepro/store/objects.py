@@ -177,7 +177,8 @@ class ObjectStore:
         """Write the object to ``dest`` atomically as a writable copy, verified while copying."""
         src = self.path(xxh)
         directory = os.path.dirname(dest) or "."
-        os.makedirs(directory, exist_ok=True)
+        if not os.path.isdir(directory):
+            os.makedirs(directory, exist_ok=True)
         tmp = _tmp_name(directory)
         try:
             if size is not None and size <= SMALL:
@@ -220,7 +221,8 @@ class ObjectStore:
         if not os.path.exists(src):
             raise MissingObjectError(f"object {XXH}:{xxh} is not in the cache")
         directory = os.path.dirname(dest) or "."
-        os.makedirs(directory, exist_ok=True)
+        if not os.path.isdir(directory):
+            os.makedirs(directory, exist_ok=True)
         tmp = _tmp_name(directory)
         try:
             if link == "hardlink":
