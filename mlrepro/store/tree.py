@@ -10,6 +10,7 @@ directory is restored by reading one object and then each file's.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -18,6 +19,8 @@ from mlrepro.errors import MlreproError
 from mlrepro.store.digest import SHA, XXH, sha_bytes, xxh_bytes
 
 TREE_VERSION = 1
+# what json.dumps(ensure_ascii=False) escapes in a string
+_NEEDS_ESCAPE = re.compile(r'[\x00-\x1f"\\]')
 
 
 class MalformedTreeError(MlreproError, ValueError):
@@ -27,6 +30,10 @@ class MalformedTreeError(MlreproError, ValueError):
         super().__init__(
             message, hint="the lock file or the cache is damaged: check `mlrepro cache verify`"
         )
+
+
+def _json_str(s: str) -> str:
+    return json.dumps(s, ensure_ascii=False) if _NEEDS_ESCAPE.search(s) else f'"{s}"'
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,10 +56,8 @@ class Tree:
         """Canonical JSON, written directly: the same bytes as :func:`canonical_bytes`
         of the entry dicts (keys in sorted order: path, sha256, size, xxh3-128), without
         building 50,000 dicts for a large folder."""
-        dumps = json.dumps
         parts = [
-            f'{{"path":{dumps(e.path, ensure_ascii=False)},"sha256":"{e.sha}",'
-            f'"size":{e.size},"xxh3-128":"{e.xxh}"}}'
+            f'{{"path":{_json_str(e.path)},"sha256":"{e.sha}","size":{e.size},"xxh3-128":"{e.xxh}"}}'
             for e in self.entries
         ]
         return ("[" + ",".join(parts) + "]").encode("utf-8")
