@@ -19,40 +19,16 @@ class Reason:
     new: Any = None
 
     def describe(self) -> str:
-        c = self.code
-        if c == "never-run":
-            return "never run (no entry in mlrepro.lock)"
-        if c == "cmd-changed":
-            return "command changed"
-        if c == "always-changed":
-            return "always_changed is set"
-        if c == "no-deps":
-            return "it has no dependencies, so it always runs (as in DVC)"
-        if c == "forced":
-            return "forced"
-        if c == "upstream":
-            return f"upstream stage '{self.path}' will run"
-        if c == "dep-changed":
-            return f"dependency '{self.path}' changed ({_short(self.old)} -> {_short(self.new)})"
-        if c == "dep-missing":
-            return f"dependency '{self.path}' is missing"
-        if c == "dep-added":
-            return f"dependency '{self.path}' added"
-        if c == "dep-removed":
-            return f"dependency '{self.path}' removed"
-        if c == "param-changed":
-            return f"param '{self.path}' changed: {self.old!r} -> {self.new!r}"
-        if c == "param-added":
-            return f"param '{self.path}' added: {self.new!r}"
-        if c == "param-removed":
-            return f"param '{self.path}' removed (was {self.old!r})"
-        if c == "out-missing":
-            return f"output '{self.path}' is missing"
-        if c == "out-modified":
-            return f"output '{self.path}' was modified ({_short(self.old)} -> {_short(self.new)})"
-        if c == "out-added":
-            return f"output '{self.path}' added"
-        return c
+        template = _MESSAGES.get(self.code)
+        if template is None:
+            return self.code
+        return template.format(
+            path=self.path,
+            old=self.old,
+            new=self.new,
+            old_digest=_short(self.old),
+            new_digest=_short(self.new),
+        )
 
     def to_json(self) -> dict[str, Any]:
         d: dict[str, Any] = {"code": self.code, "message": self.describe()}
@@ -63,6 +39,27 @@ class Reason:
         if self.new is not None:
             d["new"] = self.new
         return d
+
+
+# code -> message; {old}/{new} are values, {old_digest}/{new_digest} shortened digests
+_MESSAGES = {
+    "never-run": "never run (no entry in mlrepro.lock)",
+    "cmd-changed": "command changed",
+    "always-changed": "always_changed is set",
+    "no-deps": "it has no dependencies, so it always runs (as in DVC)",
+    "forced": "forced",
+    "upstream": "upstream stage '{path}' will run",
+    "dep-changed": "dependency '{path}' changed ({old_digest} -> {new_digest})",
+    "dep-missing": "dependency '{path}' is missing",
+    "dep-added": "dependency '{path}' added",
+    "dep-removed": "dependency '{path}' removed",
+    "param-changed": "param '{path}' changed: {old!r} -> {new!r}",
+    "param-added": "param '{path}' added: {new!r}",
+    "param-removed": "param '{path}' removed (was {old!r})",
+    "out-missing": "output '{path}' is missing",
+    "out-modified": "output '{path}' was modified ({old_digest} -> {new_digest})",
+    "out-added": "output '{path}' added",
+}
 
 
 def _short(digest: Any) -> str:
