@@ -16,6 +16,7 @@ from typing import Any
 
 from mlrepro.errors import PipelineError
 from mlrepro.spec import paths
+from mlrepro.spec.fields import DEFAULT_PARAMS_FILE, merge_outs, merge_params
 from mlrepro.spec.model import Out, Stage
 from mlrepro.spec.paramsfile import load_params_file
 from mlrepro.spec.schema import SchemaViolation, validate_dvcyaml
@@ -32,9 +33,6 @@ from mlrepro.spec.template import (
     unref,
 )
 from mlrepro.spec.yamlio import line_of, parse_yaml
-
-DEFAULT_PARAMS_FILE = "params.yaml"
-_PLOT_PROPS = frozenset({"template", "x", "y", "x_label", "y_label", "title", "header"})
 
 
 class DvcFile:
@@ -366,11 +364,11 @@ class DvcFile:
                 raise fail(problem, "deps")
             deps.append(paths.join_rel(wdir, dep))
 
-        params = _merge_params(d.get("params") or [], wdir, fail)
+        params = merge_params(d.get("params") or [], wdir, fail)
 
         outs: dict[str, tuple[Out, ...]] = {}
         for section in ("outs", "metrics", "plots"):
-            outs[section] = tuple(_merge_outs(d.get(section) or [], wdir, section, fail))
+            outs[section] = tuple(merge_outs(d.get(section) or [], wdir, section, fail))
 
         cmd = d["cmd"]  # kept as templating left it, as DVC does (``${n}`` may give a number)
         desc = d.get("desc")
@@ -387,81 +385,4 @@ class DvcFile:
             frozen=bool(d.get("frozen", False)),
             always_changed=bool(d.get("always_changed", False)),
             desc=desc if isinstance(desc, str) else None,
-        )
-
-
-def _merge_params(entries: list[Any], wdir: str, fail: Any) -> dict[str, tuple[str, ...] | None]:
-    # DVC's rule: a file named with no keys (or an empty list) is tracked
-    # whole; bare keys belong to params.yaml in the stage's wdir.
-    whole: set[str] = set()
-    for entry in entries:
-        if isinstance(entry, dict):
-            whole.update(str(k) for k, v in entry.items() if not v)
-    merged: dict[str, list[str] | None] = {}
-
-    def add(file: str, keys: list[Any] | None) -> None:
-        path = paths.join_rel(wdir, file)
-        if keys is None or merged.get(path, []) is None:
-            merged[path] = None
-            return
-        current = merged.setdefault(path, [])
-        assert current is not None
-        current.extend(keys)
-
-    for entry in entries:
-        if isinstance(entry, str):
-            add(DEFAULT_PARAMS_FILE, None if DEFAULT_PARAMS_FILE in whole else [entry])
-            continue
-        if not isinstance(entry, dict):
-            raise fail(f"params entry {entry!r} must be a key or {{file: [keys]}}", "params")
-        for file, keys in entry.items():
-            if not isinstance(file, str):
-                raise fail(f"params file name {file!r} must be a string", "params")
-            if file in whole:
-                add(file, None)
-            elif not isinstance(keys, list):
-                raise fail(
-                    f"params of '{file}' must be a list of keys, got {type(keys).__name__}",
-                    "params",
-                )
-            else:
-                add(file, keys)
-    return {
-        path: (None if keys is None else tuple(sorted(set(keys), key=_sort_key)))
-        for path, keys in merged.items()
-    }
-
-
-def _sort_key(value: Any) -> str:
-    return value if isinstance(value, str) else str(value)
-
-
-def _merge_outs(entries: list[Any], wdir: str, section: str, fail: Any) -> Iterator[Out]:
-    # Same as DVC: entries naming the same path within a section are merged,
-    # later flags overriding earlier ones; plot properties are not flags.
-    merged: dict[str, dict[str, Any]] = {}
-    for entry in entries:
-        if isinstance(entry, str):
-            merged.setdefault(entry, {})
-            continue
-        if not isinstance(entry, dict):
-            raise fail(f"{section} entry {entry!r} must be a path or {{path: flags}}", section)
-        for path, flags in entry.items():
-            if not isinstance(flags, dict):
-                raise fail(
-                    f"flags of '{path}' must be a mapping, got {type(flags).__name__}", section
-                )
-            merged.setdefault(path, {}).update(flags)
-    for path, flags in merged.items():
-        if not isinstance(path, str):
-            raise fail(f"{section} path {path!r} must be a string", section)
-        if problem := paths.url_problem(path):
-            raise fail(problem, section)
-        remote = flags.get("remote")
-        yield Out(
-            path=paths.join_rel(wdir, path),
-            cache=bool(flags.get("cache", True)),
-            persist=bool(flags.get("persist", False)),
-            push=bool(flags.get("push", True)),
-            remote=remote if isinstance(remote, str) else None,
         )
