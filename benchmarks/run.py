@@ -261,6 +261,10 @@ def machine_info() -> str:
     hf = shutil.which("hyperfine")
     hf_version = run([hf, "--version"], HERE).stdout.strip() if hf else "not installed"
     commit = run(["git", "rev-parse", "--short", "HEAD"], HERE).stdout.strip() or "unknown"
+    dirty = run(["git", "status", "--porcelain", "--", "../mlrepro"], HERE).stdout.split("\n")
+    changed = sorted(line[3:] for line in dirty if line.strip())
+    if changed:  # the editable install runs the work tree, not the commit
+        commit += f" plus uncommitted changes to {', '.join(changed)}"
     nproc = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     mem = "unknown"
     meminfo = Path("/proc/meminfo")
