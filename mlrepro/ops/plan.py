@@ -46,7 +46,7 @@ _MESSAGES = {
     "never-run": "never run (no entry in mlrepro.lock)",
     "cmd-changed": "command changed",
     "always-changed": "always_changed is set",
-    "no-deps": "it has no dependencies, so it always runs (as in DVC)",
+    "no-deps": "it has neither dependencies nor outputs, so it always runs (as in DVC)",
     "forced": "forced",
     "upstream": "upstream stage '{path}' will run",
     "dep-changed": "dependency '{path}' changed ({old_digest} -> {new_digest})",
@@ -94,8 +94,8 @@ def own_reasons(ctx: Context, stage: Stage) -> list[Reason]:
     reasons: list[Reason] = []
     if stage.always_changed:
         reasons.append(Reason("always-changed"))
-    elif not stage.deps and not stage.params:
-        reasons.append(Reason("no-deps"))
+    elif not stage.deps and not stage.params and not stage.all_outs:
+        reasons.append(Reason("no-deps"))  # DVC's "callback" stage
     if record is None:
         reasons.append(Reason("never-run"))
         return reasons

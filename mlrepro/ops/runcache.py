@@ -9,6 +9,7 @@ written atomically after the stage succeeded and its outputs were cached.
 from __future__ import annotations
 
 import json
+import math
 import os
 from typing import Any
 
@@ -29,7 +30,18 @@ def run_key(stage: Stage, deps: list[Artifact], params: dict[str, dict[str, Any]
         "params": params,
         "outs": sorted(o.path for o in stage.all_outs),
     }
-    return sha_bytes(canonical_bytes(material))
+    return sha_bytes(canonical_bytes(_finite(material)))
+
+
+def _finite(value: Any) -> Any:
+    """Canonical JSON has no inf/nan: tag them (params may hold YAML's .inf and .nan)."""
+    if isinstance(value, float) and (math.isinf(value) or math.isnan(value)):
+        return {"$float": repr(value)}
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _path(cache_dir: str, key: str) -> str:

@@ -176,6 +176,8 @@ class ObjectStore:
     def copy_out(self, xxh: str, dest: str, *, size: int | None = None) -> None:
         """Write the object to ``dest`` atomically as a writable copy, verified while copying."""
         src = self.path(xxh)
+        if not os.path.exists(src):
+            raise MissingObjectError(f"object {XXH}:{xxh} is not in the cache")
         directory = os.path.dirname(dest) or "."
         if not os.path.isdir(directory):
             os.makedirs(directory, exist_ok=True)
