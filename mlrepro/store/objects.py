@@ -80,6 +80,13 @@ class ObjectStore:
             self._dirs.add(d)
         return d
 
+    def _prefix_dir(self, xxh: str) -> str:
+        parent = os.path.join(self.root, XXH, xxh[:2])
+        if parent not in self._dirs:
+            os.makedirs(parent, exist_ok=True)
+            self._dirs.add(parent)
+        return parent
+
     def _publish(self, tmp: str, xxh: str) -> None:
         dest = self.path(xxh)
         parent = os.path.dirname(dest)
@@ -96,7 +103,8 @@ class ObjectStore:
             data = read_small(src)
             digest = digest_bytes(data, sha=sha)
             if not self.has(digest.xxh):
-                tmp = _tmp_name(self.tmp_dir)
+                # beside its object: a rename within one folder is far cheaper
+                tmp = _tmp_name(self._prefix_dir(digest.xxh))
                 try:
                     _write_new(tmp, data, READ_ONLY)
                     self._publish(tmp, digest.xxh)
@@ -130,7 +138,7 @@ class ObjectStore:
         xxh = xxh_bytes(data)
         if self.has(xxh):
             return xxh
-        tmp = _tmp_name(self.tmp_dir)
+        tmp = _tmp_name(self._prefix_dir(xxh))
         try:
             _write_new(tmp, data, READ_ONLY)
             self._publish(tmp, xxh)
@@ -259,12 +267,23 @@ class ObjectStore:
 
     def clean_tmp(self) -> int:
         """Remove temporary files left by interrupted writes; how many were removed."""
+        n = 0
         d = os.path.join(self.root, "tmp")
-        if not os.path.isdir(d):
-            return 0
-        n = len(os.listdir(d))
-        shutil.rmtree(d, ignore_errors=True)
-        self._dirs.discard(d)
+        if os.path.isdir(d):
+            n += len(os.listdir(d))
+            shutil.rmtree(d, ignore_errors=True)
+            self._dirs.discard(d)
+        base = os.path.join(self.root, XXH)
+        if os.path.isdir(base):
+            for prefix in os.listdir(base):
+                sub = os.path.join(base, prefix)
+                if not os.path.isdir(sub):
+                    continue
+                for name in os.listdir(sub):
+                    if name.startswith(".tmp-"):
+                        with contextlib.suppress(FileNotFoundError):
+                            os.unlink(os.path.join(sub, name))
+                        n += 1
         return n
 
 
