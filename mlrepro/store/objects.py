@@ -46,6 +46,10 @@ class MissingObjectError(MlreproError):
     """An object the workspace needs is not in the cache."""
 
 
+def _missing(xxh: str) -> MissingObjectError:
+    return MissingObjectError(f"object {XXH}:{xxh} is not in the cache")
+
+
 def _tmp_name(directory: str) -> str:
     return os.path.join(directory, f".tmp-{os.getpid()}-{threading.get_ident()}-{next(_counter)}")
 
@@ -165,7 +169,7 @@ class ObjectStore:
         try:
             data = read_small(self.path(xxh))
         except FileNotFoundError:
-            raise MissingObjectError(f"object {XXH}:{xxh} is not in the cache") from None
+            raise _missing(xxh) from None
         if xxh_bytes(data) != xxh:
             raise CorruptObjectError(
                 f"cache object {XXH}:{xxh} is corrupt (its bytes hash differently)",
@@ -183,19 +187,13 @@ class ObjectStore:
 
     def copy_out(self, xxh: str, dest: str, *, size: int | None = None) -> None:
         """Write the object to ``dest`` atomically as a writable copy, verified while copying."""
-        src = self.path(xxh)
-        if not os.path.exists(src):
-            raise MissingObjectError(f"object {XXH}:{xxh} is not in the cache")
-        directory = os.path.dirname(dest) or "."
-        if not os.path.isdir(directory):
-            os.makedirs(directory, exist_ok=True)
-        tmp = _tmp_name(directory)
+        src, tmp = self._prepare_out(xxh, dest)
         try:
             if size is not None and size <= SMALL:
                 try:
                     data = read_small(src)
                 except FileNotFoundError:
-                    raise MissingObjectError(f"object {XXH}:{xxh} is not in the cache") from None
+                    raise _missing(xxh) from None
                 if xxh_bytes(data) != xxh:
                     raise self._corrupt(xxh, dest)
                 _write_new(tmp, data, 0o644)
@@ -203,7 +201,7 @@ class ObjectStore:
                 try:
                     f = open(src, "rb", buffering=0)  # noqa: SIM115 - closed by the `with` below
                 except FileNotFoundError:
-                    raise MissingObjectError(f"object {XXH}:{xxh} is not in the cache") from None
+                    raise _missing(xxh) from None
                 with f, open(tmp, "xb") as out:
                     got = hash_stream(f, sink=out.write).xxh
                 if got != xxh:
@@ -214,6 +212,16 @@ class ObjectStore:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
+
+    def _prepare_out(self, xxh: str, dest: str) -> tuple[str, str]:
+        """The object's path and a temporary name beside ``dest`` (its folder made)."""
+        src = self.path(xxh)
+        if not os.path.exists(src):
+            raise _missing(xxh)
+        directory = os.path.dirname(dest) or "."
+        if not os.path.isdir(directory):
+            os.makedirs(directory, exist_ok=True)
+        return src, _tmp_name(directory)
 
     @staticmethod
     def _corrupt(xxh: str, dest: str) -> CorruptObjectError:
@@ -227,13 +235,7 @@ class ObjectStore:
         if link == "copy":
             self.copy_out(xxh, dest, size=size)
             return
-        src = self.path(xxh)
-        if not os.path.exists(src):
-            raise MissingObjectError(f"object {XXH}:{xxh} is not in the cache")
-        directory = os.path.dirname(dest) or "."
-        if not os.path.isdir(directory):
-            os.makedirs(directory, exist_ok=True)
-        tmp = _tmp_name(directory)
+        src, tmp = self._prepare_out(xxh, dest)
         try:
             if link == "hardlink":
                 os.link(src, tmp)
