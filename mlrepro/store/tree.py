@@ -36,6 +36,12 @@ def _json_str(s: str) -> str:
     return json.dumps(s, ensure_ascii=False) if _NEEDS_ESCAPE.search(s) else f'"{s}"'
 
 
+def entry_json(path: str, size: int, xxh: str, sha: str) -> str:
+    """One entry of a tree's canonical bytes (keys in sorted order: path, sha256, size,
+    xxh3-128). A tree's bytes are ``[`` + its entries, in path order, joined by ``,`` + ``]``."""
+    return f'{{"path":{_json_str(path)},"sha256":"{sha}","size":{size},"xxh3-128":"{xxh}"}}'
+
+
 @dataclass(frozen=True, slots=True)
 class TreeEntry:
     path: str
@@ -56,10 +62,7 @@ class Tree:
         """Canonical JSON, written directly: the same bytes as :func:`canonical_bytes`
         of the entry dicts (keys in sorted order: path, sha256, size, xxh3-128), without
         building 50,000 dicts for a large folder."""
-        parts = [
-            f'{{"path":{_json_str(e.path)},"sha256":"{e.sha}","size":{e.size},"xxh3-128":"{e.xxh}"}}'
-            for e in self.entries
-        ]
+        parts = [entry_json(e.path, e.size, e.xxh, e.sha) for e in self.entries]
         return ("[" + ",".join(parts) + "]").encode("utf-8")
 
     def to_bytes_slow(self) -> bytes:

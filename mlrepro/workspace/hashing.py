@@ -17,11 +17,10 @@ from mlrepro.errors import MlreproError
 from mlrepro.store.digest import Digest, hash_file
 from mlrepro.store.objects import ObjectStore
 from mlrepro.store.tree import Tree, TreeEntry
+from mlrepro.workspace.folders import SKIP_NAMES, folder_digests
 from mlrepro.workspace.gitblobs import GitBlobs
 from mlrepro.workspace.statcache import StatCache, StatKey
 
-# Never part of a tracked directory: version-control and tool metadata.
-_SKIP_NAMES = frozenset({".git", ".mlrepro", ".dvc"})
 _THREADS = 4
 _PARALLEL_FROM = 64  # files; below this a pool costs more than it saves
 
@@ -33,7 +32,6 @@ class PathState:
     sha: str | None = None
     size: int = 0
     nfiles: int = 0
-    tree: Tree | None = None
 
     @property
     def exists(self) -> bool:
@@ -93,11 +91,8 @@ class Hasher:
         except (FileNotFoundError, NotADirectoryError):
             return MISSING
         if statmod.S_ISDIR(st.st_mode):
-            tree = self.tree(relpath)
-            xxh, sha256 = tree.digests()
-            return PathState(
-                "dir", xxh=xxh, sha=sha256, size=tree.size, nfiles=len(tree.entries), tree=tree
-            )
+            f = folder_digests(self, relpath)
+            return PathState("dir", xxh=f.xxh, sha=f.sha, size=f.size, nfiles=f.nfiles)
         d = self.file(relpath, st, sha=sha)
         return PathState("file", xxh=d.xxh, sha=d.sha, size=d.size, nfiles=1)
 
@@ -122,7 +117,7 @@ class Hasher:
             sub = stack.pop()
             with os.scandir(os.path.join(base, sub) if sub else base) as it:
                 for entry in it:
-                    if entry.name in _SKIP_NAMES:
+                    if entry.name in SKIP_NAMES:
                         continue
                     rel = f"{sub}/{entry.name}" if sub else entry.name
                     if store is not None and entry.is_symlink():
@@ -132,26 +127,35 @@ class Hasher:
                     elif entry.is_file():
                         files.append((rel, entry.stat()))
 
-        # Stat-cache hits are settled here in one pass; only misses (files to
-        # read) go to the thread pool, where the work is I/O outside the GIL.
-        known = self.stats.get_many([(f"{relpath}/{rel}", st) for rel, st in files])
-        entries: list[TreeEntry] = []
-        misses: list[tuple[str, os.stat_result]] = []
-        for (rel, st), d in zip(files, known, strict=True):
-            if d is not None and d.sha and (store is None or store.has(d.xxh)):
-                entries.append(TreeEntry(rel, d.size, d.xxh, d.sha))
-            else:
-                misses.append((rel, st))
+        digests = self.digests([(f"{relpath}/{rel}", st) for rel, st in files], store)
+        return Tree.build(
+            TreeEntry(rel, d.size, d.xxh, d.sha)  # type: ignore[arg-type]
+            for (rel, _), d in zip(files, digests, strict=True)
+        )
 
-        def one(item: tuple[str, os.stat_result]) -> TreeEntry:
-            rel, st = item
-            d = self.file(f"{relpath}/{rel}", st, sha=True, store=store)
-            assert d.sha is not None
-            return TreeEntry(rel, d.size, d.xxh, d.sha)
+    def digests(
+        self, files: list[tuple[str, os.stat_result]], store: ObjectStore | None = None
+    ) -> list[Digest]:
+        """Digests, with sha256, of many root-relative files (``store``: cache each too).
+
+        Stat-cache hits are settled in one pass; only misses (files to read) go to
+        the thread pool, where the work is I/O outside the GIL."""
+        out: list[Digest | None] = self.stats.get_many(files)
+        misses = [
+            i
+            for i, d in enumerate(out)
+            if d is None or not d.sha or (store is not None and not store.has(d.xxh))
+        ]
+
+        def one(i: int) -> Digest:
+            relpath, st = files[i]
+            return self.file(relpath, st, sha=True, store=store)
 
         if len(misses) < _PARALLEL_FROM:
-            entries += [one(f) for f in misses]
+            found = [one(i) for i in misses]
         else:
             with ThreadPoolExecutor(_THREADS) as pool:
-                entries += pool.map(one, misses, chunksize=64)
-        return Tree.build(entries)
+                found = list(pool.map(one, misses, chunksize=64))
+        for i, d in zip(misses, found, strict=True):
+            out[i] = d
+        return out  # type: ignore[return-value]

@@ -5,7 +5,7 @@ size, mtime and inode are those recorded, and the file was not modified in
 the same clock tick as it was recorded (the "racy" case git also guards
 against: a write right after hashing could leave mtime unchanged).
 
-A second table maps git blob ids to digests. Files git tracks and reports
+Table ``blob`` maps git blob ids to digests. Files git tracks and reports
 unmodified are looked up by blob id, which is the same in every clone: a CI
 job that restores ``.mlrepro/`` from its cache does not re-read them even
 though every inode and mtime in its fresh checkout is new.
@@ -21,8 +21,41 @@ from dataclasses import dataclass
 
 from mlrepro.store.digest import Digest
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 RACY_NS = 50_000_000  # entries recorded within 50 ms of the file's mtime are re-checked
+
+
+@dataclass(frozen=True, slots=True)
+class FolderPart:
+    """One directory's own files (not those of its subdirectories), summarised."""
+
+    fp: str  # fingerprint of the files' names and stat keys
+    max_mtime_ns: int
+    recorded_ns: int
+    size: int
+    nfiles: int
+    entries: str  # their tree entries, in name order, joined by newlines
+
+    @property
+    def trusted(self) -> bool:
+        return self.recorded_ns - self.max_mtime_ns >= RACY_NS
+
+
+@dataclass(frozen=True, slots=True)
+class FolderSum:
+    """A whole tracked folder, summarised."""
+
+    fp: str  # fingerprint of every file's path and stat key below the folder
+    max_mtime_ns: int
+    recorded_ns: int
+    xxh: str
+    sha: str
+    size: int
+    nfiles: int
+
+    @property
+    def trusted(self) -> bool:
+        return self.recorded_ns - self.max_mtime_ns >= RACY_NS
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +79,10 @@ class StatCache:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version not in (0, SCHEMA_VERSION):
             # A cache, not a record: rebuild it rather than refuse to work.
-            self._db.executescript("DROP TABLE IF EXISTS stat; DROP TABLE IF EXISTS blob;")
+            self._db.executescript(
+                "DROP TABLE IF EXISTS stat; DROP TABLE IF EXISTS blob; "
+                "DROP TABLE IF EXISTS folder; DROP TABLE IF EXISTS foldersum;"
+            )
         self._db.executescript(
             """
             CREATE TABLE IF NOT EXISTS stat (
@@ -56,6 +92,16 @@ class StatCache:
             CREATE TABLE IF NOT EXISTS blob (
                 blob TEXT PRIMARY KEY, size INTEGER, xxh TEXT NOT NULL, sha TEXT
             ) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS folder (
+                root TEXT NOT NULL, sub TEXT NOT NULL, fp TEXT NOT NULL,
+                max_mtime_ns INTEGER, recorded_ns INTEGER, size INTEGER, nfiles INTEGER,
+                entries TEXT NOT NULL, PRIMARY KEY (root, sub)
+            ) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS foldersum (
+                root TEXT PRIMARY KEY, fp TEXT NOT NULL, max_mtime_ns INTEGER,
+                recorded_ns INTEGER, xxh TEXT NOT NULL, sha TEXT NOT NULL,
+                size INTEGER, nfiles INTEGER
+            ) WITHOUT ROWID;
             """
         )
         self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
@@ -63,6 +109,9 @@ class StatCache:
         self._pending_blobs: dict[str, tuple[int, str, str | None]] = {}
         self._loaded: dict[str, tuple[int, int, int, int, str, str | None]] = {}
         self._loaded_prefixes: set[str] = set()
+        # root -> (sub -> part, or None to delete the row); root -> summary
+        self._pending_parts: dict[str, dict[str, FolderPart | None]] = {}
+        self._pending_sums: dict[str, FolderSum] = {}
         # stages are saved from worker threads: one lock around all state
         self._mutex = threading.RLock()
 
@@ -107,6 +156,49 @@ class StatCache:
     def put_blob(self, blob: str, digest: Digest) -> None:
         with self._mutex:
             self._put_blob(blob, digest)
+
+    def folder_sum(self, root: str) -> FolderSum | None:
+        with self._mutex:
+            pending = self._pending_sums.get(root)
+            if pending is not None:
+                return pending
+            row = self._db.execute(
+                "SELECT fp, max_mtime_ns, recorded_ns, xxh, sha, size, nfiles "
+                "FROM foldersum WHERE root = ?",
+                (root,),
+            ).fetchone()
+            return FolderSum(*row) if row else None
+
+    def folder_parts(self, root: str) -> dict[str, FolderPart]:
+        """Every directory summary recorded for the tracked folder ``root``."""
+        with self._mutex:
+            rows = self._db.execute(
+                "SELECT sub, fp, max_mtime_ns, recorded_ns, size, nfiles, entries "
+                "FROM folder WHERE root = ?",
+                (root,),
+            )
+            parts = {sub: FolderPart(*rest) for sub, *rest in rows}
+            for sub, part in self._pending_parts.get(root, {}).items():
+                if part is None:
+                    parts.pop(sub, None)
+                else:
+                    parts[sub] = part
+            return parts
+
+    def put_folder(
+        self,
+        root: str,
+        summary: FolderSum,
+        parts: dict[str, FolderPart],
+        drop: set[str],
+    ) -> None:
+        """Record a tracked folder: its summary, new directory summaries, and the
+        directories (``drop``) whose summaries are stale or gone."""
+        with self._mutex:
+            pending = self._pending_parts.setdefault(root, {})
+            pending.update(dict.fromkeys(drop))
+            pending.update(parts)
+            self._pending_sums[root] = summary
 
     def flush(self) -> None:
         with self._mutex:
@@ -182,7 +274,7 @@ class StatCache:
         self._pending_blobs[blob] = (digest.size, digest.xxh, digest.sha)
 
     def _flush(self) -> None:
-        if not self._pending and not self._pending_blobs:
+        if not (self._pending or self._pending_blobs or self._pending_parts or self._pending_sums):
             return
         with self._db:
             self._db.execute("BEGIN")
@@ -194,6 +286,37 @@ class StatCache:
                 "INSERT OR REPLACE INTO blob VALUES (?, ?, ?, ?)",
                 [(b, *row) for b, row in self._pending_blobs.items()],
             )
+            for root, parts in self._pending_parts.items():
+                self._db.executemany(
+                    "DELETE FROM folder WHERE root = ? AND sub = ?",
+                    [(root, sub) for sub, part in parts.items() if part is None],
+                )
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO folder VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            root,
+                            sub,
+                            p.fp,
+                            p.max_mtime_ns,
+                            p.recorded_ns,
+                            p.size,
+                            p.nfiles,
+                            p.entries,
+                        )
+                        for sub, p in parts.items()
+                        if p is not None
+                    ],
+                )
+            self._db.executemany(
+                "INSERT OR REPLACE INTO foldersum VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (root, f.fp, f.max_mtime_ns, f.recorded_ns, f.xxh, f.sha, f.size, f.nfiles)
+                    for root, f in self._pending_sums.items()
+                ],
+            )
         self._loaded.update(self._pending)
         self._pending.clear()
         self._pending_blobs.clear()
+        self._pending_parts.clear()
+        self._pending_sums.clear()
