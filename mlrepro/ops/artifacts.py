@@ -6,9 +6,12 @@ import contextlib
 import errno
 import os
 import shutil
+import tempfile
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from mlrepro.store.digest import Digest
 from mlrepro.store.objects import CorruptObjectError, MissingObjectError, ObjectStore
@@ -17,7 +20,7 @@ from mlrepro.workspace.hashing import Hasher
 from mlrepro.workspace.lockfile import Artifact
 from mlrepro.workspace.statcache import StatKey
 
-_IO_THREADS = 8
+_IO_THREADS = min(4, os.cpu_count() or 1)
 
 
 def save(store: ObjectStore, hasher: Hasher, relpath: str) -> Artifact:
@@ -57,6 +60,15 @@ def _hex(artifact: Artifact) -> str:
     return artifact.digest.split(":", 1)[1]
 
 
+# errors that mean "this link type does not work here": try the next one
+_UNSUPPORTED = frozenset(
+    {errno.EXDEV, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EINVAL, errno.EPERM, errno.ENOTTY}
+)
+_SCRATCH = "restore-"  # folders being built in .mlrepro/tmp/
+_GROUP = 512  # files of one folder given to a worker at a time
+_T = TypeVar("_T")
+
+
 @dataclass
 class Linker:
     """Brings objects into the workspace with the first link type that works here."""
@@ -64,34 +76,33 @@ class Linker:
     store: ObjectStore
     hasher: Hasher
     types: tuple[str, ...]
+    tmp_dir: str  # private scratch space on the workspace's file system (.mlrepro/tmp)
     _failed: set[str] = field(default_factory=set)
+    _swept: bool = False
 
-    def place(self, xxh: str, relpath: str, size: int) -> None:
-        dest = os.path.join(self.hasher.root, relpath)
+    def _linked(self, action: Callable[[str], _T], relpath: str) -> tuple[_T, str]:
+        """``action(link)`` with the first configured link type that works here."""
         last: OSError | None = None
         for link in self.types:
             if link in self._failed:
                 continue
             try:
-                self.store.link_out(xxh, dest, link, size=size)
-                break
+                return action(link), link
             except (MissingObjectError, CorruptObjectError):
                 raise
             except OSError as exc:
-                if exc.errno in (
-                    errno.EXDEV,
-                    errno.EOPNOTSUPP,
-                    errno.ENOTSUP,
-                    errno.EINVAL,
-                    errno.EPERM,
-                    errno.ENOTTY,
-                ):
+                if exc.errno in _UNSUPPORTED:
                     self._failed.add(link)
                     last = exc
                     continue
                 raise
-        else:
-            raise last or OSError(f"no link type worked for {relpath}")
+        raise last or OSError(f"no link type worked for {relpath}")
+
+    def place(self, xxh: str, relpath: str, size: int, sha: str | None = None) -> None:
+        dest = os.path.join(self.hasher.root, relpath)
+        _, link = self._linked(
+            lambda link: self.store.link_out(xxh, dest, link, size=size), relpath
+        )
         # Recorded now, so the next status does not read the file again. A copy is
         # dated one second back: any later write then changes its mtime, so the
         # entry is safe to trust at once (no "racy" re-read of what we just wrote).
@@ -99,17 +110,18 @@ class Linker:
             past = time.time_ns() - 1_000_000_000
             os.utime(dest, ns=(past, past))
         st = os.stat(dest)
-        self.hasher.stats.put(relpath, StatKey.of(st), Digest(xxh=xxh, size=size))
+        self.hasher.stats.put(relpath, StatKey.of(st), Digest(xxh=xxh, size=size, sha=sha))
 
     def restore(self, artifact: Artifact) -> int:
         """Make ``artifact.path`` match the artifact; returns how many files were written."""
         root = self.hasher.root
         full = os.path.join(root, artifact.path)
         xxh = _hex(artifact)
+        sha = artifact.sha256.split(":", 1)[1] if artifact.sha256 else None
         if not artifact.isdir:
             if os.path.isdir(full) and not os.path.islink(full):
                 shutil.rmtree(full)
-            self.place(xxh, artifact.path, artifact.size)
+            self.place(xxh, artifact.path, artifact.size, sha)
             return 1
         tree = Tree.from_bytes(self.store.read_bytes(xxh))
         # all or nothing: never leave a folder half restored for want of an object
@@ -121,28 +133,24 @@ class Linker:
             )
         if os.path.islink(full) or (os.path.lexists(full) and not os.path.isdir(full)):
             os.unlink(full)
-        fresh = not os.path.exists(full)
-        if fresh:  # nothing there: no links, extra files or conflicts to clear
-            todo = list(tree.entries)
-        else:
-            _drop_links(full)  # a tree never holds links: never write through one
-            current = {e.path: e for e in self.hasher.tree(artifact.path).entries}
-            wanted = {e.path for e in tree.entries}
-            for path in sorted(set(current) - wanted, reverse=True):
-                os.unlink(os.path.join(full, path))
-            _prune_empty_dirs(full)
-            todo = [
-                e
-                for e in tree.entries
-                if current.get(e.path) is None or current[e.path].xxh != e.xxh
-            ]
-            for e in todo:  # a file may stand where the tree wants a folder, or the reverse
-                _clear_conflict(full, e.path)
+        if not os.path.exists(full):
+            return self._build(artifact.path, tree)
+        _drop_links(full)  # a tree never holds links: never write through one
+        current = {e.path: e for e in self.hasher.tree(artifact.path).entries}
+        wanted = {e.path for e in tree.entries}
+        for path in sorted(set(current) - wanted, reverse=True):
+            os.unlink(os.path.join(full, path))
+        _prune_empty_dirs(full)
+        todo = [
+            e for e in tree.entries if current.get(e.path) is None or current[e.path].xxh != e.xxh
+        ]
+        for e in todo:  # a file may stand where the tree wants a folder, or the reverse
+            _clear_conflict(full, e.path)
         for d in sorted({os.path.dirname(os.path.join(full, e.path)) for e in todo}):
             os.makedirs(d, exist_ok=True)
 
         def put(entry: TreeEntry) -> None:
-            self.place(entry.xxh, f"{artifact.path}/{entry.path}", entry.size)
+            self.place(entry.xxh, f"{artifact.path}/{entry.path}", entry.size, entry.sha)
 
         if len(todo) < 64:
             for e in todo:
@@ -151,6 +159,74 @@ class Linker:
             with ThreadPoolExecutor(_IO_THREADS) as pool:
                 list(pool.map(put, todo, chunksize=256))
         return len(todo)
+
+    def _build(self, relpath: str, tree: Tree) -> int:
+        """Restore a folder that does not exist: build it whole in scratch space, each
+        file created under its final name, then rename it into place. Nothing is ever
+        half there: an interruption leaves only scratch space, swept the next time."""
+        full = os.path.join(self.hasher.root, relpath)
+        parent = os.path.dirname(full)
+        os.makedirs(parent, exist_ok=True)
+        scratch = self._scratch(parent, os.path.basename(full))
+        try:
+            for d in sorted({os.path.dirname(e.path) for e in tree.entries} - {""}):
+                os.makedirs(os.path.join(scratch, d), exist_ok=True)
+            past = time.time_ns() - 1_000_000_000  # see place()
+
+            def put(group: list[TreeEntry]) -> list[os.stat_result]:
+                return [
+                    self._linked(
+                        lambda link, e=e: self.store.place_new(  # type: ignore[misc]
+                            e.xxh, os.path.join(scratch, e.path), link, size=e.size, mtime_ns=past
+                        ),
+                        f"{relpath}/{e.path}",
+                    )[0]
+                    for e in group
+                ]
+
+            # One worker per folder at a time: file creations in one directory
+            # serialise on its lock in the kernel, so spreading a folder's files
+            # over threads only adds contention.
+            groups = _by_folder(tree.entries)
+            if len(tree.entries) < 64:
+                stats = [put(g) for g in groups]
+            else:
+                with ThreadPoolExecutor(_IO_THREADS) as pool:
+                    stats = list(pool.map(put, groups))
+            os.rename(scratch, full)
+        except BaseException:
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise
+        put_stat = self.hasher.stats.put
+        for group, sts in zip(groups, stats, strict=True):
+            for e, st in zip(group, sts, strict=True):
+                put_stat(f"{relpath}/{e.path}", StatKey.of(st), Digest(e.xxh, e.size, e.sha))
+        return len(tree.entries)
+
+    def _scratch(self, parent: str, name: str) -> str:
+        """A new empty folder on ``parent``'s file system, where a rename into ``parent``
+        works: in ``.mlrepro/tmp/`` (stale ones from an interrupted run swept first; the
+        caller holds the repository lock), or beside the target on another mount."""
+        os.makedirs(self.tmp_dir, exist_ok=True)
+        if not self._swept:
+            self._swept = True
+            for stale in os.listdir(self.tmp_dir):
+                if stale.startswith(_SCRATCH):
+                    shutil.rmtree(os.path.join(self.tmp_dir, stale), ignore_errors=True)
+        base = self.tmp_dir
+        if os.stat(base).st_dev != os.stat(parent).st_dev:
+            base, name = parent, f".{name}.mlrepro-"
+        scratch = tempfile.mkdtemp(prefix=_SCRATCH if base == self.tmp_dir else name, dir=base)
+        return scratch
+
+
+def _by_folder(entries: Iterable[TreeEntry]) -> list[list[TreeEntry]]:
+    folders: dict[str, list[TreeEntry]] = {}
+    for e in entries:
+        folders.setdefault(e.path.rpartition("/")[0], []).append(e)
+    return [
+        batch[i : i + _GROUP] for batch in folders.values() for i in range(0, len(batch), _GROUP)
+    ]
 
 
 def _drop_links(base: str) -> None:

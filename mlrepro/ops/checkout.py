@@ -41,7 +41,7 @@ def checkout(
             wanted += [a for a in record.outs if a.path in cached]
         if not targets:
             wanted += list(ctx.lock.data.values())
-        linker = Linker(project.store, ctx.hasher, project.config.link_types)
+        linker = Linker(project.store, ctx.hasher, project.config.link_types, project.tmp_dir)
         restored: list[str] = []
         unchanged: list[str] = []
         missing: list[tuple[str, str]] = []

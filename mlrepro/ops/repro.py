@@ -134,7 +134,9 @@ class _Runner:
         self.emit = on_event
         self.cancel = threading.Event()
         self.outcomes: dict[str, StageOutcome] = {}
-        self.linker = Linker(ctx.project.store, ctx.hasher, ctx.project.config.link_types)
+        self.linker = Linker(
+            ctx.project.store, ctx.hasher, ctx.project.config.link_types, ctx.project.tmp_dir
+        )
         self._reasons: dict[str, tuple[Reason, ...]] = {}
 
     # -- scheduling ------------------------------------------------------------

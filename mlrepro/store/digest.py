@@ -120,15 +120,20 @@ def hash_stream(
 def read_small(path: str) -> bytes:
     fd = os.open(path, os.O_RDONLY)
     try:
-        chunks = []
-        while True:
-            data = os.read(fd, SMALL + 1)
-            if not data:
-                break
-            chunks.append(data)
-        return b"".join(chunks) if len(chunks) != 1 else chunks[0]
+        return read_fd(fd)
     finally:
         os.close(fd)
+
+
+def read_fd(fd: int) -> bytes:
+    """Everything left to read from ``fd`` (meant for small files)."""
+    chunks = []
+    while True:
+        data = os.read(fd, SMALL + 1)
+        if not data:
+            break
+        chunks.append(data)
+    return b"".join(chunks) if len(chunks) != 1 else chunks[0]
 
 
 WINDOW = 32 << 20  # bytes of a large file mapped at a time: bounds memory whatever its size

@@ -30,6 +30,7 @@ from mlrepro.store.digest import (
     digest_bytes,
     hash_mapped,
     hash_stream,
+    read_fd,
     read_small,
     xxh_bytes,
 )
@@ -54,13 +55,17 @@ def _tmp_name(directory: str) -> str:
     return os.path.join(directory, f".tmp-{os.getpid()}-{threading.get_ident()}-{next(_counter)}")
 
 
+def _write_all(fd: int, data: bytes | memoryview) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
 def _write_new(path: str, data: bytes | memoryview, mode: int) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
-        view = memoryview(data)
-        while view:
-            n = os.write(fd, view)
-            view = view[n:]
+        _write_all(fd, data)
     finally:
         os.close(fd)
 
@@ -252,6 +257,62 @@ class ObjectStore:
                 os.unlink(tmp)
             raise
 
+    def place_new(
+        self, xxh: str, dest: str, link: str, *, size: int, mtime_ns: int
+    ) -> os.stat_result:
+        """Bring the object to ``dest``, a name that does not exist yet, in a folder
+        being built privately (no temporary name: the folder is published whole).
+
+        A copy is verified while written and dated ``mtime_ns``; the result's stat
+        (taken on the open file) lets the caller record it without another lookup."""
+        src = self.path(xxh)
+        if link == "hardlink":
+            try:
+                os.link(src, dest)
+            except FileNotFoundError:
+                raise _missing(xxh) from None
+            return os.lstat(dest)
+        if link == "symlink":
+            if not os.path.exists(src):
+                raise _missing(xxh)
+            os.symlink(src, dest)
+            return os.stat(dest)
+        if link not in ("copy", "reflink"):
+            raise ValueError(link)
+        try:
+            fd_in = os.open(src, os.O_RDONLY)
+        except FileNotFoundError:
+            raise _missing(xxh) from None
+        try:
+            fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            try:
+                if link == "reflink":
+                    import fcntl
+
+                    fcntl.ioctl(fd, _FICLONE, fd_in)
+                elif size <= SMALL:
+                    data = read_fd(fd_in)
+                    if xxh_bytes(data) != xxh:
+                        raise self._corrupt(xxh, dest)
+                    _write_all(fd, data)
+                else:
+                    with open(fd_in, "rb", buffering=0, closefd=False) as f:
+                        got = hash_stream(f, sink=lambda b: _write_all(fd, b)).xxh
+                    if got != xxh:
+                        raise self._corrupt(xxh, dest)
+                os.utime(fd, ns=(mtime_ns, mtime_ns))
+                return os.fstat(fd)
+            except BaseException:
+                os.close(fd)
+                fd = -1
+                os.unlink(dest)
+                raise
+            finally:
+                if fd >= 0:
+                    os.close(fd)
+        finally:
+            os.close(fd_in)
+
     def remove(self, xxh: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path(xxh))
@@ -298,16 +359,16 @@ def _load_syncfs() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
 
 
 _syncfs = _load_syncfs()
+_FICLONE = 0x40049409  # ioctl: clone the source's extents (copy-on-write)
 
 
 def _reflink(src: str, dest: str) -> None:
     """A copy-on-write clone (FICLONE); OSError where the filesystem cannot."""
     import fcntl
 
-    ficlone = 0x40049409
     with open(src, "rb") as s, open(dest, "xb") as d:
         try:
-            fcntl.ioctl(d.fileno(), ficlone, s.fileno())
+            fcntl.ioctl(d.fileno(), _FICLONE, s.fileno())
         except OSError:
             d.close()
             os.unlink(dest)

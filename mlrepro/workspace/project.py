@@ -43,6 +43,11 @@ class Project:
         return read_config(self.root)
 
     @property
+    def tmp_dir(self) -> str:
+        """Scratch space (the repository lock, folders being restored)."""
+        return os.path.join(self.state_dir, "tmp")
+
+    @property
     def cache_dir(self) -> str:
         return os.path.join(self.state_dir, "cache")
 

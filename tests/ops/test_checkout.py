@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import stat
-
-import pytest
 
 from tests.ops.conftest import Proj, tree_bytes, xxh_file
 
@@ -194,9 +193,44 @@ def test_corrupt_file_inside_a_folder_output(proj: Proj) -> None:
     proc = proj.fails("checkout")
     assert "bdir" in proc.stderr and "corrupt" in proc.stderr
     assert not victim.exists()
-    for p in (proj.root / "bdir").rglob("*") if (proj.root / "bdir").exists() else []:
-        if p.is_file():
-            assert p.read_bytes() != b"garbage\n", p
+    # a folder that was gone is restored whole or not at all, and no scratch space is left
+    assert not (proj.root / "bdir").exists()
+    assert scratch_dirs(proj) == []
+
+
+def scratch_dirs(proj: Proj) -> list[str]:
+    tmp = proj.root / ".mlrepro" / "tmp"
+    return sorted(p.name for p in tmp.iterdir() if p.name != "repo.lock") if tmp.exists() else []
+
+
+def test_a_deleted_folder_comes_back_whole_and_is_not_read_again(proj: Proj) -> None:
+    proj.pipeline({"b": {"cmd": proj.cmd(["mkfiles", "bdir", "600", "x"]), "outs": ["bdir"]}})
+    proj.ok("repro")
+    before = tree_bytes(proj.root / "bdir")
+    shutil.rmtree(proj.root / "bdir")
+    proj.ok("checkout")
+    assert tree_bytes(proj.root / "bdir") == before
+    assert scratch_dirs(proj) == []
+    for f in (proj.root / "bdir").rglob("*.txt"):
+        assert stat.S_IMODE(f.stat().st_mode) == 0o644
+    # every restored file is in the stat cache with both digests, so status reads none
+    db = sqlite3.connect(proj.root / ".mlrepro" / "state" / "stat.db")
+    rows = db.execute("SELECT path, sha FROM stat WHERE path LIKE 'bdir/%'").fetchall()
+    db.close()
+    assert len(rows) == 600 and all(sha for _, sha in rows)
+    proj.ok("status", "--check")
+
+
+def test_scratch_space_left_by_a_killed_checkout_is_swept(proj: Proj) -> None:
+    proj.pipeline({"b": {"cmd": proj.cmd(["mkfiles", "bdir", "5", "x"]), "outs": ["bdir"]}})
+    proj.ok("repro")
+    shutil.rmtree(proj.root / "bdir")
+    leftover = proj.root / ".mlrepro" / "tmp" / "restore-killed"
+    (leftover / "d0").mkdir(parents=True)
+    (leftover / "d0" / "f0.txt").write_text("half\n")
+    proj.ok("checkout")
+    assert scratch_dirs(proj) == []
+    assert (proj.root / "bdir/d0/f0.txt").read_text() == "x0\n"
 
 
 def corrupt(path: os.PathLike[str]) -> None:

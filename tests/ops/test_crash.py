@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -249,3 +251,40 @@ def test_interrupt_stops_running_stages_and_keeps_finished_ones(
     never.write_text("go")
     proj.ok("repro")
     assert proj.runs("a") == 1 and proj.runs("c") == 1
+
+
+def test_kill_9_during_checkout_of_a_folder_leaves_it_absent_or_whole(proj: Proj) -> None:
+    """The folder is built in scratch space and renamed into place: at no moment does
+    the workspace hold part of it. A new checkout sweeps the scratch space."""
+    proj.pipeline({"b": {"cmd": proj.cmd(["mkfiles", "big", "4000", "x"]), "outs": ["big"]}})
+    proj.ok("repro")
+    want = sorted(p.relative_to(proj.root).as_posix() for p in (proj.root / "big").rglob("*"))
+    tmp = proj.root / ".mlrepro" / "tmp"
+    interrupted = 0
+    for attempt in range(3):
+        shutil.rmtree(proj.root / "big")
+        child = proj.popen("checkout")
+        try:
+            wait_until(
+                lambda child=child: (
+                    any(p.name.startswith("restore-") for p in tmp.iterdir())
+                    or child.poll() is not None
+                ),
+                timeout=30,
+                what="checkout to start building the folder",
+            )
+            time.sleep(0.05 * attempt)
+        finally:
+            child.kill()
+            child.communicate()
+        big = proj.root / "big"
+        if big.exists():  # it finished first: then it is complete
+            got = sorted(p.relative_to(proj.root).as_posix() for p in big.rglob("*"))
+            assert got == want
+        else:
+            interrupted += 1
+        proj.ok("checkout")
+        assert sorted(p.relative_to(proj.root).as_posix() for p in big.rglob("*")) == want
+        assert [p.name for p in tmp.iterdir() if p.name.startswith("restore-")] == []
+        proj.ok("status", "--check")
+    assert interrupted, "no attempt was killed mid-build: the test proved nothing"
