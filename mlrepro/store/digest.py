@@ -139,12 +139,19 @@ def read_fd(fd: int) -> bytes:
 WINDOW = 32 << 20  # bytes of a large file mapped at a time: bounds memory whatever its size
 
 
-def hash_mapped(path: str, *, sha: bool = False, out: BinaryIO | None = None) -> Digest:
-    """Hash a large file through memory-mapped windows (``out``: also copy it there).
+def _call(fn: Callable[[memoryview], object], view: memoryview) -> None:
+    fn(view)
+
+
+def hash_mapped(
+    path: str, *, sha: bool = False, sink: Callable[[memoryview], object] | None = None
+) -> Digest:
+    """Hash a large file through memory-mapped windows (``sink``: also given each window).
 
     Hashing straight from the page cache skips the copy into a read buffer, so
-    xxh3 runs near memory speed; sha256 runs at the same time in a helper
-    thread on the same window (hashlib releases the GIL).
+    xxh3 runs near memory speed. sha256 and the sink (the copy into the cache)
+    run at the same time in helper threads on the same window: hashlib and file
+    writes release the GIL, so the three overlap and the slowest sets the pace.
     """
     x = xxhash.xxh3_128()
     s = hashlib.sha256() if sha else None
@@ -152,19 +159,19 @@ def hash_mapped(path: str, *, sha: bool = False, out: BinaryIO | None = None) ->
     with open(path, "rb", buffering=0) as f:
         total = os.fstat(f.fileno()).st_size
         if total == 0:
-            return hash_stream(f, sha=sha, sink=out.write if out is not None else None)
+            return hash_stream(f, sha=sha, sink=sink)
         offset = 0
         while offset < total:
             length = min(WINDOW, total - offset)
             mm = mmap.mmap(f.fileno(), length, access=mmap.ACCESS_READ, offset=offset)
             view = memoryview(mm)
             try:
-                pending = _pool().submit(s.update, view) if s is not None else None
+                pending = [_pool().submit(s.update, view)] if s is not None else []
+                if sink is not None:
+                    pending.append(_pool().submit(_call, sink, view))
                 x.update(view)
-                if out is not None:
-                    out.write(view)
-                if pending is not None:
-                    pending.result()
+                for p in pending:
+                    p.result()
             finally:
                 view.release()
                 mm.close()

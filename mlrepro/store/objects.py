@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import itertools
 import os
 import shutil
@@ -60,6 +61,60 @@ def _write_all(fd: int, data: bytes | memoryview) -> None:
     while view:
         n = os.write(fd, view)
         view = view[n:]
+
+
+class _Writer:
+    """Writes a large object's bytes to a new file, bypassing the page cache (O_DIRECT)
+    where the file system allows it.
+
+    The object must reach the disk before any record refers to it (the store's
+    ``sync``). Through the page cache, 2 GiB are first copied into memory and then
+    flushed; a direct write streams to the device while the file is being hashed.
+    Direct writes need block-aligned buffers and lengths: mapped windows are
+    page-aligned, and the unaligned tail of the last window is written normally. A
+    refusal (EINVAL) surfaces as an OSError, after which the caller writes the file
+    again with :meth:`restart` (buffered)."""
+
+    def __init__(self, path: str) -> None:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+        direct = getattr(os, "O_DIRECT", 0)
+        try:
+            self.fd = os.open(path, flags | direct, 0o600)
+            self.direct = bool(direct)
+        except OSError as exc:  # e.g. tmpfs refuses O_DIRECT with EINVAL
+            if not direct or exc.errno != errno.EINVAL:
+                raise
+            self.fd = os.open(path, flags, 0o600)
+            self.direct = False
+
+    def __call__(self, data: memoryview) -> None:
+        if self.direct:
+            aligned = len(data) - len(data) % _ALIGN
+            _write_all(self.fd, data[:aligned])
+            data = data[aligned:]
+            if data:
+                self._buffered()
+        _write_all(self.fd, data)
+
+    def _buffered(self) -> None:
+        import fcntl
+
+        if self.direct:
+            flags = fcntl.fcntl(self.fd, fcntl.F_GETFL)
+            fcntl.fcntl(self.fd, fcntl.F_SETFL, flags & ~os.O_DIRECT)
+            self.direct = False
+
+    def restart(self) -> None:
+        """Forget what was written, and write what comes next through the page cache."""
+        self._buffered()
+        os.lseek(self.fd, 0, os.SEEK_SET)
+        os.ftruncate(self.fd, 0)
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+_ALIGN = 4096  # direct writes: buffer address and length multiples of the block size
 
 
 def _write_new(path: str, data: bytes | memoryview, mode: int) -> None:
@@ -124,14 +179,16 @@ class ObjectStore:
             return digest
         tmp = _tmp_name(self.tmp_dir)
         try:
-            with open(tmp, "xb", buffering=0) as out:
+            writer = _Writer(tmp)
+            try:
                 try:
-                    digest = hash_mapped(src, sha=sha, out=out)
+                    digest = hash_mapped(src, sha=sha, sink=writer)
                 except (ValueError, OSError):  # not mappable: read it as a stream
-                    out.seek(0)
-                    out.truncate()
+                    writer.restart()
                     with open(src, "rb", buffering=0) as f:
-                        digest = hash_stream(f, sha=sha, sink=out.write)
+                        digest = hash_stream(f, sha=sha, sink=writer)
+            finally:
+                writer.close()
             if self.has(digest.xxh):
                 os.unlink(tmp)
             else:

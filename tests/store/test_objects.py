@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import stat
+import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mlrepro.errors import MlreproError
+from mlrepro.store import digest as digest_mod
 from mlrepro.store import objects as objects_mod
 from mlrepro.store.digest import CHUNK, SMALL, XXH, hash_stream
 from mlrepro.store.objects import CorruptObjectError, MissingObjectError, ObjectStore
@@ -242,9 +245,9 @@ def test_add_file_failing_mid_write_leaves_no_temp_file(
     monkeypatch.setattr(objects_mod, "hash_stream", failing_sink_after(30, exc))
     streamed = failing_sink_after(30, exc)
 
-    def mapped_fails(path: str, *, sha: bool = False, out=None):  # type: ignore[no-untyped-def]
+    def mapped_fails(path: str, *, sha: bool = False, sink=None):  # type: ignore[no-untyped-def]
         with open(path, "rb", buffering=0) as f:  # the large-file path, failing mid-copy
-            return streamed(f, sha=sha, sink=out.write if out is not None else None)
+            return streamed(f, sha=sha, sink=sink)
 
     monkeypatch.setattr(objects_mod, "hash_mapped", mapped_fails)
     with pytest.raises(exc):
@@ -382,3 +385,31 @@ def test_missing_objects(store: ObjectStore, tmp_path: Path) -> None:
     assert not dest.exists()
     assert debris(tmp_path) == []
     assert list(store.iter_objects()) == []
+
+
+@pytest.mark.parametrize("size", [SMALL + 1, SMALL + 4096, 3 * 65536, 3 * 65536 + 1, 5 * 65536 - 7])
+def test_large_objects_written_directly_are_exact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: int
+) -> None:
+    """Large files are copied with O_DIRECT where allowed: every window, and the
+    unaligned tail written through the page cache, must land byte for byte."""
+    monkeypatch.setattr(digest_mod, "WINDOW", 65536)  # several windows, each with a tail case
+    data = random.Random(size).randbytes(size)
+    src = tmp_path / "src.bin"
+    src.write_bytes(data)
+    store = ObjectStore(str(tmp_path / "cache"))
+    d = store.add_file(str(src), size=size)
+    assert Path(store.path(d.xxh)).read_bytes() == data
+    assert d.sha == hashlib.sha256(data).hexdigest()
+    assert store.verify(d.xxh)
+
+
+@pytest.mark.skipif(not os.path.isdir("/dev/shm"), reason="needs a tmpfs at /dev/shm")
+def test_large_objects_on_a_file_system_without_direct_writes() -> None:
+    with tempfile.TemporaryDirectory(dir="/dev/shm") as tmp:
+        data = random.Random(1).randbytes(SMALL + 123)
+        src = Path(tmp) / "src.bin"
+        src.write_bytes(data)
+        store = ObjectStore(str(Path(tmp) / "cache"))
+        d = store.add_file(str(src), size=len(data))
+        assert Path(store.path(d.xxh)).read_bytes() == data
