@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from mlrepro.store.digest import Digest
+from mlrepro.store.digest import Digest, sha_bytes
 from mlrepro.store.objects import CorruptObjectError, MissingObjectError, ObjectStore
 from mlrepro.store.tree import Tree, TreeEntry
 from mlrepro.workspace.hashing import Hasher
@@ -29,8 +29,9 @@ def save(store: ObjectStore, hasher: Hasher, relpath: str) -> Artifact:
     full = os.path.join(root, relpath)
     if os.path.isdir(full):
         tree = hasher.tree(relpath, store=store)
-        xxh = store.add_bytes(tree.to_bytes())
-        _, sha = tree.digests()
+        data = tree.to_bytes()
+        xxh = store.add_bytes(data)
+        sha = sha_bytes(data)
         return Artifact(
             relpath, f"xxh3-128:{xxh}", tree.size, len(tree.entries), f"sha256:{sha}", isdir=True
         )

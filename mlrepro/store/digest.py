@@ -126,14 +126,18 @@ def read_small(path: str) -> bytes:
 
 
 def read_fd(fd: int) -> bytes:
-    """Everything left to read from ``fd`` (meant for small files)."""
-    chunks = []
-    while True:
+    """Everything left to read from ``fd`` (meant for small files).
+
+    A read of a regular file that returns fewer bytes than asked for has reached
+    its end, so a small file costs one call; anything longer is read to the end."""
+    data = os.read(fd, SMALL + 1)
+    if len(data) <= SMALL:
+        return data
+    chunks = [data]
+    while data:
         data = os.read(fd, SMALL + 1)
-        if not data:
-            break
         chunks.append(data)
-    return b"".join(chunks) if len(chunks) != 1 else chunks[0]
+    return b"".join(chunks)
 
 
 WINDOW = 32 << 20  # bytes of a large file mapped at a time: bounds memory whatever its size

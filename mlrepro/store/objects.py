@@ -52,8 +52,19 @@ def _missing(xxh: str) -> MissingObjectError:
     return MissingObjectError(f"object {XXH}:{xxh} is not in the cache")
 
 
+_pid = os.getpid()
+
+
+def _forked() -> None:
+    global _pid
+    _pid = os.getpid()
+
+
+os.register_at_fork(after_in_child=_forked)
+
+
 def _tmp_name(directory: str) -> str:
-    return os.path.join(directory, f".tmp-{os.getpid()}-{threading.get_ident()}-{next(_counter)}")
+    return os.path.join(directory, f".tmp-{_pid}-{threading.get_ident()}-{next(_counter)}")
 
 
 def _write_all(fd: int, data: bytes | memoryview) -> None:
@@ -161,22 +172,32 @@ class ObjectStore:
         # (same address), so replacing it is harmless.
         os.replace(tmp, dest)
 
+    def add_small(self, src: str, *, sha: bool = True) -> tuple[Digest, os.stat_result]:
+        """Store a file of up to :data:`SMALL` bytes; also its stat taken after reading it
+        (on the open file), so a caller can tell whether it changed while being read."""
+        fd = os.open(src, os.O_RDONLY)
+        try:
+            data = read_fd(fd)
+            after = os.fstat(fd)
+        finally:
+            os.close(fd)
+        digest = digest_bytes(data, sha=sha)
+        if not self.has(digest.xxh):
+            # beside its object: a rename within one folder is far cheaper
+            tmp = _tmp_name(self._prefix_dir(digest.xxh))
+            try:
+                _write_new(tmp, data, READ_ONLY)
+                self._publish(tmp, digest.xxh)
+            except BaseException:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
+                raise
+        return digest, after
+
     def add_file(self, src: str, *, sha: bool = True, size: int | None = None) -> Digest:
         """Copy ``src`` into the store while hashing it (one read of the file)."""
         if size is not None and size <= SMALL:
-            data = read_small(src)
-            digest = digest_bytes(data, sha=sha)
-            if not self.has(digest.xxh):
-                # beside its object: a rename within one folder is far cheaper
-                tmp = _tmp_name(self._prefix_dir(digest.xxh))
-                try:
-                    _write_new(tmp, data, READ_ONLY)
-                    self._publish(tmp, digest.xxh)
-                except BaseException:
-                    with contextlib.suppress(FileNotFoundError):
-                        os.unlink(tmp)
-                    raise
-            return digest
+            return self.add_small(src, sha=sha)[0]
         tmp = _tmp_name(self.tmp_dir)
         try:
             writer = _Writer(tmp)

@@ -14,15 +14,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from mlrepro.errors import MlreproError
-from mlrepro.store.digest import Digest, hash_file
+from mlrepro.store.digest import SMALL, Digest, hash_file
 from mlrepro.store.objects import ObjectStore
 from mlrepro.store.tree import Tree, TreeEntry
+from mlrepro.store.workers import add_small_files, workers_for
 from mlrepro.workspace.folders import SKIP_NAMES, folder_digests
 from mlrepro.workspace.gitblobs import GitBlobs
 from mlrepro.workspace.statcache import StatCache, StatKey
 
 _THREADS = 4
-_PARALLEL_FROM = 64  # files; below this a pool costs more than it saves
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,13 +72,17 @@ class Hasher:
         if known is not None and (known.sha or not sha):
             self.stats.put(relpath, key, known)
             return known
-        if store is not None:
+        after: os.stat_result | None = None
+        if store is not None and st.st_size <= SMALL:
+            digest, after = store.add_small(full)
+        elif store is not None:
             digest = store.add_file(full, sha=True, size=st.st_size)
         else:
             digest = hash_file(full, sha=sha, size=st.st_size)
         if blob:
             self.stats.put_blob(blob, digest)
-        after = os.stat(full)
+        if after is None:
+            after = os.stat(full)
         if StatKey.of(after) == key:  # not modified while we read it
             self.stats.put(relpath, key, digest)
         return digest
@@ -138,24 +142,41 @@ class Hasher:
     ) -> list[Digest]:
         """Digests, with sha256, of many root-relative files (``store``: cache each too).
 
-        Stat-cache hits are settled in one pass; only misses (files to read) go to
-        the thread pool, where the work is I/O outside the GIL."""
+        Stat-cache hits are settled in one pass. Small files to read are read here,
+        one after another: each costs a few short system calls, and threads would
+        spend more handing the GIL to each other than they save (to store many, see
+        :mod:`mlrepro.store.workers`). Large files go to a thread pool: hashing and
+        copying them happens outside the GIL."""
         out: list[Digest | None] = self.stats.get_many(files)
         misses = [
             i
             for i, d in enumerate(out)
             if d is None or not d.sha or (store is not None and not store.has(d.xxh))
         ]
+        small = [i for i in misses if files[i][1].st_size <= SMALL]
+        large = [i for i in misses if files[i][1].st_size > SMALL]
+
+        if store is not None and workers_for(len(small)) > 1:
+            stored = add_small_files(store, [os.path.join(self.root, files[i][0]) for i in small])
+            for i, (digest, after) in zip(small, stored, strict=True):
+                relpath, st = files[i]
+                key = StatKey.of(st)
+                if after == (key.ino, key.size, key.mtime_ns):  # unchanged while read
+                    self.stats.put(relpath, key, digest)
+                out[i] = digest
+            small = []
 
         def one(i: int) -> Digest:
             relpath, st = files[i]
             return self.file(relpath, st, sha=True, store=store)
 
-        if len(misses) < _PARALLEL_FROM:
-            found = [one(i) for i in misses]
+        for i in small:
+            out[i] = one(i)
+        if len(large) < 2:
+            for i in large:
+                out[i] = one(i)
         else:
             with ThreadPoolExecutor(_THREADS) as pool:
-                found = list(pool.map(one, misses, chunksize=64))
-        for i, d in zip(misses, found, strict=True):
-            out[i] = d
+                for i, d in zip(large, pool.map(one, large), strict=True):
+                    out[i] = d
         return out  # type: ignore[return-value]

@@ -186,3 +186,24 @@ def test_nested_data_inputs_are_up_to_date_after_repro(proj: Proj) -> None:
     )
     proj.ok("repro")
     proj.ok("status", "--check")
+
+
+def test_adding_a_folder_large_enough_for_worker_processes(proj: Proj) -> None:
+    """Over 4,000 small files: on a machine with two or more cores they are stored by
+    forked workers. The cache, the lock and a restore must be exactly as in-process."""
+    data = proj.root / "many"
+    for i in range(4500):
+        sub = data / f"d{i % 9}"
+        sub.mkdir(parents=True, exist_ok=True)
+        (sub / f"f{i}.bin").write_bytes(b"%d\n" % (i % 4000))  # some shared contents
+    before = tree_bytes(data)
+    proj.ok("add", "many")
+    record = proj.data_records()["many"]
+    assert record["nfiles"] == 4500
+    proj.assert_cache_verifies()
+    assert len(proj.objects()) == 4000 + 1  # distinct contents, and the tree
+    proj.ok("status", "--check")
+    shutil.rmtree(data)
+    proj.ok("checkout")
+    assert tree_bytes(data) == before
+    proj.ok("status", "--check")
