@@ -125,7 +125,11 @@ class _Writer:
         os.close(self.fd)
 
 
-_ALIGN = 4096  # direct writes: buffer address and length multiples of the block size
+_ALIGN = 4096
+_O_TMPFILE = getattr(os, "O_TMPFILE", 0)
+_tmpfile = bool(_O_TMPFILE) and os.path.isdir(
+    "/proc/self/fd"
+)  # direct writes: buffer address and length multiples of the block size
 
 
 def _write_new(path: str, data: bytes | memoryview, mode: int) -> None:
@@ -140,6 +144,7 @@ def _write_new(path: str, data: bytes | memoryview, mode: int) -> None:
 class ObjectStore:
     root: str  # the cache directory, e.g. <repo>/.mlrepro/cache
     _dirs: set[str] = field(default_factory=set, repr=False)
+    _anchor_fd: int | None = field(default=None, repr=False)
 
     def path(self, xxh: str) -> str:
         return os.path.join(self.root, XXH, xxh[:2], xxh[2:])
@@ -183,15 +188,7 @@ class ObjectStore:
             os.close(fd)
         digest = digest_bytes(data, sha=sha)
         if not self.has(digest.xxh):
-            # beside its object: a rename within one folder is far cheaper
-            tmp = _tmp_name(self._prefix_dir(digest.xxh))
-            try:
-                _write_new(tmp, data, READ_ONLY)
-                self._publish(tmp, digest.xxh)
-            except BaseException:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(tmp)
-                raise
+            self._put_small(digest.xxh, data)
         return digest, after
 
     def add_file(self, src: str, *, sha: bool = True, size: int | None = None) -> Digest:
@@ -223,9 +220,56 @@ class ObjectStore:
 
     def add_bytes(self, data: bytes) -> str:
         xxh = xxh_bytes(data)
-        if self.has(xxh):
-            return xxh
-        tmp = _tmp_name(self._prefix_dir(xxh))
+        if not self.has(xxh):
+            self._put_small(xxh, data)
+        return xxh
+
+    def _anchor(self) -> int:
+        """A directory file descriptor kept open for ``linkat`` (see :meth:`_put_small`)."""
+        if self._anchor_fd is None:
+            self._anchor_fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
+        return self._anchor_fd
+
+    def _put_small(self, xxh: str, data: bytes | memoryview) -> None:
+        """Write a small object whole, atomically, beside its final name.
+
+        Where the system allows, as an unnamed file (O_TMPFILE) given its name
+        once complete: one directory update instead of a create and a rename, and
+        nothing left behind by a crash. Otherwise a named temporary file renamed
+        into place (a rename within one folder)."""
+        global _tmpfile
+        parent = self._prefix_dir(xxh)
+        if _tmpfile:
+            try:
+                fd = os.open(parent, os.O_WRONLY | _O_TMPFILE, READ_ONLY)
+            except OSError as exc:
+                if exc.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
+                    raise
+                _tmpfile = False  # not on this file system: named temporary files
+            else:
+                try:
+                    _write_all(fd, data)
+                    try:
+                        # linkat(AT_SYMLINK_FOLLOW) gives the open file a name; Python
+                        # calls linkat, not link, only when a dir fd is passed (the
+                        # path is absolute, so which folder does not matter)
+                        os.link(
+                            f"/proc/self/fd/{fd}",
+                            self.path(xxh),
+                            src_dir_fd=self._anchor(),
+                            follow_symlinks=True,
+                        )
+                    except FileExistsError:
+                        pass  # written meanwhile: the same bytes (same address)
+                    except OSError as exc:
+                        if exc.errno not in (errno.ENOENT, errno.EXDEV, errno.EPERM):
+                            raise
+                        _tmpfile = False  # no /proc here: fall through to the old way
+                    else:
+                        return
+                finally:
+                    os.close(fd)
+        tmp = _tmp_name(parent)
         try:
             _write_new(tmp, data, READ_ONLY)
             self._publish(tmp, xxh)
@@ -233,7 +277,6 @@ class ObjectStore:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
-        return xxh
 
     def sync(self) -> None:
         """Make every object written so far durable (one flush of the cache's file system)."""

@@ -266,6 +266,7 @@ def test_small_writes_failing_midway_leave_no_temp_file(
         real(path, bytes(data)[: len(data) // 2], mode)
         raise exc("disk full")
 
+    monkeypatch.setattr(objects_mod, "_tmpfile", False)  # the named temporary file path
     monkeypatch.setattr(objects_mod, "_write_new", half_then_fail)
     src = tmp_path / "src.bin"
     src.write_bytes(b"small file")
@@ -278,6 +279,7 @@ def test_small_writes_failing_midway_leave_no_temp_file(
     assert objects_on_disk(store) == []
     monkeypatch.undo()
     xxh = store.add_bytes(b"stored")
+    monkeypatch.setattr(objects_mod, "_tmpfile", False)
     monkeypatch.setattr(objects_mod, "_write_new", half_then_fail)
     dest = tmp_path / "w" / "f"
     with pytest.raises(exc):
@@ -292,6 +294,7 @@ def test_failure_while_publishing_leaves_no_temp_file(
     def refuse(src: str, dst: str) -> None:
         raise OSError("rename refused")
 
+    monkeypatch.setattr(objects_mod, "_tmpfile", False)  # the named temporary file path
     monkeypatch.setattr(objects_mod.os, "replace", refuse)
     src = tmp_path / "src.bin"
     src.write_bytes(b"abc")
@@ -413,3 +416,43 @@ def test_large_objects_on_a_file_system_without_direct_writes() -> None:
         store = ObjectStore(str(Path(tmp) / "cache"))
         d = store.add_file(str(src), size=len(data))
         assert Path(store.path(d.xxh)).read_bytes() == data
+
+
+@pytest.mark.skipif(not objects_mod._tmpfile, reason="O_TMPFILE is not available here")
+@pytest.mark.parametrize("exc", [Injected, KeyboardInterrupt])
+def test_unnamed_small_writes_failing_midway_leave_nothing(
+    store: ObjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exc: type[BaseException]
+) -> None:
+    """O_TMPFILE: the object has no name until complete, so a failure leaves nothing."""
+    real = objects_mod._write_all
+
+    def half_then_fail(fd: int, data: bytes | memoryview) -> None:
+        real(fd, bytes(data)[: len(data) // 2])
+        raise exc("disk full")
+
+    monkeypatch.setattr(objects_mod, "_write_all", half_then_fail)
+    with pytest.raises(exc):
+        store.add_bytes(b"never stored")
+    src = tmp_path / "src.bin"
+    src.write_bytes(b"small file")
+    with pytest.raises(exc):
+        store.add_file(str(src), size=src.stat().st_size)
+    assert objects_on_disk(store) == []
+    assert debris(tmp_path) == []
+
+
+@pytest.mark.skipif(not objects_mod._tmpfile, reason="O_TMPFILE is not available here")
+def test_unnamed_object_that_cannot_be_named_leaves_nothing(
+    store: ObjectStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*args: object, **kw: object) -> None:
+        raise OSError("link refused")
+
+    monkeypatch.setattr(objects_mod.os, "link", refuse)
+    with pytest.raises(OSError, match="link refused"):
+        store.add_bytes(b"def")
+    assert objects_on_disk(store) == []
+    monkeypatch.undo()
+    xxh = store.add_bytes(b"def")  # and the next attempt works, by name, read-only
+    assert Path(store.path(xxh)).read_bytes() == b"def"
+    assert stat.S_IMODE(os.stat(store.path(xxh)).st_mode) == 0o444

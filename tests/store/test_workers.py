@@ -1,36 +1,62 @@
-"""Storing many small files in forked worker processes: same results as in-process."""
+"""Storing many small files in forked worker processes: same results as in-process.
+
+Workers are only forked from a process with no other thread, and the test process
+has helper threads from other tests, so each check runs in a fresh interpreter.
+"""
 
 from __future__ import annotations
 
-import os
-import threading
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlrepro.store import workers
 from mlrepro.store.digest import digest_bytes
+
+SCRIPT = r"""
+import json, os, sys, threading
+from mlrepro.store import workers
 from mlrepro.store.objects import ObjectStore
+workers._MIN_PER_WORKER = 2
+os.cpu_count = lambda: 3
+cache, *paths = sys.argv[1:]
+report = {"workers": workers.workers_for(len(paths))}
+try:
+    results = workers.add_small_files(ObjectStore(cache), paths)
+    report["results"] = [[d.xxh, d.sha, d.size, list(key)] for d, key in results]
+except OSError as exc:
+    report["error"] = type(exc).__name__
+try:
+    os.waitpid(-1, os.WNOHANG)
+    report["children_left"] = True
+except ChildProcessError:
+    report["children_left"] = False
+stop = threading.Event()
+t = threading.Thread(target=stop.wait)
+t.start()
+report["workers_with_a_thread"] = workers.workers_for(len(paths))
+stop.set()
+t.join()
+print(json.dumps(report))
+"""
 
 
-@pytest.fixture
-def forking(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Workers even for a handful of files, and at least two of them."""
-    monkeypatch.setattr(workers, "_MIN_PER_WORKER", 2)
-    monkeypatch.setattr(os, "cpu_count", lambda: 3)
+def run(cache: Path, paths: list[str]) -> dict:  # type: ignore[type-arg]
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(cache), *paths],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return json.loads(proc.stdout)  # type: ignore[no-any-return]
 
 
-def no_children_left() -> bool:
-    try:
-        os.waitpid(-1, os.WNOHANG)
-    except ChildProcessError:
-        return True
-    return False
-
-
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(contents=st.lists(st.binary(max_size=300), min_size=4, max_size=40))
 def test_workers_store_what_the_process_itself_would(
     tmp_path_factory: pytest.TempPathFactory, contents: list[bytes]
@@ -41,40 +67,28 @@ def test_workers_store_what_the_process_itself_would(
         p = tmp / f"f{i}"
         p.write_bytes(data)
         paths.append(str(p))
-    store = ObjectStore(str(tmp / "cache"))
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(workers, "_MIN_PER_WORKER", 2)
-        mp.setattr(os, "cpu_count", lambda: 3)
-        assert workers.workers_for(len(paths)) >= 2
-        results = workers.add_small_files(store, paths)
-    assert len(results) == len(contents)
-    for data, path, (digest, (ino, size, mtime)) in zip(contents, paths, results, strict=True):
-        assert digest == digest_bytes(data, sha=True)
-        st_ = os.stat(path)
-        assert (ino, size, mtime) == (st_.st_ino, st_.st_size, st_.st_mtime_ns)
-        assert Path(store.path(digest.xxh)).read_bytes() == data
-    assert no_children_left()
+    report = run(tmp / "cache", paths)
+    assert report["workers"] >= 2
+    assert report["workers_with_a_thread"] == 1  # never fork beside another thread
+    assert not report["children_left"]
+    assert len(report["results"]) == len(contents)
+    for data, path, (xxh, sha, size, key) in zip(contents, paths, report["results"], strict=True):
+        want = digest_bytes(data, sha=True)
+        assert (xxh, sha, size) == (want.xxh, want.sha, len(data))
+        st_ = Path(path).stat()
+        assert key == [st_.st_ino, st_.st_size, st_.st_mtime_ns]
+        obj = tmp / "cache" / "xxh3-128" / xxh[:2] / xxh[2:]
+        assert obj.read_bytes() == data
 
 
-def test_a_failing_worker_raises_here_and_leaves_no_child(tmp_path: Path, forking: None) -> None:
+def test_a_failing_worker_raises_here_and_leaves_no_child(tmp_path: Path) -> None:
     paths = []
     for i in range(10):
         p = tmp_path / f"f{i}"
         p.write_bytes(b"x%d" % i)
         paths.append(str(p))
     paths[7] = str(tmp_path / "vanished")
-    with pytest.raises(FileNotFoundError):
-        workers.add_small_files(ObjectStore(str(tmp_path / "cache")), paths)
-    assert no_children_left()
-
-
-def test_no_fork_while_other_threads_run(forking: None) -> None:
-    assert workers.workers_for(100) > 1
-    stop = threading.Event()
-    t = threading.Thread(target=stop.wait)
-    t.start()
-    try:
-        assert workers.workers_for(100) == 1
-    finally:
-        stop.set()
-        t.join()
+    report = run(tmp_path / "cache", paths)
+    assert report["workers"] >= 2
+    assert report["error"] == "FileNotFoundError"
+    assert not report["children_left"]
