@@ -30,10 +30,15 @@ def load_pipeline(root: str | Path) -> Pipeline:
     """
     root = str(Path(root).resolve())
     stages: list[Stage] = []
+    metrics: list[str] = []
+    params: list[str] = []
 
     def load(relpath: str) -> list[str]:
-        file_stages = DvcFile(root, relpath).load()
+        dvcfile = DvcFile(root, relpath)
+        file_stages = dvcfile.load()
         stages.extend(file_stages)
+        metrics.extend(dvcfile.top_metrics)
+        params.extend(dvcfile.top_params)
         return [o.path for s in file_stages for o in s.all_outs if not paths.is_external(o.path)]
 
     loaded = walk_pipeline_files(root, load)
@@ -42,7 +47,14 @@ def load_pipeline(root: str | Path) -> Pipeline:
         edges = build_edges(root, stages, build_trie(root, stages))
     except PipelineError as exc:
         raise _locate(root, exc) from None
-    return Pipeline(root=root, stages=tuple(stages), edges=tuple(edges), dvcfiles=tuple(loaded))
+    return Pipeline(
+        root=root,
+        stages=tuple(stages),
+        edges=tuple(edges),
+        dvcfiles=tuple(loaded),
+        metrics=tuple(dict.fromkeys(metrics)),
+        params=tuple(dict.fromkeys(params)),
+    )
 
 
 def _locate(root: str, exc: PipelineError) -> PipelineError:

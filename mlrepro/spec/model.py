@@ -53,6 +53,9 @@ class Pipeline:
     # (from_id, to_id): stage `from` depends on an output of stage `to`
     edges: tuple[tuple[str, str], ...]
     dvcfiles: tuple[str, ...] = ()
+    # top-level `metrics:` and `params:` entries of every dvc.yaml, root-relative
+    metrics: tuple[str, ...] = ()
+    params: tuple[str, ...] = ()
 
     def by_id(self) -> dict[str, Stage]:
         return {s.id: s for s in self.stages}

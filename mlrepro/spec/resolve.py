@@ -43,6 +43,8 @@ class DvcFile:
         self.relpath = relpath  # e.g. "dvc.yaml", "sub/dvc.yaml"
         d = posixpath.dirname(relpath)
         self.dir = d if d else "."
+        self.top_metrics: list[str] = []  # top-level `metrics:` entries, root-relative
+        self.top_params: list[str] = []  # top-level `params:` files, root-relative
         with open(os.path.join(root, relpath), "rb") as f:
             raw = f.read()
         try:
@@ -158,9 +160,14 @@ class DvcFile:
             for i, item in enumerate(data.get(section) or []):
                 try:
                     check_syntax(item)
-                    context.resolve(item, field=None)
+                    resolved = unref(context.resolve(item, field=None))
                 except TemplateError as exc:
                     raise self.error(f"'{section}': {exc}", (section, i)) from None
+                if section in ("metrics", "params") and isinstance(resolved, str):
+                    # paths relative to this file's folder (DVC: metrics files or
+                    # folders to show; params files to compare beyond stages' own)
+                    found = self.top_metrics if section == "metrics" else self.top_params
+                    found.append(posixpath.normpath(posixpath.join(self.dir, resolved)))
         for name, item in (data.get("artifacts") or {}).items():
             try:
                 check_syntax(name)

@@ -1,0 +1,126 @@
+"""Reading any commit of the repository without checking it out.
+
+The only module that imports GitPython. Blobs are read through one long-lived
+``git cat-file --batch`` process (GitPython's object database), so reading the
+lock file, params and metrics of 200 commits costs 200 round trips to one
+process, not 200 process starts. Listings of a commit's files are cached per
+commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import git
+from git.exc import BadName, GitCommandError
+
+from mlrepro.errors import MlreproError
+
+
+class RevisionError(MlreproError):
+    """A revision that does not name a commit."""
+
+
+@dataclass(frozen=True, slots=True)
+class BlobRef:
+    sha: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class CommitInfo:
+    sha: str
+    parents: tuple[str, ...]
+    author: str
+    email: str
+    date: str  # committer date, ISO 8601 strict
+    subject: str
+
+    @property
+    def short(self) -> str:
+        return self.sha[:7]
+
+
+_LOG_FORMAT = "%H%x1f%P%x1f%an%x1f%ae%x1f%cI%x1f%s%x1e"
+
+
+class GitRepo:
+    def __init__(self, root: str) -> None:
+        self.root = root
+        try:
+            self._repo = git.Repo(root)
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+            raise MlreproError(
+                f"'{root}' is not inside a git repository",
+                hint="revisions are git commits: run this in a git work tree",
+            ) from None
+        self._listings: dict[str, dict[str, BlobRef]] = {}
+        self._resolved: dict[str, str] = {}
+
+    def close(self) -> None:
+        self._repo.close()
+
+    def resolve(self, rev: str) -> str:
+        """The full commit id ``rev`` names (a branch, tag, id, ``HEAD~2``...)."""
+        if rev in self._resolved:
+            return self._resolved[rev]
+        try:
+            obj = self._repo.rev_parse(rev)
+            commit = obj if obj.type == "commit" else obj.object  # an annotated tag
+            if commit.type != "commit":
+                raise ValueError(rev)
+        except (BadName, ValueError, GitCommandError, IndexError, AttributeError):
+            raise RevisionError(
+                f"unknown revision '{rev}'",
+                hint="name a commit, branch or tag that exists here (see `git log --oneline`)",
+            ) from None
+        self._resolved[rev] = commit.hexsha
+        return commit.hexsha
+
+    def files(self, commit: str) -> dict[str, BlobRef]:
+        """Every file of ``commit`` (path -> blob), from one ``git ls-tree``."""
+        listing = self._listings.get(commit)
+        if listing is None:
+            out = self._repo.git.ls_tree("-r", "-l", "-z", "--full-tree", commit)
+            listing = {}
+            for record in out.split("\0"):
+                if not record:
+                    continue
+                meta, _, path = record.partition("\t")
+                _mode, kind, sha, size = meta.split()
+                if kind == "blob":
+                    listing[path] = BlobRef(sha, int(size) if size != "-" else 0)
+            self._listings[commit] = listing
+        return listing
+
+    def read_blob(self, sha: str) -> bytes:
+        data: bytes = self._repo.odb.stream(bytes.fromhex(sha)).read()
+        return data
+
+    def read(self, commit: str, path: str) -> bytes | None:
+        """The bytes of ``path`` at ``commit``, None when it has no such file."""
+        ref = self.files(commit).get(path)
+        return None if ref is None else self.read_blob(ref.sha)
+
+    def log(
+        self, rev_range: str = "HEAD", *, paths: tuple[str, ...] = (), limit: int | None = None
+    ) -> list[CommitInfo]:
+        """Commits of ``rev_range`` (``A..B`` or a revision), newest first."""
+        args = [f"--format={_LOG_FORMAT}"]
+        if limit is not None:
+            args.append(f"-n{limit}")
+        try:
+            out = self._repo.git.log(*args, rev_range, "--", *paths)
+        except GitCommandError:
+            raise RevisionError(
+                f"unknown revision or range '{rev_range}'",
+                hint="use a revision or A..B with revisions that exist here",
+            ) from None
+        commits = []
+        for record in out.split("\x1e"):
+            record = record.strip("\n")
+            if not record:
+                continue
+            sha, parents, author, email, date, subject = record.split("\x1f")
+            commits.append(CommitInfo(sha, tuple(parents.split()), author, email, date, subject))
+        return commits
