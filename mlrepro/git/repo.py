@@ -102,6 +102,28 @@ class GitRepo:
         ref = self.files(commit).get(path)
         return None if ref is None else self.read_blob(ref.sha)
 
+    def refs(self, kind: str) -> list[tuple[str, str]]:
+        """(short name, commit) of every branch (``heads``) or tag (``tags``), sorted by name."""
+        out = self._repo.git.for_each_ref(
+            "--format=%(refname:short)%09%(objectname)%09%(*objectname)", f"refs/{kind}"
+        )
+        found = []
+        for line in out.splitlines():
+            name, obj, peeled = [*line.split("\t"), "", ""][:3]
+            found.append((name, peeled or obj))  # an annotated tag names its commit
+        return sorted(found)
+
+    def all_commits(self) -> list[str]:
+        """Every commit reachable from any ref, newest first."""
+        out: str = self._repo.git.rev_list("--all")
+        return out.split()
+
+    def active_branch(self) -> str | None:
+        try:
+            return self._repo.active_branch.name
+        except TypeError:  # detached HEAD
+            return None
+
     def log(
         self, rev_range: str = "HEAD", *, paths: tuple[str, ...] = (), limit: int | None = None
     ) -> list[CommitInfo]:

@@ -19,15 +19,24 @@ from mlrepro.spec.yamlio import parse_yaml
 
 def load_params_file(abspath: str, relpath: str) -> Any:
     """Parse the file at ``abspath`` (reported as ``relpath``) into Python data."""
+    with open(abspath, "rb") as f:
+        return parse_params_bytes(f.read(), relpath)
+
+
+def parse_params_bytes(data: bytes, relpath: str, *, raw: bool = False) -> Any:
+    """Parse a params, vars or metrics file's bytes by the extension of ``relpath``.
+
+    An empty or false document reads as an empty mapping, unless ``raw`` (metrics
+    files may hold a bare value, 0 included)."""
     try:
-        with open(abspath, encoding="utf-8") as f:
-            text = f.read()
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise PipelineError("is not valid UTF-8 text", path=relpath) from None
-    ext = os.path.splitext(abspath)[1].lower()
+    ext = os.path.splitext(relpath)[1].lower()
     if ext == ".json":
         try:
-            return json.loads(text) or {}
+            value = json.loads(text)
+            return value if value or raw else {}
         except json.JSONDecodeError as exc:
             raise PipelineError(f"invalid JSON: {exc.msg}", path=relpath, line=exc.lineno) from None
     if ext == ".toml":
@@ -45,7 +54,8 @@ def load_params_file(abspath: str, relpath: str) -> Any:
                 f"invalid Python: {exc.msg}", path=relpath, line=exc.lineno
             ) from None
         return _py_body(tree.body, self_only=False)
-    return parse_yaml(text, relpath) or {}
+    value = parse_yaml(text, relpath)
+    return value if value or raw else {}
 
 
 def _py_body(body: list[ast.stmt], *, self_only: bool) -> dict[str, Any]:

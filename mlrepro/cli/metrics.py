@@ -1,0 +1,207 @@
+"""``mlrepro metrics show|diff`` and ``mlrepro params diff`` (DVC's flags and shapes)."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from mlrepro.ops.metrics import RevisionValues, compare, read_metrics, read_params
+from mlrepro.ops.revisions import WORKSPACE, Revision, Revisions
+from mlrepro.render import metrics as render
+from mlrepro.workspace.project import Project
+
+
+def _open(require_init: bool = False) -> tuple[Project, Revisions]:
+    project = Project.find(require_init=require_init)
+    store = project.store if os.path.isdir(project.cache_dir) else None
+    return project, Revisions(project.root, store)
+
+
+def _warn(results: list[RevisionValues]) -> None:
+    for r in results:
+        if r.failed is not None:
+            click.echo(f"warning: {r.rev.label}: {r.failed}", err=True)
+        for e in r.errors:
+            click.echo(f"warning: {e.path} at {e.rev}: {e.message}", err=True)
+
+
+precision_option = click.option(
+    "--precision",
+    type=int,
+    default=None,
+    help="Round floats in tables to this many decimal places (default 5).",
+)
+
+
+@click.group()
+def metrics() -> None:
+    """Show and compare metrics (DVC's `metrics show` and `metrics diff`)."""
+
+
+@metrics.command()
+@click.argument("targets", nargs=-1)
+@click.option("-a", "--all-branches", is_flag=True, help="Show every branch too.")
+@click.option("-T", "--all-tags", is_flag=True, help="Show every tag too.")
+@click.option("-A", "--all-commits", is_flag=True, help="Show every commit too.")
+@click.option("--json", "as_json", is_flag=True, help="JSON, in DVC's shape.")
+@click.option("--md", is_flag=True, help="A Markdown table.")
+@precision_option
+def show(
+    targets: tuple[str, ...],
+    all_branches: bool,
+    all_tags: bool,
+    all_commits: bool,
+    as_json: bool,
+    md: bool,
+    precision: int | None,
+) -> None:
+    """Show the metrics of the workspace (and of branches, tags or commits)."""
+    project, revs = _open()
+    try:
+        with revs:
+            many = all_branches or all_tags or all_commits
+            results = [
+                read_metrics(revs, rev, targets)
+                for rev in _revisions(revs, all_branches, all_tags, all_commits)
+            ]
+            if many:
+                results = _hide_clean_workspace(revs, results)
+    finally:
+        project.close()
+    _warn(results)
+    if as_json:
+        click.echo(render.show_json(results, with_revision=many))
+    else:
+        click.echo(
+            render.show_table(
+                results, with_revision=many, md=md, precision=precision or render.DEFAULT_PRECISION
+            ),
+            nl=False,
+        )
+
+
+def _revisions(revs: Revisions, branches: bool, tags: bool, commits: bool) -> list[Revision]:
+    """The workspace, then branches, tags or all commits; one per commit, names joined."""
+    found = [revs.revision(None)]
+    if not (branches or tags or commits):
+        return found
+    labels: dict[str, list[str]] = {}
+    if commits:
+        for sha in revs.git.all_commits():
+            labels.setdefault(sha, []).append(sha)
+    else:
+        kinds = (["heads"] if branches else []) + (["tags"] if tags else [])
+        for kind in kinds:
+            for name, sha in revs.git.refs(kind):
+                labels.setdefault(sha, []).append(name)
+    found += [Revision(",".join(names), sha) for sha, names in labels.items()]
+    return found
+
+
+def _hide_clean_workspace(revs: Revisions, results: list[RevisionValues]) -> list[RevisionValues]:
+    """As DVC: the workspace row goes when it equals the active branch's."""
+    active = revs.git.active_branch()
+    if active is None:
+        return results
+    branch = next((r for r in results[1:] if active in r.rev.label.split(",")), None)
+    ws = results[0]
+    if branch is not None and branch.files == ws.files and not ws.errors and not branch.errors:
+        return results[1:]
+    return results
+
+
+def _pair(revs: Revisions, a_rev: str | None, b_rev: str | None) -> tuple[Revision, Revision]:
+    return revs.revision(a_rev or "HEAD"), revs.revision(b_rev or WORKSPACE)
+
+
+@metrics.command("diff")
+@click.argument("a_rev", required=False)
+@click.argument("b_rev", required=False)
+@click.option("--targets", multiple=True, help="Only these metrics files (repeatable).")
+@click.option("--all", "all_keys", is_flag=True, help="Show unchanged metrics too.")
+@click.option("--json", "as_json", is_flag=True, help="JSON, in DVC's shape.")
+@click.option("--md", is_flag=True, help="A Markdown table.")
+@click.option("--no-path", is_flag=True, help="Leave out the Path column.")
+@precision_option
+def metrics_diff(
+    a_rev: str | None,
+    b_rev: str | None,
+    targets: tuple[str, ...],
+    all_keys: bool,
+    as_json: bool,
+    md: bool,
+    no_path: bool,
+    precision: int | None,
+) -> None:
+    """Compare metrics between A_REV (default HEAD) and B_REV (default the workspace)."""
+    project, revs = _open()
+    try:
+        with revs:
+            a, b = _pair(revs, a_rev, b_rev)
+            old, new = read_metrics(revs, a, targets), read_metrics(revs, b, targets)
+    finally:
+        project.close()
+    _warn([old, new])
+    deltas = compare(old, new, all_keys=all_keys)
+    if as_json:
+        click.echo(render.diff_json(deltas))
+        return
+    click.echo(
+        render.diff_table(
+            deltas,
+            a.label,
+            b.label,
+            kind="Metric",
+            md=md,
+            no_path=no_path,
+            precision=precision or render.DEFAULT_PRECISION,
+        ),
+        nl=False,
+    )
+
+
+@click.group()
+def params() -> None:
+    """Compare params (DVC's `params diff`)."""
+
+
+@params.command("diff")
+@click.argument("a_rev", required=False)
+@click.argument("b_rev", required=False)
+@click.option("--targets", multiple=True, help="Only these params files (repeatable).")
+@click.option("--all", "all_keys", is_flag=True, help="Show unchanged params too.")
+@click.option("--deps", is_flag=True, help="Only params that stages depend on.")
+@click.option("--json", "as_json", is_flag=True, help="JSON, in DVC's shape.")
+@click.option("--md", is_flag=True, help="A Markdown table.")
+@click.option("--no-path", is_flag=True, help="Leave out the Path column.")
+def params_diff(
+    a_rev: str | None,
+    b_rev: str | None,
+    targets: tuple[str, ...],
+    all_keys: bool,
+    deps: bool,
+    as_json: bool,
+    md: bool,
+    no_path: bool,
+) -> None:
+    """Compare params between A_REV (default HEAD) and B_REV (default the workspace)."""
+    project, revs = _open()
+    try:
+        with revs:
+            a, b = _pair(revs, a_rev, b_rev)
+            old = read_params(revs, a, deps_only=deps, targets=targets)
+            new = read_params(revs, b, deps_only=deps, targets=targets)
+    finally:
+        project.close()
+    _warn([old, new])
+    deltas = compare(old, new, all_keys=all_keys)
+    if as_json:
+        click.echo(render.diff_json(deltas))
+        return
+    click.echo(
+        render.diff_table(
+            deltas, a.label, b.label, kind="Param", md=md, no_path=no_path, precision=None
+        ),
+        nl=False,
+    )
