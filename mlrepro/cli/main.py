@@ -31,6 +31,11 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     ),
     "add": ("mlrepro.cli.add", "add", "Put raw data into the cache and record it."),
     "cache": ("mlrepro.cli.cache", "cache", "Inspect and repair the local cache."),
+    "diff": (
+        "mlrepro.cli.diff",
+        "diff",
+        "Compare params, metrics, data and stages between two revisions.",
+    ),
     "metrics": ("mlrepro.cli.metrics", "metrics", "Show and compare metrics across revisions."),
     "params": ("mlrepro.cli.metrics", "params", "Compare params across revisions."),
 }

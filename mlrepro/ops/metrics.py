@@ -31,7 +31,7 @@ import posixpath
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlrepro.errors import MlreproError
+from mlrepro.errors import MlreproError, PipelineError
 from mlrepro.ops.revisions import Revision, Revisions
 from mlrepro.spec.fields import DEFAULT_PARAMS_FILE
 from mlrepro.spec.paramsfile import parse_params_bytes
@@ -58,6 +58,13 @@ class RevisionValues:
 
 
 # -- reading ---------------------------------------------------------------------
+
+
+def _describe(exc: Exception) -> str:
+    """Why a file could not be read, without repeating its path."""
+    if isinstance(exc, PipelineError):
+        return (f"line {exc.line}: " if exc.line else "") + exc.what
+    return exc.message if isinstance(exc, MlreproError) else str(exc)
 
 
 def _parse(path: str, data: bytes) -> Any:
@@ -158,7 +165,7 @@ def read_metrics(revs: Revisions, rev: Revision, targets: tuple[str, ...] = ()) 
                 raise MlreproError("no such file")
             value = keep_metrics(_parse(path, data))
         except (MlreproError, ValueError, UnicodeDecodeError) as exc:
-            out.errors.append(FileError(rev.label, path, getattr(exc, "message", str(exc))))
+            out.errors.append(FileError(rev.label, path, _describe(exc)))
             continue
         out.raw[path] = value
         out.files[path] = flatten(value) if value is not None else {}
@@ -209,7 +216,7 @@ def read_params(
                 raise MlreproError("no such file")
             value = parse_params_bytes(data, path)
         except (MlreproError, ValueError, UnicodeDecodeError) as exc:
-            out.errors.append(FileError(rev.label, path, getattr(exc, "message", str(exc))))
+            out.errors.append(FileError(rev.label, path, _describe(exc)))
             continue
         if not isinstance(value, dict):
             out.errors.append(FileError(rev.label, path, "a params file must hold a mapping"))

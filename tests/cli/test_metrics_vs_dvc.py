@@ -71,7 +71,8 @@ COMMITS = [
 WORKSPACE = {
     "metrics.json": '{"acc": "n/a", "loss": 0.3, "name": 3, "flag": false, "nested": 5,'
     ' "neg": -1.5e-3, "sci": 1e21, "nul": null, "lst": [0.5], "s_num": "0.5"}',
-    "params.yaml": 'lr: "1e-4"\nlayers: [64]\nmodel: {depth: 4, act: null, extra: {a: 1, b: [x, y]}}\n'
+    "params.yaml": 'lr: "1e-4"\nlayers: [64]\n'
+    "model: {depth: 4, act: null, extra: {a: 1, b: [x, y]}}\n"
     "unused: keep\nbatch: 32.0\nflag: true\n",
 }
 
