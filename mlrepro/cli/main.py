@@ -36,6 +36,11 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
         "diff",
         "Compare params, metrics, data and stages between two revisions.",
     ),
+    "lineage": (
+        "mlrepro.cli.lineage",
+        "lineage",
+        "Where an artifact came from and what used it, at any revision.",
+    ),
     "metrics": ("mlrepro.cli.metrics", "metrics", "Show and compare metrics across revisions."),
     "params": ("mlrepro.cli.metrics", "params", "Compare params across revisions."),
 }

@@ -93,6 +93,19 @@ class GitRepo:
             self._listings[commit] = listing
         return listing
 
+    def files_at(self, commit: str, path: str) -> str | None:
+        """The blob id of ``path`` at ``commit`` (None when absent), reading only the trees
+        on its way, not a listing of the whole commit."""
+        listing = self._listings.get(commit)
+        if listing is not None:
+            ref = listing.get(path)
+            return ref.sha if ref is not None else None
+        try:
+            obj = self._repo.commit(commit).tree / path
+        except KeyError:
+            return None
+        return obj.hexsha if obj.type == "blob" else None
+
     def read_blob(self, sha: str) -> bytes:
         data: bytes = self._repo.odb.stream(bytes.fromhex(sha)).read()
         return data

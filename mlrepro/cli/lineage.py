@@ -1,0 +1,94 @@
+"""``mlrepro lineage``."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import click
+
+from mlrepro.errors import UsageError
+from mlrepro.lineage.graph import lineage as build
+from mlrepro.lineage.index import DigestIndex
+from mlrepro.ops.revisions import Revisions
+from mlrepro.render import lineage as render
+from mlrepro.spec.project import relpath_in_root
+from mlrepro.workspace.project import Project
+
+
+@click.command()
+@click.argument("path", required=False)
+@click.option("--rev", default="HEAD", show_default=True, help="The revision (or `workspace`).")
+@click.option(
+    "--upstream", "direction", flag_value="upstream", default=True, help="Where it came from."
+)
+@click.option("--downstream", "direction", flag_value="downstream", help="What used it.")
+@click.option("--both", "direction", flag_value="both", help="Both directions.")
+@click.option("--json", "fmt", flag_value="json", help="Versioned JSON (nodes and edges).")
+@click.option("--dot", "fmt", flag_value="dot", help="Graphviz DOT.")
+@click.option("--mermaid", "fmt", flag_value="mermaid", help="Mermaid flowchart.")
+@click.option(
+    "--digest", help="Find an artifact by digest (sha256:… or xxh3-128:…) instead of PATH."
+)
+@click.option(
+    "--all-commits", is_flag=True, help="With --digest: search every commit, not HEAD's history."
+)
+def lineage(
+    path: str | None,
+    rev: str,
+    direction: str,
+    fmt: str | None,
+    digest: str | None,
+    all_commits: bool,
+) -> None:
+    """Where PATH came from (stages, params, inputs down to raw data and code), and what used it."""
+    if (path is None) == (digest is None):
+        raise UsageError("give a PATH or --digest (one of them)")
+    project = Project.find(require_init=False)
+    store = project.store if os.path.isdir(project.cache_dir) else None
+    try:
+        with Revisions(project.root, store) as revs:
+            if digest is not None:
+                index = DigestIndex(revs, os.path.join(project.state_dir, "state", "lineage.db"))
+                try:
+                    hits = index.find(digest, all_commits=all_commits)
+                finally:
+                    index.close()
+                _print_hits(digest, hits, fmt)
+                return
+            assert path is not None
+            target = relpath_in_root(project.root, os.path.join(os.getcwd(), path))
+            graph = build(revs, revs.revision(rev), target, direction=direction)
+    finally:
+        project.close()
+    if fmt == "json":
+        click.echo(render.to_json(graph))
+    elif fmt == "dot":
+        click.echo(render.to_dot(graph), nl=False)
+    elif fmt == "mermaid":
+        click.echo(render.to_mermaid(graph), nl=False)
+    else:
+        click.echo(render.to_text(graph, direction), nl=False)
+
+
+def _print_hits(digest: str, hits: list, fmt: str | None) -> None:  # type: ignore[type-arg]
+    if fmt == "json":
+        rows = [
+            {
+                "commit": h.commit,
+                "role": h.role,
+                "stage": h.stage,
+                "path": h.path,
+                "digest": h.digest,
+                "sha256": h.sha256,
+            }
+            for h in hits
+        ]
+        click.echo(json.dumps({"version": 1, "digest": digest, "found": rows}, indent=2))
+        return
+    if not hits:
+        click.echo(f"{digest}: not found in any lock file searched")
+        return
+    for h in hits:
+        who = f"stage {h.stage}" if h.stage else "data input"
+        click.echo(f"{h.commit[:12]}  {h.role:<8}  {who}  {h.path}")

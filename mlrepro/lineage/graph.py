@@ -1,0 +1,295 @@
+"""Where an artifact came from and what used it, at any revision, from its lock file.
+
+A revision's ``mlrepro.lock`` says, for every stage, the command, the digests of
+the dependencies it ran on, the param values and the digests of what it wrote.
+That is a graph: artifacts (files and folders) and stage runs, linked by
+"was input of" and "produced". Upstream of an artifact is its producing stage,
+that stage's inputs, their producers, and so on down to raw data (data inputs)
+and source files (dependencies no stage produces). Downstream is every stage
+that used it and everything those produced.
+
+Nodes carry both digests: the xxh3-128 the cache is addressed by, and the
+sha256 auditors check (a source file's sha256 is computed from its bytes at
+that revision). A stage node carries its run key, the same SHA-256 the run-cache
+and the audit log use for that run, so audit entries join on it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlrepro.errors import MlreproError
+from mlrepro.ops.revisions import Revision, Revisions
+from mlrepro.ops.runcache import run_key
+from mlrepro.store.objects import CorruptObjectError, MissingObjectError
+from mlrepro.store.tree import MalformedTreeError, Tree
+from mlrepro.workspace.lockfile import Artifact, StageRecord
+
+LINEAGE_VERSION = 1
+
+
+@dataclass
+class Node:
+    id: str  # "artifact:<path>" or "stage:<stage id>"
+    type: str  # "artifact" or "stage"
+    # artifacts
+    path: str | None = None
+    kind: str | None = None  # "output", "data", "source", "part" (a file inside a folder)
+    digest: str | None = None
+    sha256: str | None = None
+    size: int | None = None
+    nfiles: int | None = None
+    # stages
+    stage: str | None = None
+    cmd: Any = None
+    params: dict[str, dict[str, Any]] | None = None
+    run_key: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        if self.type == "stage":
+            return {
+                "id": self.id,
+                "type": "stage",
+                "stage": self.stage,
+                "cmd": self.cmd,
+                "params": self.params,
+                "run_key": self.run_key,
+            }
+        out: dict[str, Any] = {
+            "id": self.id,
+            "type": "artifact",
+            "path": self.path,
+            "kind": self.kind,
+            "digest": self.digest,
+            "sha256": self.sha256,
+            "size": self.size,
+        }
+        if self.nfiles is not None:
+            out["nfiles"] = self.nfiles
+        return out
+
+
+@dataclass
+class Lineage:
+    rev: Revision
+    target: str
+    nodes: dict[str, Node] = field(default_factory=dict)
+    edges: list[tuple[str, str, str]] = field(default_factory=list)  # (from, to, relation)
+    notes: list[str] = field(default_factory=list)
+
+    def add_edge(self, a: str, b: str, relation: str) -> None:
+        if (a, b, relation) not in self.edges:
+            self.edges.append((a, b, relation))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": LINEAGE_VERSION,
+            "rev": self.rev.label,
+            "commit": self.rev.commit,
+            "target": f"artifact:{self.target}",
+            "nodes": [n.to_json() for _, n in sorted(self.nodes.items())],
+            "edges": [{"from": a, "to": b, "relation": r} for a, b, r in sorted(self.edges)],
+            "notes": self.notes,
+        }
+
+
+def _aid(path: str) -> str:
+    return f"artifact:{path}"
+
+
+def _sid(stage: str) -> str:
+    return f"stage:{stage}"
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path.startswith(folder.rstrip("/") + "/")
+
+
+class _Builder:
+    def __init__(self, revs: Revisions, rev: Revision, target: str) -> None:
+        self.revs = revs
+        self.rev = rev
+        self.lock = revs.lock(rev)
+        self.out = Lineage(rev, target)
+        # path -> (stage id, artifact) of every output
+        self.produced: dict[str, tuple[str, Artifact]] = {
+            a.path: (sid, a) for sid, rec in self.lock.stages.items() for a in rec.outs
+        }
+        try:
+            pipeline = revs.pipeline(rev)
+            self.stages = pipeline.by_id()
+        except MlreproError as exc:
+            self.stages = {}
+            self.out.notes.append(
+                f"pipeline at {rev.label} not loaded ({exc.message}): no run keys"
+            )
+
+    # -- nodes ------------------------------------------------------------------
+
+    def artifact(self, path: str) -> Node:
+        """The node of ``path``: an output, a file inside an output folder, data, or source."""
+        nid = _aid(path)
+        if nid in self.out.nodes:
+            return self.out.nodes[nid]
+        if path in self.produced:
+            a = self.produced[path][1]
+            node = Node(nid, "artifact", path, "output", a.digest, a.sha256, a.size)
+            node.nfiles = a.nfiles if a.isdir else None
+        elif path in self.lock.data:
+            a = self.lock.data[path]
+            node = Node(nid, "artifact", path, "data", a.digest, a.sha256, a.size)
+            node.nfiles = a.nfiles if a.isdir else None
+        elif (folder := self._folder_of(path)) is not None:
+            node = self._part(path, folder)
+        else:
+            node = self._source(path)
+        self.out.nodes[nid] = node
+        return node
+
+    def _folder_of(self, path: str) -> Artifact | None:
+        for candidate in (*(a for _, a in self.produced.values()), *self.lock.data.values()):
+            if candidate.isdir and _inside(path, candidate.path):
+                return candidate
+        return None
+
+    def _part(self, path: str, folder: Artifact) -> Node:
+        node = Node(_aid(path), "artifact", path, "part")
+        self.out.add_edge(_aid(path), _aid(folder.path), "part_of")
+        self.artifact(folder.path)
+        try:
+            if self.revs.store is None or folder.digest is None:
+                raise MissingObjectError("no cache")
+            tree = Tree.from_bytes(self.revs.store.read_bytes(folder.digest.split(":", 1)[1]))
+        except (MissingObjectError, CorruptObjectError, MalformedTreeError) as exc:
+            self.out.notes.append(f"{folder.path}: tree not readable ({exc.message})")
+            return node
+        rel = path[len(folder.path.rstrip("/")) + 1 :]
+        entry = next((e for e in tree.entries if e.path == rel), None)
+        if entry is None:
+            self.out.notes.append(f"{path}: not in {folder.path} at {self.rev.label}")
+        else:
+            node.digest, node.sha256 = f"xxh3-128:{entry.xxh}", f"sha256:{entry.sha}"
+            node.size = entry.size
+        return node
+
+    def _source(self, path: str) -> Node:
+        """A dependency no stage produces and not recorded as data: code or config."""
+        node = Node(_aid(path), "artifact", path, "source")
+        try:
+            data = self.revs.tracked(self.rev, path)
+        except MlreproError:
+            data = None
+        if data is not None:
+            import xxhash
+
+            node.digest = f"xxh3-128:{xxhash.xxh3_128_hexdigest(data)}"
+            node.sha256 = f"sha256:{hashlib.sha256(data).hexdigest()}"
+            node.size = len(data)
+        return node
+
+    def stage(self, sid: str, record: StageRecord) -> Node:
+        nid = _sid(sid)
+        if nid not in self.out.nodes:
+            stage = self.stages.get(sid)
+            key = run_key(stage, list(record.deps), record.params) if stage else None
+            self.out.nodes[nid] = Node(
+                nid, "stage", stage=sid, cmd=record.cmd, params=record.params, run_key=key
+            )
+        return self.out.nodes[nid]
+
+    # -- walks --------------------------------------------------------------------
+
+    def producer(self, path: str) -> tuple[str, str] | None:
+        """(stage id, output path) that made ``path`` (itself, or the folder holding it)."""
+        if path in self.produced:
+            return self.produced[path][0], path
+        for out, (sid, a) in self.produced.items():
+            if a.isdir and _inside(path, out):
+                return sid, out
+        return None
+
+    def upstream(self, start: str) -> None:
+        queue = deque([start])
+        seen: set[str] = set()
+        while queue:
+            path = queue.popleft()
+            if path in seen:
+                continue
+            seen.add(path)
+            self.artifact(path)
+            made = self.producer(path)
+            if made is None:
+                continue
+            sid, out = made
+            record = self.lock.stages[sid]
+            self.stage(sid, record)
+            self.out.add_edge(_sid(sid), _aid(out), "produced")
+            if out != path:
+                self.artifact(out)
+            for dep in record.deps:
+                dnode = self.artifact(dep.path)
+                if dnode.kind == "source" and dep.digest and dnode.digest not in (None, dep.digest):
+                    self.out.notes.append(
+                        f"{dep.path} at {self.rev.label} is not what stage {sid} ran on"
+                        f" ({dep.digest})"
+                    )
+                self.out.add_edge(_aid(dep.path), _sid(sid), "input_of")
+                queue.append(dep.path)
+
+    def downstream(self, start: str) -> None:
+        queue = deque([start])
+        seen: set[str] = set()
+        while queue:
+            path = queue.popleft()
+            if path in seen:
+                continue
+            seen.add(path)
+            self.artifact(path)
+            for sid, record in sorted(self.lock.stages.items()):
+                uses = [
+                    d.path
+                    for d in record.deps
+                    if d.path == path or _inside(path, d.path) or _inside(d.path, path)
+                ]
+                if not uses:
+                    continue
+                self.stage(sid, record)
+                for dep in uses:
+                    self.artifact(dep)
+                    self.out.add_edge(_aid(dep), _sid(sid), "input_of")
+                    if dep != path:
+                        rel = "part_of" if _inside(path, dep) else "contains"
+                        self.out.add_edge(_aid(path), _aid(dep), rel)
+                for o in record.outs:
+                    self.artifact(o.path)
+                    self.out.add_edge(_sid(sid), _aid(o.path), "produced")
+                    queue.append(o.path)
+
+
+def lineage(revs: Revisions, rev: Revision, path: str, *, direction: str = "upstream") -> Lineage:
+    """The lineage of ``path`` at ``rev``; ``direction``: upstream, downstream or both."""
+    b = _Builder(revs, rev, path)
+    known = (
+        path in b.produced
+        or path in b.lock.data
+        or b.producer(path) is not None
+        or b._folder_of(path) is not None
+        or any(
+            d.path == path or _inside(path, d.path) or _inside(d.path, path)
+            for r in b.lock.stages.values()
+            for d in r.deps
+        )
+    )
+    if not known:
+        raise MlreproError(
+            f"'{path}' is not an output, data input or dependency in mlrepro.lock at {rev.label}",
+            hint="name a path the lock file records (see `mlrepro status` or the lock file)",
+        )
+    if direction in ("upstream", "both"):
+        b.upstream(path)
+    if direction in ("downstream", "both"):
+        b.downstream(path)
+    return b.out

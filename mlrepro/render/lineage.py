@@ -1,0 +1,109 @@
+"""Lineage as an indented tree (text), versioned JSON, Graphviz DOT and Mermaid."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from mlrepro.lineage.graph import Lineage, Node
+
+
+def _short(digest: str | None) -> str:
+    if not digest:
+        return "-"
+    algo, _, hexpart = digest.partition(":")
+    return f"{algo}:{hexpart[:12]}…"
+
+
+def _artifact_line(n: Node) -> str:
+    size = f"  {n.size} B" if n.size is not None else ""
+    files = f" ({n.nfiles} files)" if n.nfiles is not None else ""
+    return f"{n.path}  [{n.kind}]  {_short(n.digest)}  {_short(n.sha256)}{size}{files}"
+
+
+def _stage_lines(n: Node) -> list[str]:
+    cmd = n.cmd if isinstance(n.cmd, str) else " && ".join(map(str, n.cmd or []))
+    lines = [f"stage {n.stage}  run {_short(n.run_key and 'sha256:' + n.run_key)}", f"  cmd: {cmd}"]
+    for f, values in sorted((n.params or {}).items()):
+        shown = ", ".join(f"{k}={json.dumps(v)}" for k, v in sorted(values.items()))
+        lines.append(f"  params {f}: {shown}")
+    return lines
+
+
+def to_text(g: Lineage, direction: str) -> str:
+    out: list[str] = [f"lineage of {g.target} at {g.rev.label}"]
+    into: dict[str, list[tuple[str, str]]] = {}  # node -> [(neighbour, relation)]
+    for a, b, rel in g.edges:
+        if direction in ("upstream", "both") and rel in ("produced", "input_of", "part_of"):
+            # walk from an artifact to its producer, from a stage to its inputs
+            into.setdefault(b if rel != "part_of" else a, []).append(
+                (a if rel != "part_of" else b, rel)
+            )
+    seen: set[str] = set()
+
+    def walk(nid: str, depth: int) -> None:
+        node = g.nodes[nid]
+        pad = "    " * depth
+        if nid in seen:
+            label = node.path if node.type == "artifact" else f"stage {node.stage}"
+            out.append(f"{pad}{label}  (see above)")
+            return
+        seen.add(nid)
+        if node.type == "artifact":
+            out.append(pad + _artifact_line(node))
+        else:
+            out.extend(pad + line for line in _stage_lines(node))
+        for nxt, _rel in sorted(into.get(nid, [])):
+            walk(nxt, depth + 1)
+
+    if direction in ("upstream", "both"):
+        out.append("upstream:")
+        walk(f"artifact:{g.target}", 1)
+    if direction in ("downstream", "both"):
+        out.append("downstream (stages that used it, and what they produced):")
+        for a, b, rel in sorted(g.edges):
+            if rel == "produced":
+                stage = g.nodes[a]
+                out.append(f"    stage {stage.stage} -> {_artifact_line(g.nodes[b])}")
+    out += [f"note: {n}" for n in g.notes]
+    return "\n".join(out) + "\n"
+
+
+def to_json(g: Lineage) -> str:
+    return json.dumps(g.to_json(), indent=2)
+
+
+def _label(n: Node) -> str:
+    if n.type == "stage":
+        return f"stage {n.stage}"
+    return f"{n.path}\\n{_short(n.sha256)}"
+
+
+def to_dot(g: Lineage) -> str:
+    lines = ["digraph lineage {", "  rankdir=LR;"]
+    for nid, n in sorted(g.nodes.items()):
+        shape = "box" if n.type == "stage" else "ellipse"
+        lines.append(f"  {json.dumps(nid)} [label={json.dumps(_label(n))}, shape={shape}];")
+    for a, b, rel in sorted(g.edges):
+        lines.append(f"  {json.dumps(a)} -> {json.dumps(b)} [label={json.dumps(rel)}];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def to_mermaid(g: Lineage) -> str:
+    ids: dict[str, str] = {nid: f"n{i}" for i, nid in enumerate(sorted(g.nodes))}
+
+    def text(n: Node) -> str:
+        return _label(n).replace("\\n", "<br/>").replace('"', "#quot;")
+
+    lines = ["flowchart LR"]
+    for nid, n in sorted(g.nodes.items()):
+        a, b = ("[", "]") if n.type == "stage" else ("([", "])")
+        lines.append(f'  {ids[nid]}{a}"{text(n)}"{b}')
+    for x, y, rel in sorted(g.edges):
+        lines.append(f"  {ids[x]} -->|{rel}| {ids[y]}")
+    return "\n".join(lines) + "\n"
+
+
+def digest_json(hits: list[dict[str, Any]], digest: str) -> str:
+    return json.dumps({"version": 1, "digest": digest, "found": hits}, indent=2)
