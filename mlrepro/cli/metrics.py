@@ -6,6 +6,7 @@ import os
 
 import click
 
+from mlrepro.errors import UsageError
 from mlrepro.ops.metrics import RevisionValues, compare, read_metrics, read_params
 from mlrepro.ops.revisions import WORKSPACE, Revision, Revisions
 from mlrepro.render import metrics as render
@@ -205,3 +206,48 @@ def params_diff(
         ),
         nl=False,
     )
+
+
+@metrics.command()
+@click.argument("names", nargs=-1)
+@click.option("-n", "limit", type=int, default=None, help="Look at the last N commits only.")
+@click.option("--rev-range", default="HEAD", show_default=True, help="A revision or A..B.")
+@click.option("--json", "fmt", flag_value="json", help="Versioned JSON.")
+@click.option("--csv", "fmt", flag_value="csv", help="CSV, one row per commit.")
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Also write a line chart (.svg or .png).",
+)
+@precision_option
+def history(
+    names: tuple[str, ...],
+    limit: int | None,
+    rev_range: str,
+    fmt: str | None,
+    plot: str | None,
+    precision: int | None,
+) -> None:
+    """One row per commit that changed the metrics (NAMES: only these metrics)."""
+    from mlrepro.ops.history import metrics_history
+    from mlrepro.render import history as render_history
+
+    if plot is not None and not plot.lower().endswith((".svg", ".png")):
+        raise UsageError(f"--plot {plot}: the chart is written as .svg or .png")
+    project, revs = _open()
+    try:
+        with revs:
+            result = metrics_history(revs, rev_range=rev_range, limit=limit, wanted=names)
+    finally:
+        project.close()
+    for note in result.notes:
+        click.echo(f"warning: {note}", err=True)
+    if fmt == "json":
+        click.echo(render_history.to_json(result))
+    elif fmt == "csv":
+        click.echo(render_history.to_csv(result), nl=False)
+    else:
+        click.echo(render_history.to_text(result, precision or render.DEFAULT_PRECISION), nl=False)
+    if plot is not None:
+        render_history.write_plot(result, plot)
+        click.echo(f"wrote {plot}", err=True)
