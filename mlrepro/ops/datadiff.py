@@ -134,6 +134,26 @@ def _entries(
     return {e.path: e for e in tree.entries}
 
 
+def _changed_entries(
+    revs: Revisions, old: tuple[Revision, Side | None], new: tuple[Revision, Side | None]
+) -> tuple[dict[str, TreeEntry], dict[str, TreeEntry]] | None:
+    """For two folder trees from the cache: only the entries that differ, found by
+    comparing their canonical bytes (None: not two cached trees; compare fully)."""
+    (ra, sa), (rb, sb) = old, new
+    if ra.is_workspace or rb.is_workspace or sa is None or sb is None:
+        return None
+    if not (sa.isdir and sb.isdir) or revs.store is None:
+        return None
+    raw_a = Tree.raw_entries(revs.store.read_bytes(sa.digest.split(":", 1)[1]))
+    raw_b = Tree.raw_entries(revs.store.read_bytes(sb.digest.split(":", 1)[1]))
+    if raw_a is None or raw_b is None:
+        return None
+    set_a, set_b = set(raw_a), set(raw_b)
+    before = {e.path: e for e in map(Tree.parse_entry, set_a - set_b)}
+    after = {e.path: e for e in map(Tree.parse_entry, set_b - set_a)}
+    return before, after
+
+
 def _inside(
     revs: Revisions,
     hasher: Hasher | None,
@@ -143,8 +163,12 @@ def _inside(
     out: DataDiff,
 ) -> None:
     try:
-        before = _entries(revs, hasher, old[0], path, old[1])
-        after = _entries(revs, hasher, new[0], path, new[1])
+        pair = _changed_entries(revs, old, new)
+        if pair is None:
+            before = _entries(revs, hasher, old[0], path, old[1])
+            after = _entries(revs, hasher, new[0], path, new[1])
+        else:
+            before, after = pair
     except (MissingObjectError, CorruptObjectError, MalformedTreeError) as exc:
         out.unreadable.append((path, exc.message))
         return

@@ -63,13 +63,16 @@ def full_diff(
             out.notes += [f"{e.path} at {e.rev}: {e.message}" for e in r.errors]
         dest += [d for d in compare(a, b, all_keys=all_keys) if _within(d.path, targets)]
 
-    data = data_diff(revs, old, new, hasher)
-    out.data = [c for c in data.changes if _within(c.path, targets)]
-    out.notes += [
-        f"{path}: contents not compared ({why})"
-        for path, why in data.unreadable
-        if _within(path, targets)
-    ]
+    if hasher is None and (old.is_workspace or new.is_workspace):
+        out.notes.append("data not compared with the workspace: not an mlrepro project here")
+    else:
+        data = data_diff(revs, old, new, hasher)
+        out.data = [c for c in data.changes if _within(c.path, targets)]
+        out.notes += [
+            f"{path}: contents not compared ({why})"
+            for path, why in data.unreadable
+            if _within(path, targets)
+        ]
 
     def pipeline(rev: Revision) -> Pipeline | None:
         try:

@@ -88,7 +88,8 @@ def to_text(d: FullDiff, precision: int = DEFAULT_PRECISION) -> str:
             parts.append(f"{title}:\n" + plain(headers, rows))
     if not parts:
         parts.append(f"No differences between {d.old.label} and {d.new.label}.\n")
-    parts += [f"note: {n}\n" for n in d.notes]
+    if d.notes:
+        parts.append("".join(f"note: {n}\n" for n in d.notes))
     return "\n".join(parts)
 
 
