@@ -98,7 +98,11 @@ class Revisions:
     def tracked(self, rev: Revision, path: str) -> bytes | None:
         """What git (or the workspace) holds at ``path``; None when nothing is there."""
         if rev.commit is None:
-            full = os.path.join(self.root, path)
+            norm = posixpath.normpath(path)
+            if posixpath.isabs(norm) or norm == ".." or norm.startswith("../"):
+                # a path from a pipeline file never reaches outside the repository
+                raise Unreadable(f"'{path}' is outside the repository")
+            full = os.path.join(self.root, norm)
             try:
                 with open(full, "rb") as f:
                     return f.read()

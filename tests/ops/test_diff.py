@@ -142,3 +142,15 @@ def test_unknown_revision(proj: Proj) -> None:
     assert proc.returncode == 1
     assert proc.stderr.startswith("error: unknown revision 'nope'")
     assert proc.stdout == ""
+
+
+def test_metrics_paths_outside_the_repository_are_never_read(proj: Proj) -> None:
+    secret = proj.root.parent / "secret.json"
+    secret.write_text('{"password_length": 42}')
+    proj.pipeline(
+        {"m": {"cmd": "true", "metrics": [{"../secret.json": {"cache": False}}]}},
+    )
+    proc = proj.ok("metrics", "show", "--json")
+    assert "42" not in proc.stdout
+    assert "outside the repository" in proc.stderr
+    assert "42" not in proj.ok("metrics", "show", "../secret.json").stdout
