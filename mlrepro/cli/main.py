@@ -30,6 +30,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
         "Make the workspace match mlrepro.lock from the cache.",
     ),
     "add": ("mlrepro.cli.add", "add", "Put raw data into the cache and record it."),
+    "audit": ("mlrepro.cli.audit", "audit", "Show and verify the tamper-evident audit log."),
     "cache": ("mlrepro.cli.cache", "cache", "Inspect and repair the local cache."),
     "diff": (
         "mlrepro.cli.diff",

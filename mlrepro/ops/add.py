@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from mlrepro.audit.recorder import Recorder, artifact_json
 from mlrepro.errors import MlreproError
 from mlrepro.ops.artifacts import save
 from mlrepro.ops.context import Context, git_tracked
@@ -43,14 +44,18 @@ def add(
                 hint=f"stop tracking it first: git rm -r --cached {first}",
             )
         added = []
+        audit = Recorder(project.root, project.state_dir)
         try:
             for rel in rels:
                 artifact = save(project.store, ctx.hasher, rel)
                 ctx.lock = ctx.lock.with_data(artifact)
                 added.append(artifact)
-            project.store.sync()
+            for artifact in added:
+                audit.record("add", {"artifact": artifact_json(artifact)})
+            project.store.sync()  # objects and audit entries durable before the lock
             write_lock(project.root, ctx.lock)
             ignore_outputs(project.root, rels)
         finally:
             project.stats.flush()
+            audit.close()
         return added

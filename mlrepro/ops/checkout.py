@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from mlrepro.audit.recorder import Recorder, artifact_json
 from mlrepro.ops.artifacts import Linker
 from mlrepro.ops.context import Context
 from mlrepro.ops.plan import select
@@ -46,6 +47,7 @@ def checkout(
         unchanged: list[str] = []
         missing: list[tuple[str, str]] = []
         written = 0
+        audit = Recorder(project.root, project.state_dir)
         try:
             for a in sorted(wanted, key=lambda a: a.path):
                 if a.digest is None:
@@ -57,6 +59,7 @@ def checkout(
                 try:
                     written += linker.restore(a)
                     restored.append(a.path)
+                    audit.record("checkout", {"artifact": artifact_json(a)}, flush=True)
                 except MissingObjectError as exc:
                     missing.append((a.path, exc.message))
                 except CorruptObjectError as exc:
@@ -64,4 +67,5 @@ def checkout(
                 ctx.forget(a.path)
         finally:
             project.stats.flush()
+            audit.close()
         return CheckoutResult(tuple(restored), tuple(unchanged), tuple(missing), written)

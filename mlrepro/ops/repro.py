@@ -16,7 +16,9 @@ import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from typing import Any
 
+from mlrepro.audit.recorder import Recorder, artifact_json
 from mlrepro.errors import MlreproError
 from mlrepro.exec.local import run_command, terminate_all
 from mlrepro.ops import runcache
@@ -90,23 +92,33 @@ def repro(
                     if not st.frozen or force
                 )
             )
-        _save_data_inputs(ctx)
-        runner = _Runner(
-            ctx, order, jobs or os.cpu_count() or 1, force, keep_going, use_run_cache, on_event
-        )
+        audit = Recorder(project.root, project.state_dir)
         try:
+            _save_data_inputs(ctx, audit)
+            runner = _Runner(
+                ctx,
+                order,
+                jobs or os.cpu_count() or 1,
+                force,
+                keep_going,
+                use_run_cache,
+                on_event,
+                audit,
+            )
             return runner.run()
         finally:
             project.stats.flush()
+            audit.close()
 
 
-def _save_data_inputs(ctx: Context) -> None:
+def _save_data_inputs(ctx: Context, audit: Recorder) -> None:
     """Cache and record raw data that stages depend on (so a clone can restore it)."""
     changed = False
     for path in ctx.data_inputs():
         artifact = save(ctx.project.store, ctx.hasher, path)
         if ctx.lock.data.get(path) != artifact:
             ctx.lock = ctx.lock.with_data(artifact)
+            audit.record("data.add", {"artifact": artifact_json(artifact)})
             changed = True
     if changed:
         ctx.project.store.sync()
@@ -124,8 +136,10 @@ class _Runner:
         keep_going: bool,
         use_run_cache: bool,
         on_event: EventSink,
+        audit: Recorder,
     ) -> None:
         self.ctx = ctx
+        self.audit = audit
         self.order = order
         self.jobs = max(1, jobs)
         self.force = force
@@ -294,6 +308,7 @@ class _Runner:
                 store.remove(x)
             self.emit("line", stage.id, f"run-cache entry unusable ({exc.message}); running it")
             return False
+        self._audit("stage.restore", stage, record, key, outs)
         self._record(stage, StageRecord(record.cmd, record.deps, record.params, tuple(outs)))
         self.outcomes[stage.id] = StageOutcome(
             stage.id, "restored", message="restored from the run-cache"
@@ -320,7 +335,11 @@ class _Runner:
         if result.interrupted:
             raise _Interrupted()
         if result.returncode != 0:
-            raise _Failed(f"command exited with status {result.returncode}", result.duration)
+            raise _Failed(
+                f"command exited with status {result.returncode}",
+                result.duration,
+                result.returncode,
+            )
         missing = [
             o.path for o in stage.all_outs if not os.path.lexists(os.path.join(root, o.path))
         ]
@@ -338,10 +357,22 @@ class _Runner:
             artifacts, duration = fut.result()
         except _Interrupted:
             self.outcomes[sid] = StageOutcome(sid, "interrupted", reasons, "interrupted")
+            self._audit("stage.run", stage, record, key, [], status="interrupted")
             return False
         except _Failed as exc:
             self.outcomes[sid] = StageOutcome(sid, "failed", reasons, exc.message, exc.duration)
             self.emit("failed", sid, exc.message)
+            self._audit(
+                "stage.run",
+                stage,
+                record,
+                key,
+                [],
+                status="failed",
+                message=exc.message,
+                duration=exc.duration,
+                exit_status=exc.exit_status,
+            )
             return False
         except MlreproError as exc:
             self.outcomes[sid] = StageOutcome(sid, "failed", reasons, exc.message)
@@ -349,11 +380,37 @@ class _Runner:
             return False
         for a in artifacts:
             self.ctx.forget(a.path)
+        self._audit("stage.run", stage, record, key, artifacts, duration=duration, exit_status=0)
         self._record(stage, StageRecord(record.cmd, record.deps, record.params, tuple(artifacts)))
         runcache.record(self.ctx.project.cache_dir, key, artifacts)
         self.outcomes[sid] = StageOutcome(sid, "ran", reasons, duration=duration)
         self.emit("done", sid, f"{duration:.1f}s")
         return True
+
+    def _audit(
+        self,
+        action: str,
+        stage: Stage,
+        record: StageRecord,
+        key: str,
+        outs: list[Artifact],
+        *,
+        status: str = "succeeded",
+        **extra: Any,
+    ) -> None:
+        """An audit entry for a stage run or restore; durable with the lock entry it
+        precedes (``_record`` flushes the file system), or at once when nothing follows."""
+        details = {
+            "stage": stage.id,
+            "cmd": stage.cmd,
+            "run_key": key,
+            "status": status,
+            "deps": [artifact_json(a) for a in record.deps],
+            "params": record.params,
+            "outs": [artifact_json(a) for a in outs],
+            **{k: v for k, v in extra.items() if v is not None},
+        }
+        self.audit.record(action, details, flush=status != "succeeded")
 
     def _record(self, stage: Stage, record: StageRecord) -> None:
         ctx = self.ctx
@@ -365,10 +422,11 @@ class _Runner:
 
 
 class _Failed(Exception):
-    def __init__(self, message: str, duration: float = 0.0) -> None:
+    def __init__(self, message: str, duration: float = 0.0, exit_status: int | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.duration = duration
+        self.exit_status = exit_status
 
 
 class _Interrupted(Exception):

@@ -1,0 +1,67 @@
+"""Recording the actions of one command into the audit log.
+
+A command makes one :class:`Recorder`; the who/where/environment part of its
+entries is computed on the first entry only (a command that changes nothing
+records nothing and pays nothing). Entries are appended as actions complete, from
+any thread, and published to the git ref once, when the command ends.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from mlrepro.audit.entry import context
+from mlrepro.audit.store import AuditStore
+from mlrepro.workspace.lockfile import Artifact
+
+
+def artifact_json(a: Artifact) -> dict[str, Any]:
+    out: dict[str, Any] = {"path": a.path, "digest": a.digest}
+    if a.sha256:
+        out["sha256"] = a.sha256
+    out["size"] = a.size
+    if a.isdir:
+        out["nfiles"] = a.nfiles
+    return out
+
+
+class Recorder:
+    def __init__(self, root: str, state_dir: str) -> None:
+        self.root = root
+        self.state_dir = state_dir
+        self._store: AuditStore | None = None
+        self._shared: dict[str, Any] | None = None
+        self._mutex = threading.Lock()
+
+    def _open(self) -> AuditStore:
+        if self._store is None:
+            self._store = AuditStore(self.root, self.state_dir)
+            self._store.publish()  # entries a killed command left pending go first
+        return self._store
+
+    def record(self, action: str, details: dict[str, Any], *, flush: bool = False) -> str:
+        """Append an entry (``flush``: fsync it now, for callers that do not flush the
+        file system before their own record)."""
+        with self._mutex:
+            store = self._open()
+            if self._shared is None:
+                self._shared = context(self.root)
+            eid = store.append(action, details, self._shared)
+            if flush:
+                store.sync()
+            return eid
+
+    def publish(self) -> None:
+        with self._mutex:
+            if self._store is not None:
+                self._store.publish()
+
+    def close(self) -> None:
+        with self._mutex:
+            if self._store is not None:
+                try:
+                    self._store.publish()
+                finally:
+                    self._store.close()
+                    self._store = None

@@ -1,0 +1,180 @@
+"""Where the audit log lives: a git ref, so it travels with the repository.
+
+``refs/mlrepro/audit`` points to a commit whose tree holds every entry as a blob:
+``entries/<seq // 1000, 5 digits>/<seq, 8 digits>-<id>.json``, the entry's canonical
+bytes under the SHA-256 they hash to. Each publication is a new commit whose parent
+is the previous tip, so the ref's history is itself append-only and any git remote
+can carry it.
+
+Entries are first appended to ``.mlrepro/audit/pending.jsonl`` as the actions
+happen (made durable by the same flush that makes the action's objects and lock
+durable), then published to the ref at the end of the command, all in one commit:
+a repro of 100 stages writes one commit, not 100. A command killed before
+publishing leaves its entries pending; the next command publishes them first.
+Publication updates the ref with compare-and-swap, and entries already in the
+tree are not added twice, so a crash between the ref update and clearing the
+pending file loses nothing and duplicates nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from mlrepro.audit.chain import StoredEntry
+from mlrepro.audit.entry import entry_bytes, entry_id, make_entry
+from mlrepro.errors import MlreproError
+from mlrepro.fsutil import atomic_write
+from mlrepro.git.refstore import BLOB, TREE, RefConflict, RefStore
+
+REF = "refs/mlrepro/audit"
+FANOUT = 1000
+_NAME = re.compile(r"^(\d{8})-([0-9a-f]{64})\.json$")
+_HEAD = re.compile(r"^head (\d+) ([0-9a-f]{64})$", re.MULTILINE)
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    seq: int
+    ids: tuple[str, ...]  # one id, or none for an empty log
+
+
+def entry_path(seq: int, eid: str) -> str:
+    return f"entries/{seq // FANOUT:05d}/{seq:08d}-{eid}.json"
+
+
+class AuditStore:
+    def __init__(self, root: str, state_dir: str) -> None:
+        self.root = root
+        self.git = RefStore(root)
+        self.dir = os.path.join(state_dir, "audit")
+        self.pending_path = os.path.join(self.dir, "pending.jsonl")
+
+    def close(self) -> None:
+        self.git.close()
+
+    # -- reading ------------------------------------------------------------------
+
+    def tip(self) -> str | None:
+        return self.git.tip(REF)
+
+    def published(self, tip: str | None = None) -> list[StoredEntry]:
+        """Every entry in the ref's tree (or in commit ``tip``'s)."""
+        tip = tip if tip is not None else self.tip()
+        if tip is None:
+            return []
+        found = []
+        for path, sha in self.git.blobs(tip, "entries"):
+            match = _NAME.match(path.rsplit("/", 1)[-1])
+            if match is None:
+                found.append(StoredEntry(-1, path, self.git.read(sha)))
+                continue
+            found.append(StoredEntry(int(match[1]), match[2], self.git.read(sha)))
+        return found
+
+    def pending(self) -> list[StoredEntry]:
+        try:
+            with open(self.pending_path, "rb") as f:
+                lines = f.read().splitlines()
+        except FileNotFoundError:
+            return []
+        found = []
+        for line in lines:
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+                found.append(StoredEntry(int(entry["seq"]), entry_id(entry), line))
+            except (ValueError, KeyError, TypeError):
+                continue  # a torn last line from a crash: that action was not recorded
+        return found
+
+    def all(self) -> list[StoredEntry]:
+        seen = {s.name_id for s in self.published()}
+        return self.published() + [p for p in self.pending() if p.name_id not in seen]
+
+    def head(self) -> Head:
+        """The newest entry (pending first, then the ref's commit message)."""
+        pending = self.pending()
+        if pending:
+            last = max(pending, key=lambda s: s.name_seq)
+            return Head(last.name_seq, (last.name_id,))
+        tip = self.tip()
+        if tip is None:
+            return Head(0, ())
+        message = self.git.message(tip)
+        match = _HEAD.search(message)
+        if match is None:  # a tip not written by mlrepro: read the entries
+            entries = self.published(tip)
+            if not entries:
+                return Head(0, ())
+            last = max(entries, key=lambda s: s.name_seq)
+            return Head(last.name_seq, (last.name_id,))
+        return Head(int(match[1]), (match[2],))
+
+    # -- writing ------------------------------------------------------------------
+
+    def append(self, action: str, details: dict[str, Any], shared: dict[str, Any]) -> str:
+        """Add an entry to the pending file; its id. Durable once the caller flushes
+        the file system (as it does before writing the record the action changed)."""
+        head = self.head()
+        entry = make_entry(
+            seq=head.seq + 1, prev=list(head.ids), action=action, details=details, shared=shared
+        )
+        os.makedirs(self.dir, exist_ok=True)
+        fd = os.open(self.pending_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            data = entry_bytes(entry) + b"\n"
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+        return entry_id(entry)
+
+    def sync(self) -> None:
+        try:
+            fd = os.open(self.pending_path, os.O_RDONLY)
+        except FileNotFoundError:
+            return
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def publish(self) -> int:
+        """Commit pending entries to the ref; how many were added."""
+        pending = self.pending()
+        if not pending:
+            return 0
+        for _attempt in range(5):
+            tip = self.tip()
+            have = {s.name_id for s in self.published(tip)} if tip else set()
+            new = [p for p in pending if p.name_id not in have]
+            if not new:
+                break
+            commit = self._commit(tip, new)
+            try:
+                self.git.move(REF, commit, tip)
+                break
+            except RefConflict:
+                time.sleep(0.05)  # someone else published meanwhile: read the tip again
+        else:
+            raise MlreproError("could not update refs/mlrepro/audit (it kept changing)")
+        atomic_write(self.pending_path, b"")
+        return len(new)
+
+    def _commit(self, tip: str | None, new: list[StoredEntry]) -> str:
+        # entries/<bucket>/<files>: only buckets that gain entries change
+        buckets = self.git.subtrees(tip, "entries") if tip is not None else {}
+        for s in new:
+            name = entry_path(s.name_seq, s.name_id).rsplit("/", 1)[1]
+            bucket = buckets.setdefault(f"{s.name_seq // FANOUT:05d}", [])
+            bucket.append((self.git.write_blob(s.data), BLOB, name))
+        subtrees = [(self.git.write_tree(items), TREE, name) for name, items in buckets.items()]
+        root = self.git.write_tree([(self.git.write_tree(subtrees), TREE, "entries")])
+        last = max(new, key=lambda s: s.name_seq)
+        message = f"audit: {len(new)} entries\n\nhead {last.name_seq} {last.name_id}\n"
+        return self.git.write_commit(root, [tip] if tip else [], message, int(time.time()))
