@@ -32,13 +32,16 @@ AUDIT_VERSION = 1
 MASK = "***"
 
 _URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s@]+@")
-_SECRET_NAME = (
-    r"[A-Za-z0-9_.-]*"
-    r"(?:secret|token|passw(?:or)?d|pwd|api[_-]?key|access[_-]?key|private[_-]?key|credential|auth)"
-    r"[A-Za-z0-9_.-]*"
+# a name whose last word says it holds a credential: password, api_key, AWS_SECRET_ACCESS_KEY,
+# client-secret, auth_token (not "tokenizer" or "max_tokens")
+_SECRET_WORD = (
+    r"(?:secret|token|password|passwd|pwd|passphrase|api[_-]?key|access[_-]?key"
+    r"|private[_-]?key|secret[_-]?key|credentials?|authorization|bearer)"
 )
+_SECRET_NAME = rf"(?:[A-Za-z0-9]+[_.-])*{_SECRET_WORD}"
 _ASSIGN = re.compile(
-    rf"(?P<name>{_SECRET_NAME})(?P<sep>\s*[=:]\s*|\s+)(?P<value>\"[^\"]*\"|'[^']*'|[^\s,;&|]+)",
+    rf"(?<![A-Za-z0-9])(?P<name>{_SECRET_NAME})(?P<sep>\s*[=:]\s*)"
+    rf"(?P<value>\"[^\"]*\"|'[^']*'|[^\s,;&|]+)",
     re.IGNORECASE,
 )
 _OPTION = re.compile(
@@ -59,18 +62,37 @@ def redact(text: str) -> str:
     return _TOKENS.sub(MASK, text)
 
 
+_SECRET_KEY = re.compile(rf"^{_SECRET_NAME}$", re.IGNORECASE)
+
+
 def redact_value(value: Any) -> Any:
+    """``value`` with credentials masked: in text, and whole values under keys whose
+    name says secret (a param ``api_token: xyz`` is recorded as ``api_token: ***``)."""
     if isinstance(value, str):
         return redact(value)
     if isinstance(value, list | tuple):
         return [redact_value(v) for v in value]
     if isinstance(value, dict):
-        return {k: redact_value(v) for k, v in value.items()}
+        return {
+            k: MASK if isinstance(k, str) and _SECRET_KEY.match(k) else redact_value(v)
+            for k, v in value.items()
+        }
     return value
 
 
-def entry_bytes(entry: dict[str, Any]) -> bytes:
-    return canonical_bytes(entry)
+def entry_bytes(entry: dict[str, Any], fragments: dict[str, bytes] | None = None) -> bytes:
+    """The entry's canonical bytes; ``fragments``: canonical bytes of some of its values,
+    computed once per command for the parts every entry of it shares (the same bytes
+    as :func:`canonical_bytes` of the whole: JSON objects serialise member by member)."""
+    if not fragments:
+        return canonical_bytes(entry)
+    parts = [
+        canonical_bytes(key)
+        + b":"
+        + (fragments[key] if key in fragments else canonical_bytes(value))
+        for key, value in sorted(entry.items())
+    ]
+    return b"{" + b",".join(parts) + b"}"
 
 
 def entry_id(entry: dict[str, Any]) -> str:
@@ -81,28 +103,61 @@ def now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _git(root: str, *args: str) -> str | None:
-    try:
-        proc = subprocess.run(
-            ["git", *args], cwd=root, capture_output=True, text=True, check=False, timeout=30
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return proc.stdout.strip() if proc.returncode == 0 else None
+def _git_all(root: str, *commands: tuple[str, ...]) -> list[str | None]:
+    """Several ``git`` commands run at once (each costs a process start; they overlap)."""
+    procs: list[subprocess.Popen[str] | None] = []
+    for args in commands:
+        try:
+            procs.append(
+                subprocess.Popen(
+                    ["git", *args],
+                    cwd=root,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    text=True,
+                )
+            )
+        except OSError:
+            procs.append(None)
+    out: list[str | None] = []
+    for proc in procs:
+        if proc is None:
+            out.append(None)
+            continue
+        try:
+            text, _ = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            out.append(None)
+            continue
+        out.append(text.strip() if proc.returncode == 0 else None)
+    return out
 
 
 @cache
 def environment() -> dict[str, Any]:
-    """Python, platform and installed packages (sorted ``name==version``), with a digest."""
-    from importlib import metadata
+    """Python, platform and installed packages (sorted ``name==version``), with a digest.
 
-    packages = sorted(
-        {
-            f"{(d.metadata['Name'] or '').lower()}=={d.version}"
-            for d in metadata.distributions()
-            if d.metadata["Name"]
-        }
-    )
+    Packages are read from the ``*.dist-info`` and ``*.egg-info`` folder names on
+    ``sys.path`` (what ``importlib.metadata`` reads, without opening each one)."""
+    import os
+
+    found: set[str] = set()
+    for folder in sys.path:
+        try:
+            names = os.listdir(folder or ".")
+        except OSError:
+            continue
+        for name in names:
+            for suffix in (".dist-info", ".egg-info"):
+                if name.endswith(suffix):
+                    stem = name[: -len(suffix)]
+                    dist, _, version = stem.partition("-")
+                    if dist and version:
+                        normal = re.sub(r"[-_.]+", "-", dist).lower()
+                        found.add(f"{normal}=={version}")
+    packages = sorted(found)
     return {
         "python": platform.python_version(),
         "implementation": sys.implementation.name,
@@ -118,12 +173,19 @@ def context(root: str) -> dict[str, Any]:
         os_user = getpass.getuser()
     except (KeyError, OSError):
         os_user = None
-    commit = _git(root, "rev-parse", "--verify", "-q", "HEAD")
-    branch = _git(root, "symbolic-ref", "-q", "--short", "HEAD")
-    status = _git(root, "status", "--porcelain", "--untracked-files=no")
-    # the identity git would put on a commit made now (config or GIT_AUTHOR_* variables)
-    ident = _git(root, "var", "GIT_AUTHOR_IDENT") or ""
-    match = re.match(r"^(.*?) <([^>]*)>", ident)
+    ident, head, status = _git_all(
+        root,
+        # the identity git would put on a commit made now (config or GIT_AUTHOR_*)
+        ("var", "GIT_AUTHOR_IDENT"),
+        ("rev-parse", "HEAD", "--abbrev-ref", "HEAD"),
+        ("status", "--porcelain", "--untracked-files=no"),
+    )
+    commit, branch = None, None
+    if head:
+        lines = head.splitlines()
+        commit = lines[0] if lines else None
+        branch = lines[1] if len(lines) > 1 and lines[1] != "HEAD" else None
+    match = re.match(r"^(.*?) <([^>]*)>", ident or "")
     return {
         "actor": {
             "git_name": match[1] if match else None,
@@ -131,7 +193,11 @@ def context(root: str) -> dict[str, Any]:
             "os_user": os_user,
         },
         "host": socket.gethostname(),
-        "git": {"commit": commit, "branch": branch, "dirty": bool(status)},
+        "git": {
+            "commit": commit,
+            "branch": branch,
+            "dirty": None if status is None else bool(status),
+        },
         "env": environment(),
     }
 

@@ -9,11 +9,12 @@ any thread, and published to the git ref once, when the command ends.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mlrepro.audit.entry import context
-from mlrepro.audit.store import AuditStore
 from mlrepro.workspace.lockfile import Artifact
+
+if TYPE_CHECKING:
+    from mlrepro.audit.store import AuditStore
 
 
 def artifact_json(a: Artifact) -> dict[str, Any]:
@@ -36,6 +37,8 @@ class Recorder:
 
     def _open(self) -> AuditStore:
         if self._store is None:
+            from mlrepro.audit.store import AuditStore  # only when there is something to record
+
             self._store = AuditStore(self.root, self.state_dir)
             self._store.publish()  # entries a killed command left pending go first
         return self._store
@@ -46,6 +49,8 @@ class Recorder:
         with self._mutex:
             store = self._open()
             if self._shared is None:
+                from mlrepro.audit.entry import context
+
                 self._shared = context(self.root)
             eid = store.append(action, details, self._shared)
             if flush:

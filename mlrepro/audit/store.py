@@ -18,6 +18,7 @@ pending file loses nothing and duplicates nothing.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -27,6 +28,7 @@ from typing import Any
 
 from mlrepro.audit.chain import StoredEntry
 from mlrepro.audit.entry import entry_bytes, entry_id, make_entry
+from mlrepro.canonical import canonical_bytes
 from mlrepro.errors import MlreproError
 from mlrepro.fsutil import atomic_write
 from mlrepro.git.refstore import BLOB, TREE, RefConflict, RefStore
@@ -53,6 +55,8 @@ class AuditStore:
         self.git = RefStore(root)
         self.dir = os.path.join(state_dir, "audit")
         self.pending_path = os.path.join(self.dir, "pending.jsonl")
+        self._head: Head | None = None  # this process appends alone (it holds the repo lock)
+        self._fragments: tuple[int, dict[str, bytes]] | None = None
 
     def close(self) -> None:
         self.git.close()
@@ -68,12 +72,12 @@ class AuditStore:
         if tip is None:
             return []
         found = []
-        for path, sha in self.git.blobs(tip, "entries"):
+        for path, data in self.git.blobs(tip, "entries"):
             match = _NAME.match(path.rsplit("/", 1)[-1])
             if match is None:
-                found.append(StoredEntry(-1, path, self.git.read(sha)))
+                found.append(StoredEntry(-1, path, data))
                 continue
-            found.append(StoredEntry(int(match[1]), match[2], self.git.read(sha)))
+            found.append(StoredEntry(int(match[1]), match[2], data))
         return found
 
     def pending(self) -> list[StoredEntry]:
@@ -99,14 +103,19 @@ class AuditStore:
 
     def head(self) -> Head:
         """The newest entry (pending first, then the ref's commit message)."""
+        if self._head is None:
+            self._head = self._read_head()
+        return self._head
+
+    def _read_head(self) -> Head:
         pending = self.pending()
         if pending:
             last = max(pending, key=lambda s: s.name_seq)
             return Head(last.name_seq, (last.name_id,))
-        tip = self.tip()
-        if tip is None:
+        found = self.git.tip_and_message(REF)
+        if found is None:
             return Head(0, ())
-        message = self.git.message(tip)
+        tip, message = found
         match = _HEAD.search(message)
         if match is None:  # a tip not written by mlrepro: read the entries
             entries = self.published(tip)
@@ -127,12 +136,16 @@ class AuditStore:
         )
         os.makedirs(self.dir, exist_ok=True)
         fd = os.open(self.pending_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        if self._fragments is None or self._fragments[0] != id(shared):
+            self._fragments = (id(shared), {k: canonical_bytes(v) for k, v in shared.items()})
+        data = entry_bytes(entry, self._fragments[1])
         try:
-            data = entry_bytes(entry) + b"\n"
-            os.write(fd, data)
+            os.write(fd, data + b"\n")
         finally:
             os.close(fd)
-        return entry_id(entry)
+        eid = hashlib.sha256(data).hexdigest()
+        self._head = Head(head.seq + 1, (eid,))
+        return eid
 
     def sync(self) -> None:
         try:
@@ -151,11 +164,9 @@ class AuditStore:
             return 0
         for _attempt in range(5):
             tip = self.tip()
-            have = {s.name_id for s in self.published(tip)} if tip else set()
-            new = [p for p in pending if p.name_id not in have]
-            if not new:
+            commit, added = self._commit(tip, pending)
+            if commit is None:
                 break
-            commit = self._commit(tip, new)
             try:
                 self.git.move(REF, commit, tip)
                 break
@@ -164,17 +175,35 @@ class AuditStore:
         else:
             raise MlreproError("could not update refs/mlrepro/audit (it kept changing)")
         atomic_write(self.pending_path, b"")
-        return len(new)
+        return added
 
-    def _commit(self, tip: str | None, new: list[StoredEntry]) -> str:
-        # entries/<bucket>/<files>: only buckets that gain entries change
-        buckets = self.git.subtrees(tip, "entries") if tip is not None else {}
-        for s in new:
+    def _commit(self, tip: str | None, pending: list[StoredEntry]) -> tuple[str | None, int]:
+        """A commit adding the entries not yet in ``tip``'s tree (None: all are there).
+        Entries live in buckets of 1,000 (``entries/<seq // 1000>/``): only the buckets
+        that gain entries are read and rewritten."""
+        wanted = sorted({f"{s.name_seq // FANOUT:05d}" for s in pending})
+        listed = self.git.listing(tip, "entries", *(f"entries/{b}" for b in wanted)) if tip else {}
+        buckets = {name: (sha, mode) for sha, mode, name in listed.get("entries", [])}
+        touched: dict[str, list[tuple[bytes, int, str]]] = {}
+        added = 0
+        for s in sorted(pending, key=lambda s: s.name_seq):
+            bucket = f"{s.name_seq // FANOUT:05d}"
+            if bucket not in touched:
+                touched[bucket] = list(listed.get(f"entries/{bucket}", []))
             name = entry_path(s.name_seq, s.name_id).rsplit("/", 1)[1]
-            bucket = buckets.setdefault(f"{s.name_seq // FANOUT:05d}", [])
-            bucket.append((self.git.write_blob(s.data), BLOB, name))
-        subtrees = [(self.git.write_tree(items), TREE, name) for name, items in buckets.items()]
-        root = self.git.write_tree([(self.git.write_tree(subtrees), TREE, "entries")])
-        last = max(new, key=lambda s: s.name_seq)
-        message = f"audit: {len(new)} entries\n\nhead {last.name_seq} {last.name_id}\n"
-        return self.git.write_commit(root, [tip] if tip else [], message, int(time.time()))
+            if name in {item[2] for item in touched[bucket]}:
+                continue  # published already (a crash after the ref moved)
+            touched[bucket].append((self.git.write_blob(s.data), BLOB, name))
+            added += 1
+        if not added:
+            return None, 0
+        items = {name: (sha, mode) for name, (sha, mode) in buckets.items()}
+        for name, files in touched.items():
+            items[name] = (self.git.write_tree(files), TREE)
+        entries_tree = self.git.write_tree(
+            [(sha, mode, name) for name, (sha, mode) in items.items()]
+        )
+        root = self.git.write_tree([(entries_tree, TREE, "entries")])
+        last = max(pending, key=lambda s: s.name_seq)
+        message = f"audit: {added} entries\n\nhead {last.name_seq} {last.name_id}\n"
+        return self.git.write_commit(root, [tip] if tip else [], message, int(time.time())), added

@@ -1,0 +1,82 @@
+"""What an entry may hold: credentials masked in text and under secret-looking keys."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mlrepro.audit.entry import environment, redact, redact_value
+
+SECRETS = st.text(st.sampled_from("abcdefXYZ0123456789"), min_size=6, max_size=20)
+
+
+@given(SECRETS)
+def test_credentials_in_commands_are_masked(secret: str) -> None:
+    for text in (
+        f"train.py --password={secret}",
+        f"train.py --api-key {secret}",
+        f"export AWS_SECRET_ACCESS_KEY={secret} && run",
+        f"curl https://user:{secret}@example.com/data",
+        f"client_secret: {secret}",
+        f"DB_PASSWORD='{secret}' python x.py",
+    ):
+        masked = redact(text)
+        assert secret not in masked, (text, masked)
+        assert "***" in masked
+
+
+def test_known_token_shapes_are_masked_anywhere() -> None:
+    for token in (
+        "AKIAIOSFODNN7EXAMPLE",
+        "ghp_0123456789abcdefghijABCDEFGHIJ0123456789",
+        "xoxb-1234567890-abcdefghij",
+        "sk-ABCDEFGHIJKLMNOPQRSTUVWX",
+    ):
+        assert token not in redact(f"python run.py {token} done")
+
+
+def test_ordinary_words_are_left_alone() -> None:
+    for text in (
+        "python train.py --tokenizer bert --max_tokens 512",
+        "https://example.com/data.csv",
+        "author=alice keyframes=10",
+        "python evaluate.py forest",
+    ):
+        assert redact(text) == text
+
+
+def test_values_under_secret_keys_are_masked() -> None:
+    params = {"params.yaml": {"api_token": "xyz", "lr": 0.1, "db": {"password": "p", "host": "h"}}}
+    assert redact_value(params) == {
+        "params.yaml": {"api_token": "***", "lr": 0.1, "db": {"password": "***", "host": "h"}}
+    }
+
+
+def test_environment_holds_packages_not_variables(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("SUPER_SECRET_TOKEN", "value-that-must-not-leak")
+    environment.cache_clear()
+    env = environment()
+    assert "value-that-must-not-leak" not in repr(env)
+    assert set(env) == {"python", "implementation", "platform", "packages", "packages_sha256"}
+    assert any(p.startswith("xxhash==") for p in env["packages"])
+
+
+@given(
+    st.dictionaries(st.sampled_from(["stage", "cmd", "n", "é"]), st.text() | st.integers()),
+    st.text(),
+)
+def test_entry_bytes_from_shared_fragments_are_the_canonical_bytes(
+    details: dict, host: str
+) -> None:  # type: ignore[type-arg]
+    from mlrepro.audit.entry import entry_bytes, make_entry
+    from mlrepro.canonical import canonical_bytes
+
+    shared = {
+        "actor": {"git_name": "ü", "os_user": None},
+        "host": host,
+        "git": {"dirty": False},
+        "env": {"packages": ["a==1"]},
+    }
+    entry = make_entry(seq=3, prev=["b" * 64], action="stage.run", details=details, shared=shared)
+    fragments = {k: canonical_bytes(v) for k, v in shared.items()}
+    assert entry_bytes(entry, fragments) == canonical_bytes(entry)
