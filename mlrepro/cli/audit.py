@@ -9,9 +9,13 @@ import click
 
 from mlrepro.audit.chain import parse
 from mlrepro.audit.store import AuditStore
+from mlrepro.audit.sync import pull as do_pull
+from mlrepro.audit.sync import push as do_push
+from mlrepro.audit.sync import verify_remotes
 from mlrepro.audit.verify import deep_check, verify_log
-from mlrepro.errors import EXIT_ERROR
+from mlrepro.errors import EXIT_ERROR, UsageError
 from mlrepro.workspace.project import Project
+from mlrepro.workspace.repolock import RepoLock
 
 AUDIT_LOG_JSON_VERSION = 1
 
@@ -92,16 +96,24 @@ def verify(deep: bool) -> None:
     try:
         verdict = verify_log(store)
         deep_result = deep_check(store, project.store) if deep else None
+        remotes = verify_remotes(store)
     finally:
         store.close()
         project.close()
+    for name, lines in sorted(remotes.items()):
+        for line in lines:
+            click.echo(f"BROKEN in the log fetched from '{name}': {line}")
     for b in verdict.breaks:
         where = f"entry #{b.seq} ({b.entry[:16]}…)" if b.seq >= 0 else f"{b.entry[:16]}…"
         click.echo(f"BROKEN {where}: {b.kind}: {b.why}")
     if deep_result is not None:
         for digest, why in deep_result.mismatches:
             click.echo(f"MISMATCH {digest}: {why}")
-    ok = verdict.ok and (deep_result is None or not deep_result.mismatches)
+    ok = (
+        verdict.ok
+        and (deep_result is None or not deep_result.mismatches)
+        and not any(remotes.values())
+    )
     summary = f"{verdict.entries} entries"
     if deep_result is not None:
         summary += f", {deep_result.checked} artifacts re-hashed"
@@ -112,3 +124,89 @@ def verify(deep: bool) -> None:
         return
     click.echo(f"audit log NOT OK: {summary}", err=True)
     sys.exit(EXIT_ERROR)
+
+
+@audit.command("push")
+@click.argument("remote", default="origin")
+def push(remote: str) -> None:
+    """Send the audit log to a git remote (refs/mlrepro/audit)."""
+    project = Project.find()
+    store = AuditStore(project.root, project.state_dir)
+    try:
+        with RepoLock(project.state_dir):
+            count = do_push(store, remote)
+    finally:
+        store.close()
+        project.close()
+    click.echo(f"pushed the audit log ({count} entries) to {remote}")
+
+
+@audit.command("pull")
+@click.argument("remote", default="origin")
+def pull(remote: str) -> None:
+    """Fetch a remote's audit log and join it with this clone's (nothing is lost)."""
+    project = Project.find()
+    store = AuditStore(project.root, project.state_dir)
+    try:
+        with RepoLock(project.state_dir):
+            result = do_pull(store, remote)
+    finally:
+        store.close()
+        project.close()
+    if result.how == "nothing":
+        click.echo(f"{remote} has no audit log yet")
+    elif result.how == "up-to-date":
+        click.echo("the audit log is up to date")
+    else:
+        click.echo(f"{result.how}: {result.added} entries from {remote}")
+
+
+@audit.command("export")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "parquet", "openlineage", "prov", "in-toto"]),
+    required=True,
+    help="jsonl (the entries), parquet (a table), openlineage (RunEvents), prov (W3C PROV-JSON), "
+    "in-toto (Statement v1 + SLSA provenance per stage run).",
+)
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False), help="Write here (default: stdout)."
+)
+def export(fmt: str, output: str | None) -> None:
+    """Export the audit log for other tools."""
+    import os
+
+    from mlrepro.audit import export as ex
+    from mlrepro.audit.entry import entry_id
+
+    project = Project.find()
+    store = AuditStore(project.root, project.state_dir)
+    try:
+        parsed = [e for e in (parse(s) for s in store.all()) if e is not None]
+    finally:
+        store.close()
+        project.close()
+    entries = sorted(((entry_id(e), e) for e in parsed), key=lambda p: p[1].get("seq", 0))
+    if fmt == "parquet":
+        from mlrepro.audit import parquet
+
+        if output is None:
+            raise UsageError("--format parquet needs --output FILE")
+        count = parquet.write(entries, output)
+        click.echo(f"wrote {count} entries to {output}", err=True)
+        return
+    namespace = f"mlrepro://{os.path.basename(project.root)}"
+    text = {
+        "jsonl": lambda: ex.jsonl(entries),
+        "openlineage": lambda: ex.openlineage(entries, namespace),
+        "prov": lambda: ex.prov(entries),
+        "in-toto": lambda: ex.in_toto(entries),
+    }[fmt]()
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        from mlrepro.fsutil import atomic_write
+
+        atomic_write(output, text.encode("utf-8"))
+        click.echo(f"wrote {output}", err=True)

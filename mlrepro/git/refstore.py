@@ -101,6 +101,34 @@ class RefStore:
                 found.setdefault(parent, []).append((bytes.fromhex(sha), int(mode, 8), name))
         return found
 
+    def files(self, commit: str, folder: str) -> dict[str, str]:
+        """path -> blob id of every file under ``folder`` at ``commit`` (contents unread)."""
+        out = self._git("ls-tree", "-r", "-z", commit, folder.rstrip("/") + "/", check=False) or ""
+        found = {}
+        for record in out.split("\0"):
+            if record:
+                meta, _, path = record.partition("\t")
+                found[path] = meta.split()[2]
+        return found
+
+    def is_ancestor(self, a: str, b: str) -> bool:
+        return self._git("merge-base", "--is-ancestor", a, b, check=False) is not None
+
+    def fetch(self, remote: str, src: str, dest: str) -> bool:
+        """Fetch ``src`` of ``remote`` into the local ref ``dest`` (forced); False when the
+        remote has no such ref."""
+        if self._git("ls-remote", "--exit-code", remote, src, check=False) is None:
+            return False
+        self._git("fetch", "-q", "--no-tags", remote, f"+{src}:{dest}")
+        return True
+
+    def refs_under(self, prefix: str) -> list[str]:
+        out = self._git("for-each-ref", "--format=%(refname)", prefix, check=False) or ""
+        return out.split()
+
+    def push(self, remote: str, ref: str) -> None:
+        self._git("push", "-q", remote, f"{ref}:{ref}")
+
     def blobs(self, commit: str, folder: str) -> list[tuple[str, bytes]]:
         """(path, bytes) of every file under ``folder`` at ``commit``: one ``ls-tree``
         and one ``cat-file --batch`` for all of them."""

@@ -15,6 +15,7 @@ GITIGNORE = """\
 /cache/
 /tmp/
 /state/
+/audit/
 /config.local
 """
 

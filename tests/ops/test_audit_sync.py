@@ -1,0 +1,120 @@
+"""The audit log shared through a bare git remote on disk: two clones append at the same
+time, push and pull, and end with the same verified history; a log edited with git
+plumbing and force-pushed is reported in the other clone."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from tests.ops.conftest import Proj, git_env
+
+
+def sh(cwd: Path, *args: str) -> str:
+    return subprocess.run(
+        list(args), cwd=cwd, env=git_env(), capture_output=True, text=True, check=True
+    ).stdout
+
+
+def clones(proj: Proj, tmp_path: Path, tool: Path) -> tuple[Proj, Proj, Path]:
+    """A bare remote, the project pushed to it, and a second clone of it."""
+    proj.params({"lr": 0.1})
+    proj.pipeline(
+        {
+            "train": {
+                "cmd": proj.cmd(["param", "model.json", "params.yaml", "lr"]),
+                "params": ["lr"],
+                "outs": ["model.json"],
+            }
+        }
+    )
+    proj.commit("pipeline")
+    proj.ok("repro")
+    bare = tmp_path / "remote.git"
+    sh(tmp_path, "git", "init", "-q", "--bare", "-b", "main", str(bare))
+    proj.git("remote", "add", "origin", str(bare))
+    proj.git("push", "-q", "origin", "main")
+    assert "pushed the audit log (1 entries)" in proj.ok("audit", "push").stdout
+    other_root = tmp_path / "other"
+    sh(tmp_path, "git", "clone", "-q", str(bare), str(other_root))
+    (tmp_path / "other-outside").mkdir()
+    other = Proj(root=other_root, tool=tool, outside=tmp_path / "other-outside")
+    assert (other_root / ".mlrepro" / "config.json").exists()  # committed by the first clone
+    return proj, other, bare
+
+
+def ids(p: Proj) -> list[str]:
+    doc = json.loads(p.ok("audit", "log", "--json").stdout)
+    return sorted(e["id"] for e in doc["entries"])
+
+
+def test_two_clones_append_concurrently_and_converge(
+    proj: Proj, tmp_path: Path, tool: Path
+) -> None:
+    a, b, _bare = clones(proj, tmp_path, tool)
+    assert "fast-forward: 1 entries" in b.ok("audit", "pull").stdout
+    # both append while apart
+    a.params({"lr": 0.2})
+    a.ok("repro")
+    b.params({"lr": 0.3})
+    b.ok("repro")
+    a.ok("audit", "push")
+    proc = b.fails("audit", "push")
+    assert "pull" in proc.stderr  # the remote moved on: pull first
+    assert "merged: 1 entries" in b.ok("audit", "pull").stdout
+    b.ok("audit", "push")
+    a.ok("audit", "pull")
+    assert ids(a) == ids(b)
+    log = json.loads(a.ok("audit", "log", "--json").stdout)["entries"]
+    assert log[0]["action"] == "audit.merge" and len(log[0]["prev"]) == 2
+    assert len(log) == 4  # first run, one run on each side, the merge
+    for p in (a, b):
+        assert p.ok("audit", "verify").stdout.startswith("audit log OK: 4 entries")
+    # and appending after the merge continues one chain
+    a.params({"lr": 0.4})
+    a.ok("repro")
+    assert a.ok("audit", "verify").stdout.startswith("audit log OK: 5 entries")
+
+
+def test_an_edited_and_force_pushed_log_is_reported_in_the_other_clone(
+    proj: Proj, tmp_path: Path, tool: Path
+) -> None:
+    a, b, bare = clones(proj, tmp_path, tool)
+    b.ok("audit", "pull")
+    b.ok("audit", "verify")
+    # in clone a: rewrite the only entry's bytes with plumbing, keep its name, force-push
+    tip = a.git("rev-parse", "refs/mlrepro/audit").strip()
+    path = a.git("ls-tree", "-r", "--name-only", tip).split()[0]
+    data = sh(a.root, "git", "cat-file", "blob", f"{tip}:{path}")
+    forged = data.replace('"lr":0.1', '"lr":0.5')
+    blob = subprocess.run(
+        ["git", "hash-object", "-w", "--stdin"],
+        cwd=a.root,
+        input=forged,
+        text=True,
+        capture_output=True,
+        check=True,
+        env=git_env(),
+    ).stdout.strip()
+    index = {**git_env(), "GIT_INDEX_FILE": str(tmp_path / "forge.index")}
+    subprocess.run(["git", "read-tree", tip], cwd=a.root, env=index, check=True)
+    subprocess.run(
+        ["git", "update-index", "--cacheinfo", f"100644,{blob},{path}"],
+        cwd=a.root,
+        env=index,
+        check=True,
+    )
+    tree = subprocess.run(
+        ["git", "write-tree"], cwd=a.root, env=index, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    commit = a.git("commit-tree", tree, "-m", "rewritten").strip()
+    a.git("update-ref", "refs/mlrepro/audit", commit)
+    a.git("push", "-q", "--force", "origin", "refs/mlrepro/audit:refs/mlrepro/audit")
+    # clone b pulls: the same entry with other bytes cannot be merged...
+    proc = b.fails("audit", "pull")
+    assert "differs between this clone and the remote" in proc.stderr
+    # ...and verify names the edited entry in the fetched log
+    out = b.fails("audit", "verify").stdout
+    assert "BROKEN in the log fetched from 'origin': entry #1" in out and "edited" in out
+    assert str(bare)  # the remote is a real bare repository on disk
