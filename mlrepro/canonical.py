@@ -14,3 +14,17 @@ def canonical_bytes(value: Any) -> bytes:
     return json.dumps(
         value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     ).encode("utf-8")
+
+
+def finite(value: Any) -> Any:
+    """``value`` with infinities and NaN tagged (``{"$float": "inf"}``), which canonical JSON
+    cannot hold as numbers (params may be YAML's ``.inf`` and ``.nan``)."""
+    import math
+
+    if isinstance(value, float) and (math.isinf(value) or math.isnan(value)):
+        return {"$float": repr(value)}
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    return value

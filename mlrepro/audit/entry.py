@@ -26,7 +26,7 @@ import sys
 from functools import cache
 from typing import Any
 
-from mlrepro.canonical import canonical_bytes
+from mlrepro.canonical import canonical_bytes, finite
 
 AUDIT_VERSION = 1
 MASK = "***"
@@ -217,5 +217,5 @@ def make_entry(
         "time": now(),
         **shared,
         "action": action,
-        "details": redact_value(details),
+        "details": finite(redact_value(details)),
     }

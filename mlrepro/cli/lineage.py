@@ -8,6 +8,7 @@ import os
 import click
 
 from mlrepro.errors import UsageError
+from mlrepro.lineage.graph import attach_runs
 from mlrepro.lineage.graph import lineage as build
 from mlrepro.lineage.index import DigestIndex
 from mlrepro.ops.revisions import Revisions
@@ -59,6 +60,7 @@ def lineage(
             assert path is not None
             target = relpath_in_root(project.root, os.path.join(os.getcwd(), path))
             graph = build(revs, revs.revision(rev), target, direction=direction)
+            attach_runs(graph, _audit_entries(project))
     finally:
         project.close()
     if fmt == "json":
@@ -92,3 +94,22 @@ def _print_hits(digest: str, hits: list, fmt: str | None) -> None:  # type: igno
     for h in hits:
         who = f"stage {h.stage}" if h.stage else "data input"
         click.echo(f"{h.commit[:12]}  {h.role:<8}  {who}  {h.path}")
+
+
+def _audit_entries(project: Project) -> list[tuple[str, dict]]:  # type: ignore[type-arg]
+    """The audit log's entries (none when this is not an mlrepro project or has no log)."""
+    if not os.path.isdir(project.state_dir):
+        return []
+    from mlrepro.audit.chain import parse
+    from mlrepro.audit.store import AuditStore
+
+    store = AuditStore(project.root, project.state_dir)
+    try:
+        found = []
+        for s in store.all():
+            entry = parse(s)
+            if entry is not None:
+                found.append((s.name_id, entry))
+        return found
+    finally:
+        store.close()

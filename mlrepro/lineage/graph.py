@@ -21,6 +21,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlrepro.audit.entry import redact_value
 from mlrepro.errors import MlreproError
 from mlrepro.ops.revisions import Revision, Revisions
 from mlrepro.ops.runcache import run_key
@@ -47,6 +48,7 @@ class Node:
     cmd: Any = None
     params: dict[str, dict[str, Any]] | None = None
     run_key: str | None = None
+    runs: list[dict[str, Any]] | None = None  # audit entries of this run (who, when, where)
 
     def to_json(self) -> dict[str, Any]:
         if self.type == "stage":
@@ -57,6 +59,7 @@ class Node:
                 "cmd": self.cmd,
                 "params": self.params,
                 "run_key": self.run_key,
+                "runs": self.runs or [],
             }
         out: dict[str, Any] = {
             "id": self.id,
@@ -195,8 +198,14 @@ class _Builder:
         if nid not in self.out.nodes:
             stage = self.stages.get(sid)
             key = run_key(stage, list(record.deps), record.params) if stage else None
+            # a lineage record is shared like an audit entry: credentials masked alike
             self.out.nodes[nid] = Node(
-                nid, "stage", stage=sid, cmd=record.cmd, params=record.params, run_key=key
+                nid,
+                "stage",
+                stage=sid,
+                cmd=redact_value(record.cmd),
+                params=redact_value(record.params),
+                run_key=key,
             )
         return self.out.nodes[nid]
 
@@ -293,3 +302,29 @@ def lineage(revs: Revisions, rev: Revision, path: str, *, direction: str = "upst
     if direction in ("downstream", "both"):
         b.downstream(path)
     return b.out
+
+
+def attach_runs(graph: Lineage, entries: list[tuple[str, dict[str, Any]]]) -> None:
+    """Give each stage node the audit entries of its run (joined on the run key):
+    who ran or restored it, when, where, on which commit, with which environment."""
+    by_key: dict[str, list[dict[str, Any]]] = {}
+    for eid, e in entries:
+        d = e.get("details") or {}
+        key = d.get("run_key")
+        if e.get("action") in ("stage.run", "stage.restore") and key:
+            env = e.get("env") or {}
+            by_key.setdefault(key, []).append(
+                {
+                    "entry": eid,
+                    "action": e.get("action"),
+                    "status": d.get("status"),
+                    "time": e.get("time"),
+                    "actor": e.get("actor"),
+                    "host": e.get("host"),
+                    "git": e.get("git"),
+                    "env": {k: v for k, v in env.items() if k != "packages"},
+                }
+            )
+    for node in graph.nodes.values():
+        if node.type == "stage" and node.run_key:
+            node.runs = sorted(by_key.get(node.run_key, []), key=lambda r: str(r["time"]))

@@ -9,11 +9,10 @@ written atomically after the stage succeeded and its outputs were cached.
 from __future__ import annotations
 
 import json
-import math
 import os
 from typing import Any
 
-from mlrepro.canonical import canonical_bytes
+from mlrepro.canonical import canonical_bytes, finite
 from mlrepro.fsutil import atomic_write
 from mlrepro.spec.model import Stage
 from mlrepro.store.digest import sha_bytes
@@ -30,18 +29,7 @@ def run_key(stage: Stage, deps: list[Artifact], params: dict[str, dict[str, Any]
         "params": params,
         "outs": sorted(o.path for o in stage.all_outs),
     }
-    return sha_bytes(canonical_bytes(_finite(material)))
-
-
-def _finite(value: Any) -> Any:
-    """Canonical JSON has no inf/nan: tag them (params may hold YAML's .inf and .nan)."""
-    if isinstance(value, float) and (math.isinf(value) or math.isnan(value)):
-        return {"$float": repr(value)}
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
+    return sha_bytes(canonical_bytes(finite(material)))
 
 
 def _path(cache_dir: str, key: str) -> str:

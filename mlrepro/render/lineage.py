@@ -27,6 +27,16 @@ def _stage_lines(n: Node) -> list[str]:
     for f, values in sorted((n.params or {}).items()):
         shown = ", ".join(f"{k}={json.dumps(v)}" for k, v in sorted(values.items()))
         lines.append(f"  params {f}: {shown}")
+    for r in n.runs or []:
+        who = (r.get("actor") or {}).get("git_email") or (r.get("actor") or {}).get("os_user")
+        env = r.get("env") or {}
+        commit = str((r.get("git") or {}).get("commit") or "-")[:12]
+        packages = str(env.get("packages_sha256"))[:12]
+        lines.append(
+            f"  {r['action']} {r.get('status') or ''} by {who} on {r.get('host')}"
+            f" at {r.get('time')} (commit {commit}, Python {env.get('python')},"
+            f" packages {packages}…)"
+        )
     return lines
 
 

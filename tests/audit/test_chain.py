@@ -108,3 +108,39 @@ def test_truncation_is_caught_against_the_head_verified_before(
     assert verify(truncated).ok  # on its own a prefix is a valid log...
     verdict = verify(truncated, known_head=head)  # ...but not after the longer one was seen
     assert [b.kind for b in verdict.breaks] == ["truncated"]
+
+
+@given(logs, logs, logs)
+def test_merging_two_concurrent_chains_keeps_everything_and_verifies(
+    common: list[tuple[str, dict[str, Any]]],
+    left: list[tuple[str, dict[str, Any]]],
+    right: list[tuple[str, dict[str, Any]]],
+) -> None:
+    base = chain(common)
+
+    def grow(steps: list[tuple[str, dict[str, Any]]], host: str) -> list[StoredEntry]:
+        out: list[StoredEntry] = []
+        prev, seq = [base[-1].name_id], base[-1].name_seq
+        for action, d in steps:
+            seq += 1
+            e = make_entry(
+                seq=seq, prev=prev, action=action, details=d, shared={**SHARED, "host": host}
+            )
+            out.append(StoredEntry(seq, entry_id(e), entry_bytes(e)))
+            prev = [out[-1].name_id]
+        return out
+
+    a, b = grow(left, "laptop"), grow(right, "ci")
+    assert not verify(base + a + b).ok  # two heads: not yet joined
+    heads = [a[-1], b[-1]]
+    merge = make_entry(
+        seq=1 + max(h.name_seq for h in heads),
+        prev=[h.name_id for h in heads],
+        action="audit.merge",
+        details={},
+        shared=SHARED,
+    )
+    merged = [*base, *a, *b, StoredEntry(merge["seq"], entry_id(merge), entry_bytes(merge))]
+    verdict = verify(merged)
+    assert verdict.ok and verdict.entries == len(base) + len(a) + len(b) + 1
+    assert verdict.heads == [entry_id(merge)]

@@ -176,3 +176,18 @@ def test_code_changed_since_the_run_is_flagged(proj: Proj) -> None:
     )
     nodes = {n["id"]: n for n in g["nodes"]}
     assert nodes["artifact:src/train.py"]["sha256"] == sha(proj.root / "src/train.py")
+
+
+def test_stage_nodes_carry_the_audit_entries_of_their_run(proj: Proj) -> None:
+    proj.commit("start")  # so the run happens on a commit
+    chain(proj)
+    g = graph(proj, "model")
+    train = next(n for n in g["nodes"] if n.get("stage") == "train")
+    [run] = train["runs"]
+    assert run["action"] == "stage.run" and run["status"] == "succeeded"
+    assert run["actor"]["git_email"] == "tests@mlrepro.invalid"
+    assert run["git"]["commit"] is not None and run["env"]["python"]
+    audit = json.loads(proj.ok("audit", "log", "--json", "--stage", "train").stdout)["entries"]
+    assert run["entry"] == audit[0]["id"]
+    text = proj.ok("lineage", "model").stdout
+    assert "stage.run succeeded by tests@mlrepro.invalid" in text
