@@ -103,7 +103,7 @@ def now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _git_all(root: str, *commands: tuple[str, ...]) -> list[str | None]:
+def git_all(root: str, *commands: tuple[str, ...]) -> list[str | None]:
     """Several ``git`` commands run at once (each costs a process start; they overlap)."""
     procs: list[subprocess.Popen[str] | None] = []
     for args in commands:
@@ -167,19 +167,23 @@ def environment() -> dict[str, Any]:
     }
 
 
-def context(root: str) -> dict[str, Any]:
-    """Who and where: the part of an entry shared by every action of one command."""
+# what context() asks git: identity, checked-out commit and branch, uncommitted changes
+CONTEXT_COMMANDS: tuple[tuple[str, ...], ...] = (
+    # the identity git would put on a commit made now (config or GIT_AUTHOR_*)
+    ("var", "GIT_AUTHOR_IDENT"),
+    ("rev-parse", "HEAD", "--abbrev-ref", "HEAD"),
+    ("status", "--porcelain", "--untracked-files=no"),
+)
+
+
+def context(root: str, answers: list[str | None] | None = None) -> dict[str, Any]:
+    """Who and where: the part of an entry shared by every action of one command
+    (``answers``: the output of :data:`CONTEXT_COMMANDS`, when the caller ran them)."""
     try:
         os_user = getpass.getuser()
     except (KeyError, OSError):
         os_user = None
-    ident, head, status = _git_all(
-        root,
-        # the identity git would put on a commit made now (config or GIT_AUTHOR_*)
-        ("var", "GIT_AUTHOR_IDENT"),
-        ("rev-parse", "HEAD", "--abbrev-ref", "HEAD"),
-        ("status", "--porcelain", "--untracked-files=no"),
-    )
+    ident, head, status = answers if answers is not None else git_all(root, *CONTEXT_COMMANDS)
     commit, branch = None, None
     if head:
         lines = head.splitlines()

@@ -37,9 +37,19 @@ class Recorder:
 
     def _open(self) -> AuditStore:
         if self._store is None:
-            from mlrepro.audit.store import AuditStore  # only when there is something to record
+            # only when there is something to record; everything git is asked at
+            # start is asked at once (the processes overlap)
+            from mlrepro.audit.entry import CONTEXT_COMMANDS, context, git_all
+            from mlrepro.audit.store import REF, AuditStore
+            from mlrepro.git.refstore import parse_tip, tip_command
 
-            self._store = AuditStore(self.root, self.state_dir)
+            common, tip_out, *answers = git_all(
+                self.root, ("rev-parse", "--git-common-dir"), tip_command(REF), *CONTEXT_COMMANDS
+            )
+            self._shared = context(self.root, answers)
+            self._store = AuditStore(
+                self.root, self.state_dir, common_dir=common, tip=parse_tip(tip_out)
+            )
             self._store.publish()  # entries a killed command left pending go first
         return self._store
 
@@ -48,10 +58,7 @@ class Recorder:
         file system before their own record)."""
         with self._mutex:
             store = self._open()
-            if self._shared is None:
-                from mlrepro.audit.entry import context
-
-                self._shared = context(self.root)
+            assert self._shared is not None
             eid = store.append(action, details, self._shared)
             if flush:
                 store.sync()

@@ -50,9 +50,19 @@ def entry_path(seq: int, eid: str) -> str:
 
 
 class AuditStore:
-    def __init__(self, root: str, state_dir: str) -> None:
+    def __init__(
+        self,
+        root: str,
+        state_dir: str,
+        *,
+        common_dir: str | None = None,
+        tip: tuple[str, str] | bool | None = False,
+    ) -> None:
+        """``common_dir`` and ``tip`` (the ref's commit and message, None for no ref):
+        answers the caller already had from git, to save asking again."""
         self.root = root
-        self.git = RefStore(root)
+        self.git = RefStore(root, common_dir)
+        self._tip = tip  # False: not known yet
         self.dir = os.path.join(state_dir, "audit")
         self.pending_path = os.path.join(self.dir, "pending.jsonl")
         self._head: Head | None = None  # this process appends alone (it holds the repo lock)
@@ -112,10 +122,10 @@ class AuditStore:
         if pending:
             last = max(pending, key=lambda s: s.name_seq)
             return Head(last.name_seq, (last.name_id,))
-        found = self.git.tip_and_message(REF)
-        if found is None:
+        found = self.git.tip_and_message(REF) if self._tip is False else self._tip
+        if not found:
             return Head(0, ())
-        tip, message = found
+        tip, message = found  # type: ignore[misc]
         match = _HEAD.search(message)
         if match is None:  # a tip not written by mlrepro: read the entries
             entries = self.published(tip)
@@ -162,8 +172,11 @@ class AuditStore:
         pending = self.pending()
         if not pending:
             return 0
+        known = self._tip
         for _attempt in range(5):
-            tip = self.tip()
+            # the tip read with the head, if any; after a conflict, read it again
+            tip = known[0] if isinstance(known, tuple) else None if known is None else self.tip()
+            known = False
             commit, added = self._commit(tip, pending)
             if commit is None:
                 break
@@ -175,6 +188,7 @@ class AuditStore:
         else:
             raise MlreproError("could not update refs/mlrepro/audit (it kept changing)")
         atomic_write(self.pending_path, b"")
+        self._tip = False  # moved: read it again if needed
         return added
 
     def _commit(self, tip: str | None, pending: list[StoredEntry]) -> tuple[str | None, int]:

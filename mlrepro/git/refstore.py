@@ -52,10 +52,22 @@ def format_tree(items: list[TreeItem]) -> bytes:
     )
 
 
+def tip_command(ref: str) -> tuple[str, ...]:
+    return ("log", "-1", "--format=%H%n%B", ref, "--")
+
+
+def parse_tip(out: str | None) -> tuple[str, str] | None:
+    """(commit, message) from the output of :func:`tip_command` (None: no such ref)."""
+    if not out:
+        return None
+    sha, _, message = out.partition("\n")
+    return sha.strip(), message
+
+
 class RefStore:
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, common_dir: str | None = None) -> None:
         self.root = root
-        common = self._git("rev-parse", "--git-common-dir", check=False)
+        common = common_dir or self._git("rev-parse", "--git-common-dir", check=False)
         if common is None:
             raise MlreproError(f"'{root}' is not inside a git repository")
         self.objects = os.path.join(root, common.strip(), "objects")
@@ -81,11 +93,7 @@ class RefStore:
 
     def tip_and_message(self, ref: str) -> tuple[str, str] | None:
         """The commit ``ref`` points at and its message, in one call (None: no ref)."""
-        out = self._git("log", "-1", "--format=%H%n%B", ref, "--", check=False)
-        if not out:
-            return None
-        sha, _, message = out.partition("\n")
-        return sha.strip(), message
+        return parse_tip(self._git(*tip_command(ref), check=False))
 
     def listing(self, commit: str, *folders: str) -> dict[str, list[TreeItem]]:
         """The entries of each of ``folders`` at ``commit`` (not recursive), from one
