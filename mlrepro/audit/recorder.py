@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
+from mlrepro.errors import MlreproError
 from mlrepro.workspace.lockfile import Artifact
 
 if TYPE_CHECKING:
@@ -70,10 +71,15 @@ class Recorder:
                 self._store.publish()
 
     def close(self) -> None:
+        """Publish what this command recorded. A publication that fails (git busy or
+        broken) leaves the entries pending for the next command: it never hides the
+        command's own outcome and loses nothing."""
         with self._mutex:
             if self._store is not None:
                 try:
                     self._store.publish()
+                except (MlreproError, OSError):
+                    pass
                 finally:
                     self._store.close()
                     self._store = None
