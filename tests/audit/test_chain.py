@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mlrepro.audit.chain import StoredEntry, verify
@@ -19,7 +19,15 @@ SHARED: dict[str, Any] = {
 
 actions = st.sampled_from(["stage.run", "stage.restore", "checkout", "add"])
 details = st.dictionaries(
-    st.sampled_from(["stage", "path", "n"]), st.text(max_size=8) | st.integers()
+    st.sampled_from(["stage", "path", "n"]),
+    st.text(alphabet="abcxyz/._-é", max_size=8) | st.integers(-1000, 1000),
+    max_size=3,
+)
+# small inputs, several per test: a chain's behaviour does not depend on its length
+CHAIN = settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
 
@@ -34,9 +42,10 @@ def chain(steps: list[tuple[str, dict[str, Any]]]) -> list[StoredEntry]:
     return stored
 
 
-logs = st.lists(st.tuples(actions, details), min_size=2, max_size=12)
+logs = st.lists(st.tuples(actions, details), min_size=2, max_size=8)
 
 
+@CHAIN
 @given(logs, st.integers(0, 6))
 def test_appending_always_verifies(steps: list[tuple[str, dict[str, Any]]], more: int) -> None:
     stored = chain(steps)
@@ -47,6 +56,7 @@ def test_appending_always_verifies(steps: list[tuple[str, dict[str, Any]]], more
     assert verdict.ok and verdict.entries == len(steps) + min(more, len(steps))
 
 
+@CHAIN
 @given(logs, st.data())
 def test_an_edit_is_caught(steps: list[tuple[str, dict[str, Any]]], data: st.DataObject) -> None:
     stored = chain(steps)
@@ -58,6 +68,7 @@ def test_an_edit_is_caught(steps: list[tuple[str, dict[str, Any]]], data: st.Dat
     assert "edited" in kinds
 
 
+@CHAIN
 @given(logs, st.data())
 def test_a_deletion_is_caught(steps: list[tuple[str, dict[str, Any]]], data: st.DataObject) -> None:
     stored = chain(steps)
@@ -69,6 +80,7 @@ def test_a_deletion_is_caught(steps: list[tuple[str, dict[str, Any]]], data: st.
     assert {b.kind for b in verdict.breaks} & {"removed", "truncated"}
 
 
+@CHAIN
 @given(logs, st.data())
 def test_a_swap_is_caught(steps: list[tuple[str, dict[str, Any]]], data: st.DataObject) -> None:
     stored = chain(steps)
@@ -80,6 +92,7 @@ def test_a_swap_is_caught(steps: list[tuple[str, dict[str, Any]]], data: st.Data
     assert not verify(stored).ok
 
 
+@CHAIN
 @given(logs, st.data(), actions, details)
 def test_an_insertion_is_caught(
     steps: list[tuple[str, dict[str, Any]]], data: st.DataObject, action: str, d: dict[str, Any]
@@ -97,6 +110,7 @@ def test_an_insertion_is_caught(
     assert not verdict.ok and "inserted" in {b.kind for b in verdict.breaks}
 
 
+@CHAIN
 @given(logs, st.data())
 def test_truncation_is_caught_against_the_head_verified_before(
     steps: list[tuple[str, dict[str, Any]]], data: st.DataObject
@@ -110,6 +124,7 @@ def test_truncation_is_caught_against_the_head_verified_before(
     assert [b.kind for b in verdict.breaks] == ["truncated"]
 
 
+@CHAIN
 @given(logs, logs, logs)
 def test_merging_two_concurrent_chains_keeps_everything_and_verifies(
     common: list[tuple[str, dict[str, Any]]],
