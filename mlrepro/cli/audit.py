@@ -26,7 +26,9 @@ def audit() -> None:
 
 
 @audit.command("log")
-@click.option("--commit", "commit", help="Only entries made on this git commit (prefix).")
+@click.option(
+    "--commit", "commit", help="Only entries made on this git commit (a revision or an id prefix)."
+)
 @click.option("--since", help="Only entries at or after this UTC time (ISO 8601).")
 @click.option("--actor", help="Only entries whose git name, email or OS user contains this.")
 @click.option("--action", "action_", help="Only this action (stage.run, checkout, add...).")
@@ -45,6 +47,10 @@ def log(
     store = AuditStore(project.root, project.state_dir)
     try:
         entries = [e for e in (parse(s) for s in store.all()) if e is not None]
+        if commit is not None:
+            # a revision (branch, tag, HEAD~2) names its commit; anything else is an id prefix
+            resolved = store.git.tip(f"{commit}^{{commit}}")
+            commit = resolved or commit
     finally:
         store.close()
         project.close()

@@ -235,3 +235,21 @@ def test_entries_of_a_killed_repro_are_kept_and_published_next_time(proj: Proj) 
     assert [e["details"].get("stage") for e in log if e["action"] == "stage.run"] == ["b", "a"]
     assert (proj.root / ".mlrepro/audit/pending.jsonl").read_text() == ""
     proj.ok("audit", "verify")
+
+
+def test_log_filters_by_revision_time_and_actor(proj: Proj) -> None:
+    pipeline(proj)
+    proj.ok("repro")
+    first = proj.git("rev-parse", "HEAD").strip()
+    proj.git("tag", "v1")
+    proj.params({"lr": 0.3})
+    proj.commit("lr 0.3")
+    proj.ok("repro")
+    assert len(entries(proj)) == 2
+    on_v1 = entries(proj, "--commit", "v1")
+    assert [e["git"]["commit"] for e in on_v1] == [first]
+    assert entries(proj, "--commit", first[:8]) == on_v1
+    assert len(entries(proj, "--actor", "mlrepro tests")) == 2
+    assert entries(proj, "--actor", "somebody else") == []
+    assert len(entries(proj, "--since", "2000-01-01")) == 2
+    assert entries(proj, "--since", "2999-01-01") == []
