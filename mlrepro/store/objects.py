@@ -14,16 +14,14 @@ corrupt object is reported and never checked out.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
-import itertools
 import os
 import shutil
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from mlrepro.errors import MlreproError
+from mlrepro.store import fileio
 from mlrepro.store.digest import (
     SMALL,
     XXH,
@@ -37,7 +35,6 @@ from mlrepro.store.digest import (
 )
 
 READ_ONLY = 0o444
-_counter = itertools.count()
 
 
 class CorruptObjectError(MlreproError):
@@ -52,92 +49,9 @@ def _missing(xxh: str) -> MissingObjectError:
     return MissingObjectError(f"object {XXH}:{xxh} is not in the cache")
 
 
-_pid = os.getpid()
-
-
-def _forked() -> None:
-    global _pid
-    _pid = os.getpid()
-
-
-os.register_at_fork(after_in_child=_forked)
-
-
-def _tmp_name(directory: str) -> str:
-    return os.path.join(directory, f".tmp-{_pid}-{threading.get_ident()}-{next(_counter)}")
-
-
-def _write_all(fd: int, data: bytes | memoryview) -> None:
-    view = memoryview(data)
-    while view:
-        n = os.write(fd, view)
-        view = view[n:]
-
-
-class _Writer:
-    """Writes a large object's bytes to a new file, bypassing the page cache (O_DIRECT)
-    where the file system allows it.
-
-    The object must reach the disk before any record refers to it (the store's
-    ``sync``). Through the page cache, 2 GiB are first copied into memory and then
-    flushed; a direct write streams to the device while the file is being hashed.
-    Direct writes need block-aligned buffers and lengths: mapped windows are
-    page-aligned, and the unaligned tail of the last window is written normally. A
-    refusal (EINVAL) surfaces as an OSError, after which the caller writes the file
-    again with :meth:`restart` (buffered)."""
-
-    def __init__(self, path: str) -> None:
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
-        direct = getattr(os, "O_DIRECT", 0)
-        try:
-            self.fd = os.open(path, flags | direct, 0o600)
-            self.direct = bool(direct)
-        except OSError as exc:  # e.g. tmpfs refuses O_DIRECT with EINVAL
-            if not direct or exc.errno != errno.EINVAL:
-                raise
-            self.fd = os.open(path, flags, 0o600)
-            self.direct = False
-
-    def __call__(self, data: memoryview) -> None:
-        if self.direct:
-            aligned = len(data) - len(data) % _ALIGN
-            _write_all(self.fd, data[:aligned])
-            data = data[aligned:]
-            if data:
-                self._buffered()
-        _write_all(self.fd, data)
-
-    def _buffered(self) -> None:
-        import fcntl
-
-        if self.direct:
-            flags = fcntl.fcntl(self.fd, fcntl.F_GETFL)
-            fcntl.fcntl(self.fd, fcntl.F_SETFL, flags & ~os.O_DIRECT)
-            self.direct = False
-
-    def restart(self) -> None:
-        """Forget what was written, and write what comes next through the page cache."""
-        self._buffered()
-        os.lseek(self.fd, 0, os.SEEK_SET)
-        os.ftruncate(self.fd, 0)
-
-    def close(self) -> None:
-        os.close(self.fd)
-
-
-_ALIGN = 4096
-_O_TMPFILE = getattr(os, "O_TMPFILE", 0)
-_tmpfile = bool(_O_TMPFILE) and os.path.isdir(
-    "/proc/self/fd"
-)  # direct writes: buffer address and length multiples of the block size
-
-
-def _write_new(path: str, data: bytes | memoryview, mode: int) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        _write_all(fd, data)
-    finally:
-        os.close(fd)
+# Whether small objects are written as unnamed files (O_TMPFILE) named by linkat;
+# turned off the first time the file system or a missing /proc refuses.
+_tmpfile = bool(fileio.O_TMPFILE) and os.path.isdir("/proc/self/fd")
 
 
 @dataclass
@@ -195,9 +109,9 @@ class ObjectStore:
         """Copy ``src`` into the store while hashing it (one read of the file)."""
         if size is not None and size <= SMALL:
             return self.add_small(src, sha=sha)[0]
-        tmp = _tmp_name(self.tmp_dir)
+        tmp = fileio.tmp_name(self.tmp_dir)
         try:
-            writer = _Writer(tmp)
+            writer = fileio.DirectWriter(tmp)
             try:
                 try:
                     digest = hash_mapped(src, sha=sha, sink=writer)
@@ -241,14 +155,14 @@ class ObjectStore:
         parent = self._prefix_dir(xxh)
         if _tmpfile:
             try:
-                fd = os.open(parent, os.O_WRONLY | _O_TMPFILE, READ_ONLY)
+                fd = os.open(parent, os.O_WRONLY | fileio.O_TMPFILE, READ_ONLY)
             except OSError as exc:
                 if exc.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
                     raise
                 _tmpfile = False  # not on this file system: named temporary files
             else:
                 try:
-                    _write_all(fd, data)
+                    fileio.write_all(fd, data)
                     try:
                         # linkat(AT_SYMLINK_FOLLOW) gives the open file a name; Python
                         # calls linkat, not link, only when a dir fd is passed (the
@@ -269,9 +183,9 @@ class ObjectStore:
                         return
                 finally:
                     os.close(fd)
-        tmp = _tmp_name(parent)
+        tmp = fileio.tmp_name(parent)
         try:
-            _write_new(tmp, data, READ_ONLY)
+            fileio.write_new(tmp, data, READ_ONLY)
             self._publish(tmp, xxh)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
@@ -280,15 +194,8 @@ class ObjectStore:
 
     def sync(self) -> None:
         """Make every object written so far durable (one flush of the cache's file system)."""
-        if not os.path.isdir(self.root):
-            return
-        fd = os.open(self.root, os.O_RDONLY)
-        try:
-            if _syncfs is not None and _syncfs(fd) == 0:
-                return
-            os.sync()
-        finally:
-            os.close(fd)
+        if os.path.isdir(self.root):
+            fileio.syncfs(self.root)
 
     def read_bytes(self, xxh: str) -> bytes:
         """An object's bytes, verified against its address."""
@@ -322,7 +229,7 @@ class ObjectStore:
                     raise _missing(xxh) from None
                 if xxh_bytes(data) != xxh:
                     raise self._corrupt(xxh, dest)
-                _write_new(tmp, data, 0o644)
+                fileio.write_new(tmp, data, 0o644)
             else:
                 try:
                     f = open(src, "rb", buffering=0)  # noqa: SIM115 - closed by the `with` below
@@ -347,7 +254,7 @@ class ObjectStore:
         directory = os.path.dirname(dest) or "."
         if not os.path.isdir(directory):
             os.makedirs(directory, exist_ok=True)
-        return src, _tmp_name(directory)
+        return src, fileio.tmp_name(directory)
 
     @staticmethod
     def _corrupt(xxh: str, dest: str) -> CorruptObjectError:
@@ -368,7 +275,7 @@ class ObjectStore:
             elif link == "symlink":
                 os.symlink(src, tmp)
             elif link == "reflink":
-                _reflink(src, tmp)
+                fileio.reflink(src, tmp)
                 os.chmod(tmp, 0o644)
             else:
                 raise ValueError(link)
@@ -408,17 +315,15 @@ class ObjectStore:
             fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             try:
                 if link == "reflink":
-                    import fcntl
-
-                    fcntl.ioctl(fd, _FICLONE, fd_in)
+                    fileio.clone(fd, fd_in)
                 elif size <= SMALL:
                     data = read_fd(fd_in)
                     if xxh_bytes(data) != xxh:
                         raise self._corrupt(xxh, dest)
-                    _write_all(fd, data)
+                    fileio.write_all(fd, data)
                 else:
                     with open(fd_in, "rb", buffering=0, closefd=False) as f:
-                        got = hash_stream(f, sink=lambda b: _write_all(fd, b)).xxh
+                        got = hash_stream(f, sink=lambda b: fileio.write_all(fd, b)).xxh
                     if got != xxh:
                         raise self._corrupt(xxh, dest)
                 os.utime(fd, ns=(mtime_ns, mtime_ns))
@@ -469,28 +374,3 @@ class ObjectStore:
                             os.unlink(os.path.join(sub, name))
                         n += 1
         return n
-
-
-def _load_syncfs() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return libc.syncfs
-    except (OSError, AttributeError):
-        return None
-
-
-_syncfs = _load_syncfs()
-_FICLONE = 0x40049409  # ioctl: clone the source's extents (copy-on-write)
-
-
-def _reflink(src: str, dest: str) -> None:
-    """A copy-on-write clone (FICLONE); OSError where the filesystem cannot."""
-    import fcntl
-
-    with open(src, "rb") as s, open(dest, "xb") as d:
-        try:
-            fcntl.ioctl(d.fileno(), _FICLONE, s.fileno())
-        except OSError:
-            d.close()
-            os.unlink(dest)
-            raise

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from mlrepro.errors import MlreproError
 from mlrepro.store import digest as digest_mod
+from mlrepro.store import fileio
 from mlrepro.store import objects as objects_mod
 from mlrepro.store.digest import CHUNK, SMALL, XXH, hash_stream
 from mlrepro.store.objects import CorruptObjectError, MissingObjectError, ObjectStore
@@ -260,14 +261,14 @@ def test_add_file_failing_mid_write_leaves_no_temp_file(
 def test_small_writes_failing_midway_leave_no_temp_file(
     store: ObjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exc: type[BaseException]
 ) -> None:
-    real = objects_mod._write_new
+    real = fileio.write_new
 
     def half_then_fail(path: str, data: bytes | memoryview, mode: int) -> None:
         real(path, bytes(data)[: len(data) // 2], mode)
         raise exc("disk full")
 
     monkeypatch.setattr(objects_mod, "_tmpfile", False)  # the named temporary file path
-    monkeypatch.setattr(objects_mod, "_write_new", half_then_fail)
+    monkeypatch.setattr(fileio, "write_new", half_then_fail)
     src = tmp_path / "src.bin"
     src.write_bytes(b"small file")
     with pytest.raises(exc):
@@ -280,7 +281,7 @@ def test_small_writes_failing_midway_leave_no_temp_file(
     monkeypatch.undo()
     xxh = store.add_bytes(b"stored")
     monkeypatch.setattr(objects_mod, "_tmpfile", False)
-    monkeypatch.setattr(objects_mod, "_write_new", half_then_fail)
+    monkeypatch.setattr(fileio, "write_new", half_then_fail)
     dest = tmp_path / "w" / "f"
     with pytest.raises(exc):
         store.copy_out(xxh, str(dest), size=6)
@@ -424,13 +425,13 @@ def test_unnamed_small_writes_failing_midway_leave_nothing(
     store: ObjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exc: type[BaseException]
 ) -> None:
     """O_TMPFILE: the object has no name until complete, so a failure leaves nothing."""
-    real = objects_mod._write_all
+    real = fileio.write_all
 
     def half_then_fail(fd: int, data: bytes | memoryview) -> None:
         real(fd, bytes(data)[: len(data) // 2])
         raise exc("disk full")
 
-    monkeypatch.setattr(objects_mod, "_write_all", half_then_fail)
+    monkeypatch.setattr(fileio, "write_all", half_then_fail)
     with pytest.raises(exc):
         store.add_bytes(b"never stored")
     src = tmp_path / "src.bin"
