@@ -12,7 +12,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from mlrepro.errors import MlreproError
-from mlrepro.workspace.lockfile import Artifact
+from mlrepro.workspace.lockfile import Artifact, StageRecord
 
 if TYPE_CHECKING:
     from mlrepro.audit.store import AuditStore
@@ -26,6 +26,30 @@ def artifact_json(a: Artifact) -> dict[str, Any]:
     if a.isdir:
         out["nfiles"] = a.nfiles
     return out
+
+
+def stage_details(
+    stage_id: str,
+    cmd: Any,
+    run_key: str,
+    record: StageRecord,
+    outs: list[Artifact],
+    *,
+    status: str = "succeeded",
+    **extra: Any,
+) -> dict[str, Any]:
+    """The details of a stage run or restore: what ran, on which inputs, with which
+    params, what it wrote, and how it ended (``extra``: exit status, duration...)."""
+    return {
+        "stage": stage_id,
+        "cmd": cmd,
+        "run_key": run_key,
+        "status": status,
+        "deps": [artifact_json(a) for a in record.deps],
+        "params": record.params,
+        "outs": [artifact_json(a) for a in outs],
+        **{k: v for k, v in extra.items() if v is not None},
+    }
 
 
 class Recorder:

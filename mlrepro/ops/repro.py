@@ -10,21 +10,20 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import stat
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
-from mlrepro.audit.recorder import Recorder, artifact_json
+from mlrepro.audit.recorder import Recorder, artifact_json, stage_details
 from mlrepro.errors import MlreproError
 from mlrepro.exec.local import run_command, terminate_all
 from mlrepro.ops import runcache
 from mlrepro.ops.artifacts import Linker, all_present, save
 from mlrepro.ops.context import Context
 from mlrepro.ops.gitignore import ignore_outputs
+from mlrepro.ops.outputs import prepare_outputs, remove_output
 from mlrepro.ops.plan import Reason, own_reasons, plan, select
 from mlrepro.spec.model import Stage
 from mlrepro.store.objects import CorruptObjectError, MissingObjectError
@@ -295,7 +294,7 @@ class _Runner:
         if not all(all_present(store, a) for a in outs):
             return False
         for out in stage.all_outs:
-            _remove(ctx.project.root, out.path)
+            remove_output(ctx.project.root, out.path)
         try:
             for a in outs:
                 self.linker.restore(a)
@@ -319,13 +318,7 @@ class _Runner:
     def _execute(self, stage: Stage) -> tuple[list[Artifact], float]:
         """In a worker: clear outputs, run the command, cache the outputs."""
         root = self.ctx.project.root
-        for out in stage.all_outs:
-            if not out.persist:
-                _remove(root, out.path)
-            else:
-                _unshare(os.path.join(root, out.path))
-            parent = os.path.dirname(os.path.join(root, out.path))
-            os.makedirs(parent, exist_ok=True)
+        prepare_outputs(root, stage)
         result = run_command(
             stage.cmd,
             cwd=os.path.join(root, stage.wdir),
@@ -400,16 +393,7 @@ class _Runner:
     ) -> None:
         """An audit entry for a stage run or restore; durable with the lock entry it
         precedes (``_record`` flushes the file system), or at once when nothing follows."""
-        details = {
-            "stage": stage.id,
-            "cmd": stage.cmd,
-            "run_key": key,
-            "status": status,
-            "deps": [artifact_json(a) for a in record.deps],
-            "params": record.params,
-            "outs": [artifact_json(a) for a in outs],
-            **{k: v for k, v in extra.items() if v is not None},
-        }
+        details = stage_details(stage.id, stage.cmd, key, record, outs, status=status, **extra)
         self.audit.record(action, details, flush=status != "succeeded")
 
     def _record(self, stage: Stage, record: StageRecord) -> None:
@@ -431,29 +415,3 @@ class _Failed(Exception):
 
 class _Interrupted(Exception):
     pass
-
-
-def _unshare(path: str) -> None:
-    """Give a persist output its own bytes: the command will change it in place, and a
-    hard or symbolic link into the cache would let it change the cache object."""
-    targets = [path]
-    if os.path.isdir(path) and not os.path.islink(path):
-        targets = [os.path.join(d, f) for d, _, files in os.walk(path) for f in files]
-    for p in targets:
-        try:
-            st = os.lstat(p)
-        except FileNotFoundError:
-            continue
-        if stat.S_ISLNK(st.st_mode) or (stat.S_ISREG(st.st_mode) and st.st_nlink > 1):
-            tmp = f"{p}.mlrepro-unshare"
-            shutil.copyfile(p, tmp)  # follows a link: copies the bytes
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, p)
-
-
-def _remove(root: str, relpath: str) -> None:
-    full = os.path.join(root, relpath)
-    if os.path.isdir(full) and not os.path.islink(full):
-        shutil.rmtree(full)
-    elif os.path.lexists(full):
-        os.unlink(full)
