@@ -282,27 +282,24 @@ def link_note(ml: Path, dv: Path) -> str:
     )
 
 
-def reset_mlrepro(root: Path, *outs: str, delete: bool = False) -> Prepare:
-    """Back to before the first add/repro; ``delete``: delete rather than move aside."""
+def _reset(root: Path, state: tuple[str, ...], outs: tuple[str, ...], delete: bool) -> Prepare:
     drop = rm if delete else discard
 
     def prepare() -> None:
-        drop(root / ".mlrepro" / "cache", root / ".mlrepro" / "state", root / "mlrepro.lock")
+        drop(*(root / p for p in state))
         drop(root / ".gitignore", *(root / o for o in outs))
         sync()
 
     return prepare
+
+
+def reset_mlrepro(root: Path, *outs: str, delete: bool = False) -> Prepare:
+    """Back to before the first add/repro; ``delete``: delete rather than move aside."""
+    return _reset(root, (".mlrepro/cache", ".mlrepro/state", "mlrepro.lock"), outs, delete)
 
 
 def reset_dvc(root: Path, *outs: str, delete: bool = False) -> Prepare:
-    drop = rm if delete else discard
-
-    def prepare() -> None:
-        drop(root / ".dvc" / "cache", root / ".dvc" / "tmp", root / "dvc.lock")
-        drop(root / ".gitignore", *(root / o for o in outs))
-        sync()
-
-    return prepare
+    return _reset(root, (".dvc/cache", ".dvc/tmp", "dvc.lock"), outs, delete)
 
 
 def loadavg() -> str:

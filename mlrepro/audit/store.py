@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from mlrepro.audit.chain import StoredEntry
+from mlrepro.audit.chain import StoredEntry, parse
 from mlrepro.audit.entry import entry_bytes, entry_id, make_entry
 from mlrepro.canonical import canonical_bytes
 from mlrepro.errors import MlreproError
@@ -101,15 +101,23 @@ class AuditStore:
             if not line.strip():
                 continue
             try:
-                entry = json.loads(line)
-                found.append(StoredEntry(int(entry["seq"]), entry_id(entry), line))
+                seq = int(json.loads(line)["seq"])
             except (ValueError, KeyError, TypeError):
                 continue  # a torn last line from a crash: that action was not recorded
+            # each line is the entry's canonical bytes: its id is their hash (verify
+            # recomputes it from the parsed entry, so a line edited by hand shows)
+            found.append(StoredEntry(seq, hashlib.sha256(line).hexdigest(), line))
         return found
 
     def all(self) -> list[StoredEntry]:
-        seen = {s.name_id for s in self.published()}
-        return self.published() + [p for p in self.pending() if p.name_id not in seen]
+        published = self.published()
+        seen = {s.name_id for s in published}
+        return published + [p for p in self.pending() if p.name_id not in seen]
+
+    def entries(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every readable entry with its id (recomputed from its bytes), oldest first."""
+        found = [(entry_id(e), e) for e in (parse(s) for s in self.all()) if e is not None]
+        return sorted(found, key=lambda p: (p[1].get("seq", 0), p[0]))
 
     def head(self) -> Head:
         """The newest entry (pending first, then the ref's commit message)."""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+from collections.abc import Iterator
 
 import click
 
-from mlrepro.audit.chain import parse
 from mlrepro.audit.store import AuditStore
 from mlrepro.audit.sync import pull as do_pull
 from mlrepro.audit.sync import push as do_push
@@ -18,6 +19,23 @@ from mlrepro.workspace.project import Project
 from mlrepro.workspace.repolock import RepoLock
 
 AUDIT_LOG_JSON_VERSION = 1
+
+
+@contextlib.contextmanager
+def _opened(*, locked: bool = False) -> Iterator[tuple[Project, AuditStore]]:
+    """This project's audit log, closed afterwards (``locked``: under the repository lock,
+    for commands that change it)."""
+    project = Project.find()
+    store = AuditStore(project.root, project.state_dir)
+    try:
+        if locked:
+            with RepoLock(project.state_dir):
+                yield project, store
+        else:
+            yield project, store
+    finally:
+        store.close()
+        project.close()
 
 
 @click.group()
@@ -43,18 +61,12 @@ def log(
     as_json: bool,
 ) -> None:
     """Show the audit log, newest first."""
-    project = Project.find()
-    store = AuditStore(project.root, project.state_dir)
-    try:
-        entries = [e for e in (parse(s) for s in store.all()) if e is not None]
+    with _opened() as (_project, store):
+        entries = store.entries()
         if commit is not None:
             # a revision (branch, tag, HEAD~2) names its commit; anything else is an id prefix
             resolved = store.git.tip(f"{commit}^{{commit}}")
             commit = resolved or commit
-    finally:
-        store.close()
-        project.close()
-    from mlrepro.audit.entry import entry_id
 
     def keep(e: dict) -> bool:  # type: ignore[type-arg]
         details = e.get("details") or {}
@@ -67,19 +79,19 @@ def log(
             and (stage is None or details.get("stage") == stage)
         )
 
-    chosen = sorted((e for e in entries if keep(e)), key=lambda e: e.get("seq", 0), reverse=True)
+    chosen = [(eid, e) for eid, e in reversed(entries) if keep(e)]  # newest first
     if as_json:
         click.echo(
             json.dumps(
                 {
                     "version": AUDIT_LOG_JSON_VERSION,
-                    "entries": [{"id": entry_id(e), **e} for e in chosen],
+                    "entries": [{"id": eid, **e} for eid, e in chosen],
                 },
                 indent=2,
             )
         )
         return
-    for e in chosen:
+    for _eid, e in chosen:
         who = (e.get("actor") or {}).get("git_email") or (e.get("actor") or {}).get("os_user")
         details = e.get("details") or {}
         what = details.get("stage") or (details.get("artifact") or {}).get("path") or ""
@@ -97,15 +109,10 @@ def log(
 @click.option("--deep", is_flag=True, help="Also re-hash every cached artifact the log names.")
 def verify(deep: bool) -> None:
     """Check every entry's id and every link; exit 0 only when everything checks."""
-    project = Project.find()
-    store = AuditStore(project.root, project.state_dir)
-    try:
+    with _opened() as (project, store):
         verdict = verify_log(store)
         deep_result = deep_check(store, project.store) if deep else None
         remotes = verify_remotes(store)
-    finally:
-        store.close()
-        project.close()
     for name, lines in sorted(remotes.items()):
         for line in lines:
             click.echo(f"BROKEN in the log fetched from '{name}': {line}")
@@ -136,14 +143,8 @@ def verify(deep: bool) -> None:
 @click.argument("remote", default="origin")
 def push(remote: str) -> None:
     """Send the audit log to a git remote (refs/mlrepro/audit)."""
-    project = Project.find()
-    store = AuditStore(project.root, project.state_dir)
-    try:
-        with RepoLock(project.state_dir):
-            count = do_push(store, remote)
-    finally:
-        store.close()
-        project.close()
+    with _opened(locked=True) as (_project, store):
+        count = do_push(store, remote)
     click.echo(f"pushed the audit log ({count} entries) to {remote}")
 
 
@@ -151,14 +152,8 @@ def push(remote: str) -> None:
 @click.argument("remote", default="origin")
 def pull(remote: str) -> None:
     """Fetch a remote's audit log and join it with this clone's (nothing is lost)."""
-    project = Project.find()
-    store = AuditStore(project.root, project.state_dir)
-    try:
-        with RepoLock(project.state_dir):
-            result = do_pull(store, remote)
-    finally:
-        store.close()
-        project.close()
+    with _opened(locked=True) as (_project, store):
+        result = do_pull(store, remote)
     if result.how == "nothing":
         click.echo(f"{remote} has no audit log yet")
     elif result.how == "up-to-date":
@@ -184,16 +179,9 @@ def export(fmt: str, output: str | None) -> None:
     import os
 
     from mlrepro.audit import export as ex
-    from mlrepro.audit.entry import entry_id
 
-    project = Project.find()
-    store = AuditStore(project.root, project.state_dir)
-    try:
-        parsed = [e for e in (parse(s) for s in store.all()) if e is not None]
-    finally:
-        store.close()
-        project.close()
-    entries = sorted(((entry_id(e), e) for e in parsed), key=lambda p: p[1].get("seq", 0))
+    with _opened() as (project, store):
+        entries = store.entries()
     if fmt == "parquet":
         from mlrepro.audit import parquet
 

@@ -34,9 +34,8 @@ def diff(
     """Compare params, metrics, data and stages between A_REV (default HEAD) and B_REV
     (default the workspace)."""
     project = Project.find(require_init=False)
-    store = project.store if os.path.isdir(project.cache_dir) else None
     try:
-        with Revisions(project.root, store) as revs:
+        with Revisions.of(project) as revs:
             old = revs.revision(a_rev or "HEAD")
             new = revs.revision(b_rev or WORKSPACE)
             hasher = (

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import os
+from dataclasses import asdict
 
 import click
 
 from mlrepro.errors import UsageError
 from mlrepro.lineage.graph import attach_runs
 from mlrepro.lineage.graph import lineage as build
-from mlrepro.lineage.index import DigestIndex
+from mlrepro.lineage.index import DigestIndex, Hit
 from mlrepro.ops.revisions import Revisions
 from mlrepro.render import lineage as render
 from mlrepro.spec.project import relpath_in_root
@@ -46,9 +46,8 @@ def lineage(
     if (path is None) == (digest is None):
         raise UsageError("give a PATH or --digest (one of them)")
     project = Project.find(require_init=False)
-    store = project.store if os.path.isdir(project.cache_dir) else None
     try:
-        with Revisions(project.root, store) as revs:
+        with Revisions.of(project) as revs:
             if digest is not None:
                 index = DigestIndex(revs, os.path.join(project.state_dir, "state", "lineage.db"))
                 try:
@@ -73,20 +72,9 @@ def lineage(
         click.echo(render.to_text(graph, direction), nl=False)
 
 
-def _print_hits(digest: str, hits: list, fmt: str | None) -> None:  # type: ignore[type-arg]
+def _print_hits(digest: str, hits: list[Hit], fmt: str | None) -> None:
     if fmt == "json":
-        rows = [
-            {
-                "commit": h.commit,
-                "role": h.role,
-                "stage": h.stage,
-                "path": h.path,
-                "digest": h.digest,
-                "sha256": h.sha256,
-            }
-            for h in hits
-        ]
-        click.echo(json.dumps({"version": 1, "digest": digest, "found": rows}, indent=2))
+        click.echo(render.digest_json([asdict(h) for h in hits], digest))
         return
     if not hits:
         click.echo(f"{digest}: not found in any lock file searched")
@@ -100,16 +88,10 @@ def _audit_entries(project: Project) -> list[tuple[str, dict]]:  # type: ignore[
     """The audit log's entries (none when this is not an mlrepro project or has no log)."""
     if not os.path.isdir(project.state_dir):
         return []
-    from mlrepro.audit.chain import parse
     from mlrepro.audit.store import AuditStore
 
     store = AuditStore(project.root, project.state_dir)
     try:
-        found = []
-        for s in store.all():
-            entry = parse(s)
-            if entry is not None:
-                found.append((s.name_id, entry))
-        return found
+        return store.entries()
     finally:
         store.close()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import click
 
 from mlrepro.errors import UsageError
@@ -13,10 +11,9 @@ from mlrepro.render import metrics as render
 from mlrepro.workspace.project import Project
 
 
-def _open(require_init: bool = False) -> tuple[Project, Revisions]:
-    project = Project.find(require_init=require_init)
-    store = project.store if os.path.isdir(project.cache_dir) else None
-    return project, Revisions(project.root, store)
+def _open() -> tuple[Project, Revisions]:
+    project = Project.find(require_init=False)
+    return project, Revisions.of(project)
 
 
 def _warn(results: list[RevisionValues]) -> None:
@@ -116,6 +113,30 @@ def _pair(revs: Revisions, a_rev: str | None, b_rev: str | None) -> tuple[Revisi
     return revs.revision(a_rev or "HEAD"), revs.revision(b_rev or WORKSPACE)
 
 
+def _print_diff(
+    old: RevisionValues,
+    new: RevisionValues,
+    a: Revision,
+    b: Revision,
+    kind: str,
+    all_keys: bool,
+    as_json: bool,
+    md: bool,
+    no_path: bool,
+    precision: int | None,
+) -> None:
+    """What `metrics diff` and `params diff` print: DVC's JSON, or its table."""
+    _warn([old, new])
+    deltas = compare(old, new, all_keys=all_keys)
+    if as_json:
+        click.echo(render.diff_json(deltas))
+        return
+    table = render.diff_table(
+        deltas, a.label, b.label, kind=kind, md=md, no_path=no_path, precision=precision
+    )
+    click.echo(table, nl=False)
+
+
 @metrics.command("diff")
 @click.argument("a_rev", required=False)
 @click.argument("b_rev", required=False)
@@ -143,22 +164,17 @@ def metrics_diff(
             old, new = read_metrics(revs, a, targets), read_metrics(revs, b, targets)
     finally:
         project.close()
-    _warn([old, new])
-    deltas = compare(old, new, all_keys=all_keys)
-    if as_json:
-        click.echo(render.diff_json(deltas))
-        return
-    click.echo(
-        render.diff_table(
-            deltas,
-            a.label,
-            b.label,
-            kind="Metric",
-            md=md,
-            no_path=no_path,
-            precision=precision or render.DEFAULT_PRECISION,
-        ),
-        nl=False,
+    _print_diff(
+        old,
+        new,
+        a,
+        b,
+        "Metric",
+        all_keys,
+        as_json,
+        md,
+        no_path,
+        precision or render.DEFAULT_PRECISION,
     )
 
 
@@ -195,17 +211,7 @@ def params_diff(
             new = read_params(revs, b, deps_only=deps, targets=targets)
     finally:
         project.close()
-    _warn([old, new])
-    deltas = compare(old, new, all_keys=all_keys)
-    if as_json:
-        click.echo(render.diff_json(deltas))
-        return
-    click.echo(
-        render.diff_table(
-            deltas, a.label, b.label, kind="Param", md=md, no_path=no_path, precision=None
-        ),
-        nl=False,
-    )
+    _print_diff(old, new, a, b, "Param", all_keys, as_json, md, no_path, None)
 
 
 @metrics.command()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -220,62 +221,68 @@ class _Builder:
                 return sid, out
         return None
 
-    def upstream(self, start: str) -> None:
+    def _walk(self, start: str, step: Callable[[str], list[str]]) -> None:
+        """Breadth-first from ``start``: each path once, its node made, ``step`` giving
+        the paths to visit next."""
         queue = deque([start])
         seen: set[str] = set()
         while queue:
             path = queue.popleft()
-            if path in seen:
-                continue
-            seen.add(path)
-            self.artifact(path)
-            made = self.producer(path)
-            if made is None:
-                continue
-            sid, out = made
-            record = self.lock.stages[sid]
-            self.stage(sid, record)
-            self.out.add_edge(_sid(sid), _aid(out), "produced")
-            if out != path:
-                self.artifact(out)
-            for dep in record.deps:
-                dnode = self.artifact(dep.path)
-                if dnode.kind == "source" and dep.digest and dnode.digest not in (None, dep.digest):
-                    self.out.notes.append(
-                        f"{dep.path} at {self.rev.label} is not what stage {sid} ran on"
-                        f" ({dep.digest})"
-                    )
-                self.out.add_edge(_aid(dep.path), _sid(sid), "input_of")
-                queue.append(dep.path)
+            if path not in seen:
+                seen.add(path)
+                self.artifact(path)
+                queue.extend(step(path))
+
+    def upstream(self, start: str) -> None:
+        self._walk(start, self._up)
 
     def downstream(self, start: str) -> None:
-        queue = deque([start])
-        seen: set[str] = set()
-        while queue:
-            path = queue.popleft()
-            if path in seen:
+        self._walk(start, self._down)
+
+    def _up(self, path: str) -> list[str]:
+        """Link ``path`` to the stage that made it and that stage to its inputs."""
+        made = self.producer(path)
+        if made is None:
+            return []
+        sid, out = made
+        record = self.lock.stages[sid]
+        self.stage(sid, record)
+        self.out.add_edge(_sid(sid), _aid(out), "produced")
+        if out != path:
+            self.artifact(out)
+        for dep in record.deps:
+            dnode = self.artifact(dep.path)
+            if dnode.kind == "source" and dep.digest and dnode.digest not in (None, dep.digest):
+                self.out.notes.append(
+                    f"{dep.path} at {self.rev.label} is not what stage {sid} ran on ({dep.digest})"
+                )
+            self.out.add_edge(_aid(dep.path), _sid(sid), "input_of")
+        return [dep.path for dep in record.deps]
+
+    def _down(self, path: str) -> list[str]:
+        """Link ``path`` to every stage that used it (or a folder holding it, or a file
+        inside it) and those stages to what they produced."""
+        produced: list[str] = []
+        for sid, record in sorted(self.lock.stages.items()):
+            uses = [
+                d.path
+                for d in record.deps
+                if d.path == path or _inside(path, d.path) or _inside(d.path, path)
+            ]
+            if not uses:
                 continue
-            seen.add(path)
-            self.artifact(path)
-            for sid, record in sorted(self.lock.stages.items()):
-                uses = [
-                    d.path
-                    for d in record.deps
-                    if d.path == path or _inside(path, d.path) or _inside(d.path, path)
-                ]
-                if not uses:
-                    continue
-                self.stage(sid, record)
-                for dep in uses:
-                    self.artifact(dep)
-                    self.out.add_edge(_aid(dep), _sid(sid), "input_of")
-                    if dep != path:
-                        rel = "part_of" if _inside(path, dep) else "contains"
-                        self.out.add_edge(_aid(path), _aid(dep), rel)
-                for o in record.outs:
-                    self.artifact(o.path)
-                    self.out.add_edge(_sid(sid), _aid(o.path), "produced")
-                    queue.append(o.path)
+            self.stage(sid, record)
+            for dep in uses:
+                self.artifact(dep)
+                self.out.add_edge(_aid(dep), _sid(sid), "input_of")
+                if dep != path:
+                    rel = "part_of" if _inside(path, dep) else "contains"
+                    self.out.add_edge(_aid(path), _aid(dep), rel)
+            for o in record.outs:
+                self.artifact(o.path)
+                self.out.add_edge(_sid(sid), _aid(o.path), "produced")
+                produced.append(o.path)
+        return produced
 
 
 def lineage(revs: Revisions, rev: Revision, path: str, *, direction: str = "upstream") -> Lineage:

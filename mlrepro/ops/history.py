@@ -91,7 +91,7 @@ def _values(
     key = (*pipeline_key, *(files[p].sha if p in files else None for p in paths))
     if key in seen:
         return seen[key]
-    result = read_metrics(revs, rev)
+    result = read_metrics(revs, rev, tuple(paths))  # the files found above, not again
     out.notes += [f"{e.path} at {info.short}: {e.message}" for e in result.errors]
     values: dict[str, Any] = {}
     for path, flat in result.files.items():

@@ -33,6 +33,7 @@ from mlrepro.workspace.lockfile import LOCK_FILE, Lock, parse_lock
 
 if TYPE_CHECKING:
     from mlrepro.git.repo import GitRepo
+    from mlrepro.workspace.project import Project
 
 WORKSPACE = "workspace"
 _PIPELINE_NAMES = frozenset({"dvc.yaml", ".dvcignore", ".gitignore"})
@@ -65,6 +66,11 @@ class Revisions:
         self._by_content: dict[str, Pipeline | PipelineError] = {}
         self._pipelines: dict[str | None, Pipeline | PipelineError] = {}
         self._locks: dict[str | None, Lock] = {}
+
+    @classmethod
+    def of(cls, project: Project) -> Revisions:
+        """The project's revisions, reading cached outputs from its cache if it has one."""
+        return cls(project.root, project.store if os.path.isdir(project.cache_dir) else None)
 
     @property
     def git(self) -> GitRepo:

@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 from tests.ops.conftest import Proj, git_env
+from tests.ops.test_audit import pipeline
 
 
 def sh(cwd: Path, *args: str) -> str:
@@ -19,17 +20,7 @@ def sh(cwd: Path, *args: str) -> str:
 
 def clones(proj: Proj, tmp_path: Path, tool: Path) -> tuple[Proj, Proj, Path]:
     """A bare remote, the project pushed to it, and a second clone of it."""
-    proj.params({"lr": 0.1})
-    proj.pipeline(
-        {
-            "train": {
-                "cmd": proj.cmd(["param", "model.json", "params.yaml", "lr"]),
-                "params": ["lr"],
-                "outs": ["model.json"],
-            }
-        }
-    )
-    proj.commit("pipeline")
+    pipeline(proj)
     proj.ok("repro")
     bare = tmp_path / "remote.git"
     sh(tmp_path, "git", "init", "-q", "--bare", "-b", "main", str(bare))
