@@ -15,14 +15,12 @@ secret, token, password or key.
 
 from __future__ import annotations
 
-import datetime as dt
-import getpass
 import hashlib
-import platform
+import json
+import os
 import re
-import socket
-import subprocess
 import sys
+import time
 from functools import cache
 from typing import Any
 
@@ -31,38 +29,71 @@ from mlrepro.canonical import canonical_bytes, finite
 AUDIT_VERSION = 1
 MASK = "***"
 
-_URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s@]+@")
-# a name whose last word says it holds a credential: password, api_key, AWS_SECRET_ACCESS_KEY,
-# client-secret, auth_token (not "tokenizer" or "max_tokens")
+# the patterns are compiled on first use (importing this module stays cheap for
+# commands that end up recording nothing)
 _SECRET_WORD = (
     r"(?:secret|token|password|passwd|pwd|passphrase|api[_-]?key|access[_-]?key"
     r"|private[_-]?key|secret[_-]?key|credentials?|authorization|bearer)"
 )
+# a name whose last word says it holds a credential: password, api_key, AWS_SECRET_ACCESS_KEY,
+# client-secret, auth_token (not "tokenizer" or "max_tokens")
 _SECRET_NAME = rf"(?:[A-Za-z0-9]+[_.-])*{_SECRET_WORD}"
-_ASSIGN = re.compile(
-    rf"(?<![A-Za-z0-9])(?P<name>{_SECRET_NAME})(?P<sep>\s*[=:]\s*)"
-    rf"(?P<value>\"[^\"]*\"|'[^']*'|[^\s,;&|]+)",
-    re.IGNORECASE,
+
+
+@cache
+def _patterns() -> dict[str, re.Pattern[str]]:
+    return {
+        "url_userinfo": re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s@]+@"),
+        "option": re.compile(
+            rf"(?P<name>--?{_SECRET_NAME})(?P<sep>=|\s+)(?P<value>\"[^\"]*\"|'[^']*'|[^\s]+)",
+            re.IGNORECASE,
+        ),
+        "assign": re.compile(
+            rf"(?<![A-Za-z0-9])(?P<name>{_SECRET_NAME})(?P<sep>\s*[=:]\s*)"
+            rf"(?P<value>\"[^\"]*\"|'[^']*'|[^\s,;&|]+)",
+            re.IGNORECASE,
+        ),
+        # well-known credential shapes, wherever they appear
+        "tokens": re.compile(
+            r"\b(?:AKIA[0-9A-Z]{16}|ASIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}"
+            r"|github_pat_[A-Za-z0-9_]{30,}|xox[baprs]-[A-Za-z0-9-]{10,}|sk-[A-Za-z0-9]{20,}"
+            r"|eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,})\b"
+        ),
+        "secret_key": re.compile(rf"^{_SECRET_NAME}$", re.IGNORECASE),
+    }
+
+
+# pieces of text every pattern above needs (in lower case): ASCII text holding none is
+# left as it is after a few substring searches instead of four regex substitutions
+# (digests and paths, mostly). Non-ASCII text always takes the full path: case-blind
+# regexes match some non-ASCII letters (the long s, the dotless i) with ASCII ones.
+_NEEDED = (
+    *("secret", "token", "passw", "passphrase", "pwd", "key", "credential"),
+    *("authorization", "bearer", "://", "akia", "asia", "github_pat_", "xox", "sk-", "eyj"),
+    *("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
 )
-_OPTION = re.compile(
-    rf"(?P<name>--?{_SECRET_NAME})(?P<sep>=|\s+)(?P<value>\"[^\"]*\"|'[^']*'|[^\s]+)", re.IGNORECASE
-)
-# well-known credential shapes, wherever they appear
-_TOKENS = re.compile(
-    r"\b(?:AKIA[0-9A-Z]{16}|ASIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}"
-    r"|xox[baprs]-[A-Za-z0-9-]{10,}|sk-[A-Za-z0-9]{20,}|eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,})\b"
-)
+
+
+def _suspect(text: str) -> bool:
+    if not text.isascii():
+        return True
+    low = text.lower()
+    return any(piece in low for piece in _NEEDED)
+
+
+def _secret_key(name: str) -> bool:
+    return _suspect(name) and _patterns()["secret_key"].match(name) is not None
 
 
 def redact(text: str) -> str:
     """``text`` with anything that looks like a credential replaced by ``***``."""
-    text = _URL_USERINFO.sub(lambda m: f"{m['scheme']}{MASK}@", text)
-    text = _OPTION.sub(lambda m: f"{m['name']}{m['sep']}{MASK}", text)
-    text = _ASSIGN.sub(lambda m: f"{m['name']}{m['sep']}{MASK}", text)
-    return _TOKENS.sub(MASK, text)
-
-
-_SECRET_KEY = re.compile(rf"^{_SECRET_NAME}$", re.IGNORECASE)
+    if not _suspect(text):
+        return text
+    p = _patterns()
+    text = p["url_userinfo"].sub(lambda m: f"{m['scheme']}{MASK}@", text)
+    text = p["option"].sub(lambda m: f"{m['name']}{m['sep']}{MASK}", text)
+    text = p["assign"].sub(lambda m: f"{m['name']}{m['sep']}{MASK}", text)
+    return p["tokens"].sub(MASK, text)
 
 
 def redact_value(value: Any) -> Any:
@@ -74,7 +105,9 @@ def redact_value(value: Any) -> Any:
         return [redact_value(v) for v in value]
     if isinstance(value, dict):
         return {
-            k: MASK if isinstance(k, str) and _SECRET_KEY.match(k) else redact_value(v)
+            k: MASK
+            if isinstance(k, str) and _patterns()["secret_key"].match(k)
+            else redact_value(v)
             for k, v in value.items()
         }
     return value
@@ -100,39 +133,32 @@ def entry_id(entry: dict[str, Any]) -> str:
 
 
 def now() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    seconds, nanos = divmod(time.time_ns(), 1_000_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{nanos // 1000:06d}Z"
 
 
-def git_all(root: str, *commands: tuple[str, ...]) -> list[str | None]:
-    """Several ``git`` commands run at once (each costs a process start; they overlap)."""
-    procs: list[subprocess.Popen[str] | None] = []
-    for args in commands:
-        try:
-            procs.append(
-                subprocess.Popen(
-                    ["git", *args],
-                    cwd=root,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.DEVNULL,
-                    text=True,
-                )
-            )
-        except OSError:
-            procs.append(None)
-    out: list[str | None] = []
-    for proc in procs:
-        if proc is None:
-            out.append(None)
-            continue
-        try:
-            text, _ = proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
-            out.append(None)
-            continue
-        out.append(text.strip() if proc.returncode == 0 else None)
-    return out
+def platform_name() -> str:
+    """``platform.platform()``'s answer, without the process it starts on Linux to ask
+    ``uname -p`` (a part it then drops): built from uname and the C library's version
+    where that gives the same string, by ``platform`` itself elsewhere."""
+    import platform
+
+    u = os.uname()
+    try:
+        libc = os.confstr("CS_GNU_LIBC_VERSION") or ""
+    except (ValueError, OSError):
+        libc = ""
+    name, _, version = libc.partition(" ")
+    parts = (u.sysname, u.release, u.machine, name, version)
+    if (
+        u.sysname == "Linux"
+        and name == "glibc"
+        and all(re.fullmatch(r"[\w.+-]+", p) for p in parts)
+    ):
+        return "-".join(part for part in (u.sysname, u.release, u.machine) if part) + (
+            f"-with-{name}{version}"
+        )
+    return platform.platform()
 
 
 @cache
@@ -141,7 +167,7 @@ def environment() -> dict[str, Any]:
 
     Packages are read from the ``*.dist-info`` and ``*.egg-info`` folder names on
     ``sys.path`` (what ``importlib.metadata`` reads, without opening each one)."""
-    import os
+    import platform
 
     found: set[str] = set()
     for folder in sys.path:
@@ -161,7 +187,7 @@ def environment() -> dict[str, Any]:
     return {
         "python": platform.python_version(),
         "implementation": sys.implementation.name,
-        "platform": platform.platform(),
+        "platform": platform_name(),
         "packages": packages,
         "packages_sha256": hashlib.sha256("\n".join(packages).encode()).hexdigest(),
     }
@@ -171,24 +197,35 @@ def environment() -> dict[str, Any]:
 CONTEXT_COMMANDS: tuple[tuple[str, ...], ...] = (
     # the identity git would put on a commit made now (config or GIT_AUTHOR_*)
     ("var", "GIT_AUTHOR_IDENT"),
-    ("rev-parse", "HEAD", "--abbrev-ref", "HEAD"),
-    ("status", "--porcelain", "--untracked-files=no"),
+    # "# branch.oid <commit>", "# branch.head <name>", then one line per changed file
+    ("status", "--porcelain=v2", "--branch", "--untracked-files=no"),
 )
 
 
 def context(root: str, answers: list[str | None] | None = None) -> dict[str, Any]:
     """Who and where: the part of an entry shared by every action of one command
     (``answers``: the output of :data:`CONTEXT_COMMANDS`, when the caller ran them)."""
+    import getpass
+
     try:
         os_user = getpass.getuser()
     except (KeyError, OSError):
         os_user = None
-    ident, head, status = answers if answers is not None else git_all(root, *CONTEXT_COMMANDS)
-    commit, branch = None, None
-    if head:
-        lines = head.splitlines()
-        commit = lines[0] if lines else None
-        branch = lines[1] if len(lines) > 1 and lines[1] != "HEAD" else None
+    if answers is None:
+        from mlrepro.git.refstore import git_all
+
+        answers = git_all(root, *CONTEXT_COMMANDS)
+    ident, status = answers
+    commit, branch, dirty = None, None, None
+    if status is not None:
+        dirty = False
+        for line in status.splitlines():
+            if line.startswith("# branch.oid "):
+                commit = line[13:] if line[13:] != "(initial)" else None
+            elif line.startswith("# branch.head "):
+                branch = line[14:] if line[14:] != "(detached)" else None
+            elif line and not line.startswith("#"):
+                dirty = True
     match = re.match(r"^(.*?) <([^>]*)>", ident or "")
     return {
         "actor": {
@@ -196,11 +233,11 @@ def context(root: str, answers: list[str | None] | None = None) -> dict[str, Any
             "git_email": match[2] if match else None,
             "os_user": os_user,
         },
-        "host": socket.gethostname(),
+        "host": os.uname().nodename,
         "git": {
             "commit": commit,
             "branch": branch,
-            "dirty": None if status is None else bool(status),
+            "dirty": dirty,
         },
         "env": environment(),
     }
@@ -221,5 +258,18 @@ def make_entry(
         "time": now(),
         **shared,
         "action": action,
-        "details": finite(redact_value(details)),
+        "details": clean(details),
     }
+
+
+def clean(details: dict[str, Any]) -> Any:
+    """``details`` with credentials masked and infinities tagged. Most details (digests,
+    paths, plain commands) need neither: one look at their JSON text tells, and spares
+    walking them."""
+    try:
+        text = json.dumps(details, ensure_ascii=False, allow_nan=False)
+    except (ValueError, TypeError):
+        return finite(redact_value(details))
+    # every string and key is in the text as it is (JSON escapes only quotes,
+    # backslashes and control characters, which no needed piece contains)
+    return finite(redact_value(details)) if _suspect(text) else details

@@ -1,8 +1,10 @@
 """Recording the actions of one command into the audit log.
 
-A command makes one :class:`Recorder`; the who/where/environment part of its
-entries is computed on the first entry only (a command that changes nothing
-records nothing and pays nothing). Entries are appended as actions complete, from
+A command makes one :class:`Recorder` when it starts; the git questions behind the
+who/where part of its entries (identity, commit, branch, uncommitted changes, the
+log's tip) are asked then, in processes that run while the command does its work,
+and their answers are read on the first entry (a command that changes nothing
+records nothing and only stops those processes). Entries are appended as actions complete, from
 any thread, and published to the git ref once, when the command ends.
 """
 
@@ -54,27 +56,26 @@ def stage_details(
 
 class Recorder:
     def __init__(self, root: str, state_dir: str) -> None:
+        from mlrepro.audit.entry import CONTEXT_COMMANDS
+        from mlrepro.git.refstore import AUDIT_REF, git_start, tip_command
+
         self.root = root
         self.state_dir = state_dir
         self._store: AuditStore | None = None
         self._shared: dict[str, Any] | None = None
         self._mutex = threading.Lock()
+        self._asked = git_start(root, tip_command(AUDIT_REF), *CONTEXT_COMMANDS)
 
     def _open(self) -> AuditStore:
         if self._store is None:
-            # only when there is something to record; everything git is asked at
-            # start is asked at once (the processes overlap)
-            from mlrepro.audit.entry import CONTEXT_COMMANDS, context, git_all
-            from mlrepro.audit.store import REF, AuditStore
-            from mlrepro.git.refstore import parse_tip, tip_command
+            from mlrepro.audit.entry import context
+            from mlrepro.audit.store import AuditStore
+            from mlrepro.git.refstore import git_collect, parse_tip
 
-            common, tip_out, *answers = git_all(
-                self.root, ("rev-parse", "--git-common-dir"), tip_command(REF), *CONTEXT_COMMANDS
-            )
+            tip_out, *answers = git_collect(self._asked)
+            self._asked = []
             self._shared = context(self.root, answers)
-            self._store = AuditStore(
-                self.root, self.state_dir, common_dir=common, tip=parse_tip(tip_out)
-            )
+            self._store = AuditStore(self.root, self.state_dir, tip=parse_tip(tip_out))
             self._store.publish()  # entries a killed command left pending go first
         return self._store
 
@@ -99,6 +100,11 @@ class Recorder:
         broken) leaves the entries pending for the next command: it never hides the
         command's own outcome and loses nothing."""
         with self._mutex:
+            if self._asked:
+                from mlrepro.git.refstore import git_stop
+
+                git_stop(self._asked)  # nothing was recorded
+                self._asked = []
             if self._store is not None:
                 try:
                     self._store.publish()

@@ -11,9 +11,11 @@ happen (made durable by the same flush that makes the action's objects and lock
 durable), then published to the ref at the end of the command, all in one commit:
 a repro of 100 stages writes one commit, not 100. A command killed before
 publishing leaves its entries pending; the next command publishes them first.
-Publication updates the ref with compare-and-swap, and entries already in the
-tree are not added twice, so a crash between the ref update and clearing the
-pending file loses nothing and duplicates nothing.
+Publication is one ``git fast-import`` that adds the entries to the tip's tree and
+moves the ref with compare-and-swap. A crash between the ref update and clearing
+the pending file loses nothing and duplicates nothing: the tip's message names the
+newest entry it holds, and an entry stored again lands on the same path with the
+same bytes.
 """
 
 from __future__ import annotations
@@ -30,10 +32,9 @@ from mlrepro.audit.chain import StoredEntry, parse
 from mlrepro.audit.entry import entry_bytes, entry_id, make_entry
 from mlrepro.canonical import canonical_bytes
 from mlrepro.errors import MlreproError
-from mlrepro.fsutil import atomic_write
-from mlrepro.git.refstore import BLOB, TREE, RefConflict, RefStore
+from mlrepro.git.refstore import AUDIT_REF, RefConflict, RefStore
 
-REF = "refs/mlrepro/audit"
+REF = AUDIT_REF
 FANOUT = 1000
 _NAME = re.compile(r"^(\d{8})-([0-9a-f]{64})\.json$")
 _HEAD = re.compile(r"^head (\d+) ([0-9a-f]{64})$", re.MULTILINE)
@@ -55,18 +56,20 @@ class AuditStore:
         root: str,
         state_dir: str,
         *,
-        common_dir: str | None = None,
         tip: tuple[str, str] | bool | None = False,
     ) -> None:
-        """``common_dir`` and ``tip`` (the ref's commit and message, None for no ref):
-        answers the caller already had from git, to save asking again."""
+        """``tip`` (the ref's commit and message, None for no ref): the answer the
+        caller already had from git, to save asking again."""
         self.root = root
-        self.git = RefStore(root, common_dir)
+        self.git = RefStore(root)
         self._tip = tip  # False: not known yet
         self.dir = os.path.join(state_dir, "audit")
         self.pending_path = os.path.join(self.dir, "pending.jsonl")
         self._head: Head | None = None  # this process appends alone (it holds the repo lock)
         self._fragments: tuple[int, dict[str, bytes]] | None = None
+        # what the pending file holds, once this process has published it and appended
+        # alone (None: unknown, read the file)
+        self._mine: list[StoredEntry] | None = None
 
     def close(self) -> None:
         self.git.close()
@@ -163,6 +166,8 @@ class AuditStore:
             os.close(fd)
         eid = hashlib.sha256(data).hexdigest()
         self._head = Head(head.seq + 1, (eid,))
+        if self._mine is not None:
+            self._mine.append(StoredEntry(head.seq + 1, eid, data))
         return eid
 
     def sync(self) -> None:
@@ -176,56 +181,33 @@ class AuditStore:
             os.close(fd)
 
     def publish(self) -> int:
-        """Commit pending entries to the ref; how many were added."""
-        pending = self.pending()
+        """Commit pending entries to the ref; how many were published."""
+        pending = self._mine if self._mine is not None else self.pending()
         if not pending:
+            self._mine = []
             return 0
+        newest = max(pending, key=lambda s: s.name_seq)
+        files = [(entry_path(s.name_seq, s.name_id), s.data) for s in pending]
         known = self._tip
         for _attempt in range(5):
             # the tip read with the head, if any; after a conflict, read it again
-            tip = known[0] if isinstance(known, tuple) else None if known is None else self.tip()
+            found = self.git.tip_and_message(REF) if known is False else known
             known = False
-            commit, added = self._commit(tip, pending)
-            if commit is None:
-                break
+            tip, message = found if isinstance(found, tuple) else (None, "")
+            head = _HEAD.search(message)
+            if head and (int(head[1]), head[2]) == (newest.name_seq, newest.name_id):
+                break  # published already: a crash after the ref moved, before the clearing
+            text = f"audit: {len(pending)} entries\n\nhead {newest.name_seq} {newest.name_id}\n"
             try:
-                self.git.move(REF, commit, tip)
+                self.git.add_files(REF, tip, files, text, int(time.time()))
                 break
             except RefConflict:
                 time.sleep(0.05)  # someone else published meanwhile: read the tip again
         else:
             raise MlreproError("could not update refs/mlrepro/audit (it kept changing)")
-        atomic_write(self.pending_path, b"")
+        # the entries are in the ref now; a crash before this line publishes them again,
+        # which the check above (or, for older tips, the same paths and bytes) makes a no-op
+        os.truncate(self.pending_path, 0)
+        self._mine = []
         self._tip = False  # moved: read it again if needed
-        return added
-
-    def _commit(self, tip: str | None, pending: list[StoredEntry]) -> tuple[str | None, int]:
-        """A commit adding the entries not yet in ``tip``'s tree (None: all are there).
-        Entries live in buckets of 1,000 (``entries/<seq // 1000>/``): only the buckets
-        that gain entries are read and rewritten."""
-        wanted = sorted({f"{s.name_seq // FANOUT:05d}" for s in pending})
-        listed = self.git.listing(tip, "entries", *(f"entries/{b}" for b in wanted)) if tip else {}
-        buckets = {name: (sha, mode) for sha, mode, name in listed.get("entries", [])}
-        touched: dict[str, list[tuple[bytes, int, str]]] = {}
-        added = 0
-        for s in sorted(pending, key=lambda s: s.name_seq):
-            bucket = f"{s.name_seq // FANOUT:05d}"
-            if bucket not in touched:
-                touched[bucket] = list(listed.get(f"entries/{bucket}", []))
-            name = entry_path(s.name_seq, s.name_id).rsplit("/", 1)[1]
-            if name in {item[2] for item in touched[bucket]}:
-                continue  # published already (a crash after the ref moved)
-            touched[bucket].append((self.git.write_blob(s.data), BLOB, name))
-            added += 1
-        if not added:
-            return None, 0
-        items = {name: (sha, mode) for name, (sha, mode) in buckets.items()}
-        for name, files in touched.items():
-            items[name] = (self.git.write_tree(files), TREE)
-        entries_tree = self.git.write_tree(
-            [(sha, mode, name) for name, (sha, mode) in items.items()]
-        )
-        root = self.git.write_tree([(entries_tree, TREE, "entries")])
-        last = max(pending, key=lambda s: s.name_seq)
-        message = f"audit: {added} entries\n\nhead {last.name_seq} {last.name_id}\n"
-        return self.git.write_commit(root, [tip] if tip else [], message, int(time.time())), added
+        return len(pending)

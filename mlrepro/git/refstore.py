@@ -1,12 +1,15 @@
 """Git objects written and read directly, for data that lives under a ref of its own.
 
 The audit log is stored as commits on ``refs/mlrepro/audit`` whose trees hold its
-entries. New objects are written as loose objects in-process, exactly as git
-writes them (zlib of ``<kind> <size>\\0<data>`` under its SHA-1, by an atomic
-rename); the few reads a publication needs and the compare-and-swap move of the
-ref go through ``git`` itself. This module deliberately does not import GitPython:
-recording an action must cost a command almost nothing (GitPython's import alone
-is about 90 ms), and the handful of plumbing calls needs no library.
+entries. A publication is one ``git fast-import``: it adds files to the ref's tree
+in a new commit, writes every object in one pack, and moves the ref only if it
+still points where the commit's parent says (compare-and-swap). Merges of two logs
+write their few objects as loose objects in-process, exactly as git writes them
+(zlib of ``<kind> <size>\\0<data>`` under its SHA-1, by an atomic rename).
+
+This module deliberately does not import GitPython: recording an action must cost
+a command almost nothing (GitPython's import alone is about 90 ms), and the handful
+of plumbing calls needs no library.
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ import hashlib
 import os
 import subprocess
 import zlib
+from functools import cached_property
 
 from mlrepro.errors import MlreproError
 
+AUDIT_REF = "refs/mlrepro/audit"
 TREE = 0o40000
 BLOB = 0o100644
 ZERO = "0" * 40
@@ -52,6 +57,62 @@ def format_tree(items: list[TreeItem]) -> bytes:
     )
 
 
+Started = list["subprocess.Popen[str] | None"]
+
+
+def git_start(root: str, *commands: tuple[str, ...]) -> Started:
+    """Start several read-only ``git`` commands at once, without waiting: each costs
+    a process start, and they overlap with each other and with the caller's work."""
+    procs: Started = []
+    for args in commands:
+        try:
+            procs.append(
+                subprocess.Popen(
+                    # never the index's optional lock: these may be stopped unfinished
+                    ["git", "--no-optional-locks", *args],
+                    cwd=root,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    text=True,
+                )
+            )
+        except OSError:
+            procs.append(None)
+    return procs
+
+
+def git_collect(procs: Started) -> list[str | None]:
+    """The outputs of :func:`git_start`'s commands (None for one that failed)."""
+    out: list[str | None] = []
+    for proc in procs:
+        if proc is None:
+            out.append(None)
+            continue
+        try:
+            text, _ = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            out.append(None)
+            continue
+        out.append(text.strip() if proc.returncode == 0 else None)
+    return out
+
+
+def git_stop(procs: Started) -> None:
+    """Stop commands whose answers are no longer wanted."""
+    for proc in procs:
+        if proc is not None:
+            proc.kill()
+            proc.communicate()
+
+
+def git_all(root: str, *commands: tuple[str, ...]) -> list[str | None]:
+    """Several ``git`` commands run at once; their outputs."""
+    return git_collect(git_start(root, *commands))
+
+
 def tip_command(ref: str) -> tuple[str, ...]:
     return ("log", "-1", "--format=%H%n%B", ref, "--")
 
@@ -65,12 +126,15 @@ def parse_tip(out: str | None) -> tuple[str, str] | None:
 
 
 class RefStore:
-    def __init__(self, root: str, common_dir: str | None = None) -> None:
+    def __init__(self, root: str) -> None:
         self.root = root
-        common = common_dir or self._git("rev-parse", "--git-common-dir", check=False)
+
+    @cached_property
+    def objects(self) -> str:
+        common = self._git("rev-parse", "--git-common-dir", check=False)
         if common is None:
-            raise MlreproError(f"'{root}' is not inside a git repository")
-        self.objects = os.path.join(root, common.strip(), "objects")
+            raise MlreproError(f"'{self.root}' is not inside a git repository")
+        return os.path.join(self.root, common.strip(), "objects")
 
     def close(self) -> None:
         pass
@@ -190,6 +254,42 @@ class RefStore:
         lines = [f"tree {tree.hex()}", *(f"parent {p}" for p in parents)]
         lines += [f"author {who}", f"committer {who}", "", message]
         return self._store(b"commit", "\n".join(lines).encode()).hex()
+
+    def add_files(
+        self,
+        ref: str,
+        parent: str | None,
+        files: list[tuple[str, bytes]],
+        message: str,
+        stamp: int,
+    ) -> None:
+        """A commit on top of ``parent`` (None: a first commit) whose tree is the
+        parent's plus ``files`` (path, bytes), made the tip of ``ref`` only if ``ref``
+        still points at ``parent``: :class:`RefConflict` when it moved."""
+        who = f"mlrepro <audit@mlrepro.invalid> {stamp} +0000".encode()
+        msg = message.encode()
+        stream = [b"commit ", ref.encode(), b"\ncommitter ", who, b"\n"]
+        stream += [b"data %d\n" % len(msg), msg, b"\n"]
+        if parent:
+            stream += [b"from ", parent.encode(), b"\n"]
+        for path, data in files:
+            stream += [b"M 100644 inline ", path.encode(), b"\ndata %d\n" % len(data), data, b"\n"]
+        stream.append(b"done\n")
+        proc = subprocess.run(
+            ["git", "fast-import", "--quiet", "--done"],
+            cwd=self.root,
+            input=b"".join(stream),
+            capture_output=True,
+            check=False,
+        )
+        if proc.returncode == 0:
+            return
+        why = proc.stderr.decode(errors="replace").strip()
+        # fast-import refuses to move a ref to a commit that does not contain its tip,
+        # and its ref update is itself a compare-and-swap
+        if "Not updating" in why or "cannot lock ref" in why:
+            raise RefConflict(f"{ref} moved meanwhile")
+        raise MlreproError(f"git fast-import failed: {why.splitlines()[-1] if why else '?'}")
 
     def move(self, ref: str, new: str, old: str | None) -> None:
         """Point ``ref`` at ``new`` if it still points at ``old`` (None: did not exist)."""

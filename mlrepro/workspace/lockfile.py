@@ -93,6 +93,9 @@ class StageRecord:
 class Lock:
     stages: dict[str, StageRecord] = field(default_factory=dict)
     data: dict[str, Artifact] = field(default_factory=dict)  # data inputs by path
+    # each stage's block of the file as dump_lock wrote it: a repro that records stages
+    # one by one formats each of them once, not the whole file every time
+    blocks: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def with_stage(self, stage_id: str, record: StageRecord | None) -> Lock:
         stages = dict(self.stages)
@@ -100,10 +103,12 @@ class Lock:
             stages.pop(stage_id, None)
         else:
             stages[stage_id] = record
-        return Lock(stages=stages, data=self.data)
+        blocks = {k: v for k, v in self.blocks.items() if k != stage_id}
+        return Lock(stages=stages, data=self.data, blocks=blocks)
 
     def with_data(self, artifact: Artifact) -> Lock:
-        return Lock(stages=self.stages, data={**self.data, artifact.path: artifact})
+        data = {**self.data, artifact.path: artifact}
+        return Lock(stages=self.stages, data=data, blocks=self.blocks)
 
 
 # Characters JSON may leave raw but YAML cannot carry in a double-quoted scalar:
@@ -144,26 +149,34 @@ def dump_lock(lock: Lock) -> str:
     if not lock.stages:
         out[-1] = "stages: {}"
     for stage_id in sorted(lock.stages):
-        rec = lock.stages[stage_id]
-        out.append("")
-        out.append(f"  {_j(stage_id)}:")
-        out.append(f"    cmd: {_j(rec.cmd)}")
-        out.append("    deps:" + (" []" if not rec.deps else ""))
-        for a in sorted(rec.deps, key=lambda a: a.path):
-            out += _artifact_lines(a, "      ")
-        out.append("    params:" + (" {}" if not rec.params else ""))
-        for f in sorted(rec.params):
-            values = rec.params[f]
-            out.append(f"      {_j(f)}:" + (" {}" if not values else ""))
-            out += [f"        {_j(k)}: {_j(values[k])}" for k in sorted(values)]
-        out.append("    outs:" + (" []" if not rec.outs else ""))
-        for a in sorted(rec.outs, key=lambda a: a.path):
-            out += _artifact_lines(a, "      ")
+        block = lock.blocks.get(stage_id)
+        if block is None:
+            block = lock.blocks[stage_id] = _stage_block(stage_id, lock.stages[stage_id])
+        out.append(block)
     out.append("")
     out.append("data:" + (" []" if not lock.data else ""))
     for path in sorted(lock.data):
         out += _artifact_lines(lock.data[path], "  ")
     return "\n".join(out) + "\n"
+
+
+def _stage_block(stage_id: str, rec: StageRecord) -> str:
+    """One stage's block of the lock file (after a blank line)."""
+    out = [""]
+    out.append(f"  {_j(stage_id)}:")
+    out.append(f"    cmd: {_j(rec.cmd)}")
+    out.append("    deps:" + (" []" if not rec.deps else ""))
+    for a in sorted(rec.deps, key=lambda a: a.path):
+        out += _artifact_lines(a, "      ")
+    out.append("    params:" + (" {}" if not rec.params else ""))
+    for f in sorted(rec.params):
+        values = rec.params[f]
+        out.append(f"      {_j(f)}:" + (" {}" if not values else ""))
+        out += [f"        {_j(k)}: {_j(values[k])}" for k in sorted(values)]
+    out.append("    outs:" + (" []" if not rec.outs else ""))
+    for a in sorted(rec.outs, key=lambda a: a.path):
+        out += _artifact_lines(a, "      ")
+    return "\n".join(out)
 
 
 class LockFileError(MlreproError):

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import platform
+
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mlrepro.audit.entry import environment, redact, redact_value
+from mlrepro.audit.entry import (
+    MASK,
+    _patterns,
+    clean,
+    environment,
+    platform_name,
+    redact,
+    redact_value,
+)
+from mlrepro.canonical import canonical_bytes, finite
 
 SECRETS = st.text(st.sampled_from("abcdefXYZ0123456789"), min_size=6, max_size=20)
 
@@ -45,6 +56,47 @@ def test_ordinary_words_are_left_alone() -> None:
         assert redact(text) == text
 
 
+def _every_pattern(text: str) -> str:
+    """Redaction without the quick pre-check: every substitution, always."""
+    p = _patterns()
+    text = p["url_userinfo"].sub(lambda m: f"{m['scheme']}{MASK}@", text)
+    text = p["option"].sub(lambda m: f"{m['name']}{m['sep']}{MASK}", text)
+    text = p["assign"].sub(lambda m: f"{m['name']}{m['sep']}{MASK}", text)
+    return p["tokens"].sub(MASK, text)
+
+
+FRAGMENTS = st.sampled_from(
+    [
+        "--password=",
+        "--API-Key ",
+        "AWS_SECRET_ACCESS_KEY=",
+        "https://u:",
+        "@host/",
+        "token: ",
+        "AKIAIOSFODNN7EXAMPLE",
+        "ghp_0123456789abcdefghijABCDEFGHIJ0123456789",
+        "sk-ABCDEFGHIJKLMNOPQRSTUVWX",
+        "eyJhbGciOiJIUzI1.eyJzdWIiOiIxMjM0.SflKxwRJSMeKKF2QT4",
+        "xxh3-128:0123456789abcdef",
+        "data/raw.csv",
+        "PASSWORD=",
+        "\u017fecret=",  # the long s: a case-blind regex matches it with "s"
+        "credent\u0131al: ",  # the dotless i likewise
+        " ",
+        "=",
+    ]
+)
+
+
+@given(st.lists(st.one_of(FRAGMENTS, st.text(max_size=8)), max_size=8))
+def test_the_quick_pre_check_never_changes_what_is_masked(parts: list[str]) -> None:
+    text = "".join(parts)
+    assert redact(text) == _every_pattern(text)
+    # and a key is masked exactly when the full pattern says it names a secret
+    expected = MASK if _patterns()["secret_key"].match(text) else redact(text)
+    assert redact_value({text: text}) == {text: expected}
+
+
 def test_values_under_secret_keys_are_masked() -> None:
     params = {"params.yaml": {"api_token": "xyz", "lr": 0.1, "db": {"password": "p", "host": "h"}}}
     assert redact_value(params) == {
@@ -80,3 +132,30 @@ def test_entry_bytes_from_shared_fragments_are_the_canonical_bytes(
     entry = make_entry(seq=3, prev=["b" * 64], action="stage.run", details=details, shared=shared)
     fragments = {k: canonical_bytes(v) for k, v in shared.items()}
     assert entry_bytes(entry, fragments) == canonical_bytes(entry)
+
+
+def test_platform_name_is_what_platform_says() -> None:
+    assert platform_name() == platform.platform()
+    assert environment()["platform"] == platform.platform()
+
+
+DETAIL_TEXT = st.one_of(FRAGMENTS, st.text(max_size=6))
+DETAILS = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(),  # NaN and infinities included: they must come out tagged
+        st.lists(DETAIL_TEXT, max_size=3).map("".join),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.one_of(FRAGMENTS, st.text(max_size=6)), inner, max_size=3),
+    ),
+    max_leaves=12,
+)
+
+
+@given(st.dictionaries(st.text(max_size=6), DETAILS, max_size=4))
+def test_details_that_need_nothing_are_recorded_as_the_full_walk_would(details: dict) -> None:  # type: ignore[type-arg]
+    assert canonical_bytes(clean(details)) == canonical_bytes(finite(redact_value(details)))

@@ -1,0 +1,172 @@
+"""The audit log's git storage in a real repository: publication by ``git fast-import``,
+the compare-and-swap of the ref, a crash between the ref update and the clearing of
+the pending file, and the git questions a command asks when it starts."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from mlrepro.audit.chain import verify
+from mlrepro.audit.entry import context
+from mlrepro.audit.recorder import Recorder
+from mlrepro.audit.store import REF, AuditStore
+from mlrepro.git.refstore import RefConflict, RefStore
+from tests.ops.conftest import GIT_ENV
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for key, value in GIT_ENV.items():
+        monkeypatch.setenv(key, value)
+    root = tmp_path / "repo"
+    root.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
+    (root / "README").write_text("x\n")
+    subprocess.run(["git", "add", "README"], cwd=root, check=True)
+    subprocess.run(["git", "commit", "-q", "-m", "init"], cwd=root, check=True)
+    (root / ".mlrepro").mkdir()
+    return root
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=root, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def append(store: AuditStore, n: int, action: str = "test.action") -> list[str]:
+    shared = context(store.root)
+    return [store.append(action, {"n": i}, shared) for i in range(n)]
+
+
+def test_one_publication_is_one_commit_holding_every_entry(repo: Path) -> None:
+    store = AuditStore(str(repo), str(repo / ".mlrepro"))
+    ids = append(store, 3)
+    assert store.publish() == 3
+    assert git(repo, "rev-list", "--count", REF) == "1"
+    names = git(repo, "ls-tree", "-r", "--name-only", REF).splitlines()
+    assert names == [f"entries/00000/{i + 1:08d}-{eid}.json" for i, eid in enumerate(ids)]
+    assert (repo / ".mlrepro/audit/pending.jsonl").read_bytes() == b""
+    # each blob holds the entry's canonical bytes, which hash to its name
+    assert not verify(store.published()).breaks
+    more = append(store, 2)
+    assert store.publish() == 2
+    assert git(repo, "rev-list", "--count", REF) == "2"
+    assert len(store.published()) == 5
+    assert git(repo, "log", "-1", "--format=%B", REF).endswith(f"head 5 {more[-1]}")
+
+
+def test_a_crash_after_the_ref_moved_publishes_nothing_twice(repo: Path) -> None:
+    store = AuditStore(str(repo), str(repo / ".mlrepro"))
+    append(store, 4)
+    left = (repo / ".mlrepro/audit/pending.jsonl").read_bytes()
+    store.publish()
+    tip = git(repo, "rev-parse", REF)
+    # the process died after fast-import moved the ref, before it cleared the file
+    (repo / ".mlrepro/audit/pending.jsonl").write_bytes(left)
+    again = AuditStore(str(repo), str(repo / ".mlrepro"))
+    assert again.publish() == 4  # handled: cleared without a new commit
+    assert git(repo, "rev-parse", REF) == tip
+    assert again.pending() == []
+    assert len(again.published()) == 4
+
+
+def test_entries_published_again_under_an_older_tip_message_land_on_the_same_paths(
+    repo: Path,
+) -> None:
+    store = AuditStore(str(repo), str(repo / ".mlrepro"))
+    append(store, 2)
+    pending = store.pending()
+    store.publish()
+    tip = git(repo, "rev-parse", REF)
+    # a tip whose message does not name its head (written by something else)
+    files = [(f"entries/00000/{s.name_seq:08d}-{s.name_id}.json", s.data) for s in pending]
+    store.git.add_files(REF, tip, files, "rewritten without a head line\n", 0)
+    assert git(repo, "rev-parse", f"{REF}^{{tree}}") == git(repo, "rev-parse", f"{tip}^{{tree}}")
+    assert len(store.published()) == 2
+
+
+def test_the_ref_moves_only_from_the_tip_the_commit_was_built_on(repo: Path) -> None:
+    refs = RefStore(str(repo))
+    refs.add_files(REF, None, [("entries/a.json", b"{}")], "one\n", 0)
+    first = git(repo, "rev-parse", REF)
+    refs.add_files(REF, first, [("entries/b.json", b"{}")], "two\n", 0)
+    second = git(repo, "rev-parse", REF)
+    with pytest.raises(RefConflict):
+        refs.add_files(REF, first, [("entries/c.json", b"{}")], "stale\n", 0)
+    with pytest.raises(RefConflict):
+        refs.add_files(REF, None, [("entries/c.json", b"{}")], "unborn\n", 0)
+    assert git(repo, "rev-parse", REF) == second
+    assert git(repo, "ls-tree", "-r", "--name-only", REF).split() == [
+        "entries/a.json",
+        "entries/b.json",
+    ]
+
+
+def test_a_publication_that_lost_the_race_reads_the_tip_again(repo: Path) -> None:
+    state = str(repo / ".mlrepro")
+    ours = AuditStore(str(repo), state)
+    append(ours, 1)
+    stale = RefStore(str(repo)).tip_and_message(REF)  # no ref yet: None
+    other = RefStore(str(repo))
+    other.add_files(REF, None, [("entries/00000/x.json", b"{}")], "someone else\n", 0)
+    racing = AuditStore(str(repo), state, tip=stale)  # believes the ref is absent
+    assert racing.publish() == 1
+    names = git(repo, "ls-tree", "-r", "--name-only", REF).split()
+    assert "entries/00000/x.json" in names and len(names) == 2
+    assert git(repo, "rev-list", "--count", REF) == "2"
+
+
+def test_a_command_that_records_nothing_stops_its_git_questions_cleanly(repo: Path) -> None:
+    # many tracked files so that `git status` is still running when it is stopped
+    for i in range(300):
+        (repo / f"f{i}.txt").write_text(str(i))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "files")
+    os.utime(repo / ".git/index", (0, 0))  # stale index: status would want to refresh it
+    for _ in range(5):
+        recorder = Recorder(str(repo), str(repo / ".mlrepro"))
+        asked = list(recorder._asked)
+        recorder.close()
+        assert all(p is None or p.returncode is not None for p in asked)
+        assert not (repo / ".git/index.lock").exists()
+    assert git(repo, "for-each-ref", REF) == ""
+    assert not (repo / ".mlrepro/audit").exists()
+
+
+def test_a_command_that_records_reads_the_answers_asked_at_its_start(repo: Path) -> None:
+    recorder = Recorder(str(repo), str(repo / ".mlrepro"))
+    git(repo, "checkout", "-q", "-b", "later")  # after the command started
+    recorder.record("test.action", {"n": 1})
+    recorder.close()
+    store = AuditStore(str(repo), str(repo / ".mlrepro"))
+    ((_, entry),) = store.entries()
+    assert entry["git"]["branch"] == "main"
+    assert entry["git"]["commit"] == git(repo, "rev-parse", "HEAD")
+    assert entry["actor"]["git_email"] == GIT_ENV["GIT_AUTHOR_EMAIL"]
+    assert entry["git"]["dirty"] is False
+
+
+def test_the_context_names_commit_branch_and_uncommitted_changes(
+    repo: Path, tmp_path: Path
+) -> None:
+    head = git(repo, "rev-parse", "HEAD")
+    clean = context(str(repo))["git"]
+    assert clean == {"commit": head, "branch": "main", "dirty": False}
+    (repo / "README").write_text("changed\n")
+    assert context(str(repo))["git"] == {"commit": head, "branch": "main", "dirty": True}
+    git(repo, "checkout", "-q", "README")
+    (repo / "untracked.txt").write_text("new\n")  # untracked files do not make it dirty
+    git(repo, "checkout", "-q", "--detach")
+    assert context(str(repo))["git"] == {"commit": head, "branch": None, "dirty": False}
+    fresh = tmp_path / "fresh"
+    subprocess.run(["git", "init", "-q", "-b", "trunk", str(fresh)], check=True)
+    assert context(str(fresh))["git"] == {"commit": None, "branch": "trunk", "dirty": False}
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    unknown = context(str(outside))["git"]
+    assert unknown["commit"] is None and unknown["dirty"] is None
