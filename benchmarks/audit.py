@@ -90,7 +90,7 @@ def bench_audit(work: Path, tools: en.Tools, small: bool) -> en.Section:
             en.sh([tools.mlrepro, "repro", "-j", "2"], root)
         en.sh(["git", "add", "-A"], root)
         en.sh(["git", "commit", "-q", "-m", "pipeline"], root)
-        pairs = 4 if small else 16
+        pairs = 4 if small else 24
         times: dict[str, list[float]] = {"audited": [], "baseline": []}
         v = 2
         for i in range(pairs):

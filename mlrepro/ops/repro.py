@@ -80,9 +80,9 @@ def repro(
     wait_for_lock: float = 0.0,
 ) -> ReproResult:
     with RepoLock(project.state_dir, wait=wait_for_lock):
-        ctx = Context.load(project)
-        order = select(ctx, targets, downstream=downstream, single=single_item)
         if dry:
+            ctx = Context.load(project)
+            order = select(ctx, targets, downstream=downstream, single=single_item)
             statuses = plan(ctx, order, force=force)
             return ReproResult(
                 tuple(
@@ -91,8 +91,12 @@ def repro(
                     if not st.frozen or force
                 )
             )
+        # made first: the git questions behind the audit entries are answered while
+        # the pipeline loads
         audit = Recorder(project.root, project.state_dir)
         try:
+            ctx = Context.load(project)
+            order = select(ctx, targets, downstream=downstream, single=single_item)
             _save_data_inputs(ctx, audit)
             runner = _Runner(
                 ctx,
