@@ -27,7 +27,12 @@ from pathlib import Path
 
 import workloads as wl
 
-ENV = {**os.environ, "DVC_NO_ANALYTICS": "1"}
+# Python writes its bytecode cache as it would after `pip install` (a shell that sets
+# PYTHONDONTWRITEBYTECODE would make every run compile mlrepro's sources again)
+ENV = {
+    **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+    "DVC_NO_ANALYTICS": "1",
+}
 NAMES = ("audit", "big_file", "history", "many_files", "parallel_stages")
 
 # Targets from the engine issue.

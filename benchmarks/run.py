@@ -316,6 +316,11 @@ def main() -> int:
         help="engine workloads at a tiny size, one run each (checks the runner, not speed)",
     )
     args = parser.parse_args()
+    # every tool runs with its bytecode cached, as after an install (see engine.ENV)
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(HERE.parent / "mlrepro")], check=True
+    )
     hyperfine = None if args.no_hyperfine else shutil.which("hyperfine")
     info = machine_info()
     print(f"## Machine\n\n{info}\n")
