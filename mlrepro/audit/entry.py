@@ -81,7 +81,9 @@ def _suspect(text: str) -> bool:
     return any(piece in low for piece in _NEEDED)
 
 
-def _secret_key(name: str) -> bool:
+def is_secret_name(name: str) -> bool:
+    """Whether a key or option name says its value is a credential (``api_token``,
+    ``secret_access_key``, ``password``)."""
     return _suspect(name) and _patterns()["secret_key"].match(name) is not None
 
 

@@ -6,6 +6,7 @@ import contextlib
 import json
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 import click
 
@@ -36,6 +37,21 @@ def _opened(*, locked: bool = False) -> Iterator[tuple[Project, AuditStore]]:
     finally:
         store.close()
         project.close()
+
+
+def _what(details: dict[str, Any]) -> str:
+    """The thing an entry is about, for the one-line listing."""
+    if details.get("stage"):
+        return str(details["stage"])
+    if isinstance(details.get("artifact"), dict):
+        return str(details["artifact"].get("path", ""))
+    if details.get("name"):  # config and remote changes
+        return str(details["name"])
+    removed = details.get("removed")
+    if isinstance(removed, int | list):  # gc, repair
+        count = removed if isinstance(removed, int) else len(removed)
+        return f"{count} object{'s' if count != 1 else ''}"
+    return ""
 
 
 @click.group()
@@ -94,7 +110,7 @@ def log(
     for _eid, e in chosen:
         who = (e.get("actor") or {}).get("git_email") or (e.get("actor") or {}).get("os_user")
         details = e.get("details") or {}
-        what = details.get("stage") or (details.get("artifact") or {}).get("path") or ""
+        what = _what(details)
         status = details.get("status")
         git = e.get("git") or {}
         click.echo(

@@ -32,6 +32,9 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "add": ("mlrepro.cli.add", "add", "Put raw data into the cache and record it."),
     "audit": ("mlrepro.cli.audit", "audit", "Show and verify the tamper-evident audit log."),
     "cache": ("mlrepro.cli.cache", "cache", "Inspect and repair the local cache."),
+    "config": ("mlrepro.cli.config", "config", "Show or change a setting."),
+    "gc": ("mlrepro.cli.gc", "gc", "Delete cache objects no kept revision needs."),
+    "remote": ("mlrepro.cli.config", "remote", "Name the remote caches."),
     "diff": (
         "mlrepro.cli.diff",
         "diff",

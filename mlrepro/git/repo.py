@@ -127,8 +127,9 @@ class GitRepo:
         return sorted(found)
 
     def all_commits(self) -> list[str]:
-        """Every commit reachable from any ref, newest first."""
-        out: str = self._repo.git.rev_list("--all")
+        """Every commit reachable from any ref, newest first (not the audit log's own
+        commits under ``refs/mlrepro/``, which hold no pipeline)."""
+        out: str = self._repo.git.rev_list("--exclude=refs/mlrepro/*", "--all")
         return out.split()
 
     def active_branch(self) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from mlrepro.audit.recorder import Recorder, artifact_json
 from mlrepro.errors import MlreproError
 from mlrepro.ops.artifacts import all_present, save
 from mlrepro.ops.context import Context
@@ -31,14 +32,21 @@ def verify(project: Project, *, repair: bool = False, wait_for_lock: float = 0.0
         stray = 0
         recached: list[str] = []
         if repair:
-            for x in corrupt:
-                store.remove(x)
-            stray = store.clean_tmp()
-            recached = _recache(project)
+            audit = Recorder(project.root, project.state_dir)
+            try:
+                if corrupt:  # recorded before the objects go
+                    removed = sorted(f"xxh3-128:{x}" for x in corrupt)
+                    audit.record("cache.repair", {"removed": removed}, flush=True)
+                for x in corrupt:
+                    store.remove(x)
+                stray = store.clean_tmp()
+                recached = _recache(project, audit)
+            finally:
+                audit.close()
         return VerifyResult(len(objects), corrupt, repair, stray, tuple(recached))
 
 
-def _recache(project: Project) -> list[str]:
+def _recache(project: Project, audit: Recorder) -> list[str]:
     """Cache again every recorded output or data input whose objects are gone but whose
     workspace copy still matches the lock file."""
     try:
@@ -53,7 +61,8 @@ def _recache(project: Project) -> list[str]:
                 continue
             st = ctx.state(a.path)
             if st.exists and f"xxh3-128:{st.xxh}" == a.digest:
-                save(project.store, ctx.hasher, a.path)
+                again = save(project.store, ctx.hasher, a.path)
+                audit.record("cache.recache", {"artifact": artifact_json(again)})
                 done.append(a.path)
         project.store.sync()
     finally:

@@ -1,0 +1,146 @@
+"""``mlrepro config`` and ``mlrepro remote``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from mlrepro.errors import MlreproError
+from mlrepro.ops import settings
+from mlrepro.workspace.project import Project
+
+LOCAL_HELP = "Change .mlrepro/config.local (this machine only, not committed)."
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, bool | int) or value is None:
+        return json.dumps(value)
+    return str(value)
+
+
+@click.command()
+@click.argument("name", required=False)
+@click.argument("value", required=False)
+@click.option("--unset", is_flag=True, help="Remove the setting.")
+@click.option("--list", "list_", is_flag=True, help="Show every setting in force.")
+@click.option("--local", is_flag=True, help=LOCAL_HELP)
+@click.option("--project", "project_only", is_flag=True, help="With --list: config.json only.")
+def config(
+    name: str | None, value: str | None, unset: bool, list_: bool, local: bool, project_only: bool
+) -> None:
+    """Show or change a setting: cache.type, core.remote, remote.NAME.OPTION."""
+    project = Project.find()
+    try:
+        if list_:
+            if name or value or unset:
+                raise click.UsageError("--list takes no NAME, VALUE or --unset")
+            scope = True if local else False if project_only else None
+            for key, val in settings.listing(project, local=scope).items():
+                click.echo(f"{key}={_show(val)}")
+            return
+        if name is None:
+            raise click.UsageError("name a setting, or use --list")
+        if unset:
+            if value is not None:
+                raise click.UsageError("--unset takes no VALUE")
+            settings.unset_value(project, name, local=local)
+        elif value is None:
+            found = settings.get(project, name)
+            if found is None:
+                raise MlreproError(f"'{name}' is not set", hint="see `mlrepro config --list`")
+            click.echo(_show(found))
+        else:
+            settings.set_value(project, name, value, local=local)
+    finally:
+        project.close()
+
+
+@click.group()
+def remote() -> None:
+    """Name the remote caches this project pushes to and pulls from."""
+
+
+@remote.command("add")
+@click.argument("name")
+@click.argument("url")
+@click.option("-d", "--default", "default", is_flag=True, help="Make it the default remote.")
+@click.option("-f", "--force", is_flag=True, help="Replace a remote of that name.")
+@click.option("--local", is_flag=True, help=LOCAL_HELP)
+def remote_add(name: str, url: str, default: bool, force: bool, local: bool) -> None:
+    """Add a remote: a URL such as s3://bucket/path or /mnt/shared/cache."""
+    project = Project.find()
+    try:
+        settings.add_remote(project, name, url, default=default, local=local, force=force)
+    finally:
+        project.close()
+
+
+@remote.command("modify")
+@click.argument("name")
+@click.argument("option")
+@click.argument("value", required=False)
+@click.option("-u", "--unset", is_flag=True, help="Remove the option.")
+@click.option("--local", is_flag=True, help=LOCAL_HELP)
+def remote_modify(name: str, option: str, value: str | None, unset: bool, local: bool) -> None:
+    """Set (or --unset) one option of a remote, e.g. `endpointurl`, `region`."""
+    project = Project.find()
+    try:
+        if settings.get(project, f"remote.{name}.url") is None:
+            raise MlreproError(f"no remote '{name}'", hint="see `mlrepro remote list`")
+        setting = f"remote.{name}.{option}"
+        if unset:
+            settings.unset_value(project, setting, local=local, action="remote.modify")
+        elif value is None:
+            raise click.UsageError("give a VALUE, or --unset")
+        else:
+            settings.set_value(project, setting, value, local=local, action="remote.modify")
+    finally:
+        project.close()
+
+
+@remote.command("remove")
+@click.argument("name")
+@click.option("--local", is_flag=True, help=LOCAL_HELP)
+def remote_remove(name: str, local: bool) -> None:
+    """Remove a remote (and the default, if it was the default)."""
+    project = Project.find()
+    try:
+        settings.remove_remote(project, name, local=local)
+    finally:
+        project.close()
+
+
+@remote.command("default")
+@click.argument("name", required=False)
+@click.option("--unset", is_flag=True, help="Have no default remote.")
+@click.option("--local", is_flag=True, help=LOCAL_HELP)
+def remote_default(name: str | None, unset: bool, local: bool) -> None:
+    """Show, set or --unset the default remote."""
+    project = Project.find()
+    try:
+        if unset:
+            settings.set_default(project, None, local=local)
+        elif name is None:
+            found = [n for n, _, is_default in settings.remotes(project) if is_default]
+            if not found:
+                raise MlreproError("no default remote", hint="mlrepro remote default NAME")
+            click.echo(found[0])
+        else:
+            settings.set_default(project, name, local=local)
+    finally:
+        project.close()
+
+
+@remote.command("list")
+def remote_list() -> None:
+    """List the remotes in force (config.json with config.local over it)."""
+    project = Project.find()
+    try:
+        for name, url, is_default in settings.remotes(project):
+            click.echo(f"{name}\t{url}" + ("\t(default)" if is_default else ""))
+    finally:
+        project.close()

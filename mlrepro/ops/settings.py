@@ -1,0 +1,258 @@
+"""``mlrepro config`` and ``mlrepro remote``: change the configuration, and record it.
+
+Every change is written atomically, checked as a whole first (a change that would
+leave the configuration invalid is refused and writes nothing), and recorded in
+the audit log (``config.set``, ``config.unset``, ``remote.add``, ``remote.modify``,
+``remote.remove``, ``remote.default``) with the old and new values; values of
+options whose names say secret are recorded as ``***``, and URLs lose their user
+information. Credentials are refused in the committed ``config.json``: they go in
+``config.local`` (``--local``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from mlrepro.audit.entry import MASK, is_secret_name, redact_value
+from mlrepro.audit.recorder import Recorder
+from mlrepro.errors import MlreproError
+from mlrepro.fsutil import atomic_write
+from mlrepro.workspace import config as cfg
+from mlrepro.workspace.project import Project
+from mlrepro.workspace.repolock import RepoLock
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    name: str
+    old: Any
+    new: Any
+    local: bool
+
+
+def _scope(local: bool) -> str:
+    return "local" if local else "project"
+
+
+def _shown(path: tuple[str, ...], value: Any) -> Any:
+    """A value as the audit log may hold it."""
+    if value is None:
+        return None
+    if is_secret_name(path[-1]):
+        return MASK
+    return redact_value(value)
+
+
+def _check_committable(path: tuple[str, ...], value: Any, local: bool) -> None:
+    if local:
+        return
+    name = ".".join(("remote", *path[1:]) if path[0] == "remotes" else path)
+    if is_secret_name(path[-1]):
+        raise MlreproError(
+            f"'{name}' looks like a credential: config.json is committed",
+            hint=f"store it on this machine only: mlrepro config --local {name} VALUE",
+        )
+    if isinstance(value, str) and redact_value(value) != value:
+        raise MlreproError(
+            f"the value of '{name}' holds a credential (user information or a token): "
+            "config.json is committed",
+            hint="put the credential in config.local (--local) or the storage client's "
+            "own configuration",
+        )
+
+
+class _Editor:
+    """One edit of one of the two files, under the repository lock."""
+
+    def __init__(self, project: Project, local: bool) -> None:
+        self.project = project
+        self.local = local
+        self.data = cfg.read_raw(project.root, local=local)  # the file being edited
+        self.other = cfg.read_raw(project.root, local=not local)
+        self._before = (
+            json.dumps(self.data, sort_keys=True),
+            json.dumps(self.other, sort_keys=True),
+        )
+
+    def save(self) -> None:
+        """Check the two files together, then write each one that changed."""
+        project_doc = self.other if self.local else self.data
+        local_doc = self.data if self.local else self.other
+        for doc, is_local in ((project_doc, False), (local_doc, True)):
+            rel = os.path.relpath(
+                cfg.config_path(self.project.root, local=is_local), self.project.root
+            )
+            cfg.validate(doc, rel, local=is_local)
+        whole = cfg.merged(project_doc, local_doc)
+        for name, options in whole.get("remotes", {}).items():
+            if "url" not in options:
+                raise MlreproError(f"remote '{name}' would have no url")
+        default = whole.get("core", {}).get("remote")
+        if default is not None and default not in whole.get("remotes", {}):
+            raise MlreproError(
+                f"'core.remote' would name '{default}', which is not a remote",
+                hint="add the remote first: mlrepro remote add NAME URL",
+            )
+        for doc, is_local, before in (
+            (self.data, self.local, self._before[0]),
+            (self.other, not self.local, self._before[1]),
+        ):
+            if json.dumps(doc, sort_keys=True) != before:
+                text = json.dumps(doc, indent=2, sort_keys=True) + "\n"
+                path = cfg.config_path(self.project.root, local=is_local)
+                atomic_write(path, text.encode("utf-8"))
+
+
+def _record(project: Project, action: str, details: dict[str, Any]) -> None:
+    audit = Recorder(project.root, project.state_dir)
+    try:
+        audit.record(action, details, flush=True)
+    finally:
+        audit.close()
+
+
+def get(project: Project, name: str) -> Any:
+    path = cfg.split_name(name)
+    root = project.root
+    return cfg.get_path(cfg.merged(cfg.read_raw(root), cfg.read_raw(root, local=True)), path)
+
+
+def listing(project: Project, *, local: bool | None = None) -> dict[str, Any]:
+    """Every setting in force (or of one file: ``local`` True/False)."""
+    root = project.root
+    if local is None:
+        return cfg.flatten(cfg.merged(cfg.read_raw(root), cfg.read_raw(root, local=True)))
+    return cfg.flatten(cfg.read_raw(root, local=local))
+
+
+def set_value(
+    project: Project, name: str, value: str, *, local: bool = False, action: str = "config.set"
+) -> Change:
+    path = cfg.split_name(name)
+    parsed = cfg.parse_value(path, value)
+    _check_committable(path, parsed, local)
+    with RepoLock(project.state_dir):
+        edit = _Editor(project, local)
+        old = cfg.get_path(edit.data, path)
+        cfg.set_path(edit.data, path, parsed)
+        edit.save()
+        details = {
+            "name": name,
+            "scope": _scope(local),
+            "old": _shown(path, old),
+            "new": _shown(path, parsed),
+        }
+        _record(project, action, details)
+    return Change(name, old, parsed, local)
+
+
+def unset_value(
+    project: Project, name: str, *, local: bool = False, action: str = "config.unset"
+) -> Change:
+    path = cfg.split_name(name)
+    with RepoLock(project.state_dir):
+        edit = _Editor(project, local)
+        old = cfg.get_path(edit.data, path)
+        if not cfg.unset_path(edit.data, path):
+            where = cfg.config_path(project.root, local=local)
+            raise MlreproError(
+                f"'{name}' is not set in {os.path.relpath(where, project.root)}",
+                hint="see `mlrepro config --list`" + ("" if local else " (or try --local)"),
+            )
+        edit.save()
+        _record(
+            project,
+            action,
+            {"name": name, "scope": _scope(local), "old": _shown(path, old), "new": None},
+        )
+    return Change(name, old, None, local)
+
+
+def add_remote(
+    project: Project,
+    name: str,
+    url: str,
+    *,
+    default: bool = False,
+    local: bool = False,
+    force: bool = False,
+) -> None:
+    if not cfg.REMOTE_NAME.match(name):
+        raise MlreproError(
+            f"invalid remote name '{name}'", hint="use letters, digits, '_', '.' and '-'"
+        )
+    _check_committable(("remotes", name, "url"), url, local)
+    with RepoLock(project.state_dir):
+        edit = _Editor(project, local)
+        remotes = edit.data.setdefault("remotes", {})
+        known = name in remotes or name in edit.other.get("remotes", {})
+        if known and not force:
+            raise MlreproError(
+                f"remote '{name}' already exists",
+                hint="use --force to replace it, or `mlrepro remote modify`",
+            )
+        old = remotes.get(name)
+        remotes[name] = {"url": url}
+        if default:
+            edit.data.setdefault("core", {})["remote"] = name
+        edit.save()
+        details: dict[str, Any] = {
+            "name": name,
+            "scope": _scope(local),
+            "url": redact_value(url),
+            "default": default,
+        }
+        if old is not None:
+            details["replaced"] = {k: _shown(("remotes", name, k), v) for k, v in old.items()}
+        _record(project, "remote.add", details)
+
+
+def remove_remote(project: Project, name: str, *, local: bool = False) -> None:
+    with RepoLock(project.state_dir):
+        edit = _Editor(project, local)
+        remotes = edit.data.get("remotes", {})
+        if name not in remotes:
+            where = "config.local" if local else "config.json"
+            raise MlreproError(
+                f"remote '{name}' is not in .mlrepro/{where}",
+                hint="see `mlrepro remote list`" + ("" if local else " (or try --local)"),
+            )
+        old = remotes.pop(name)
+        # a default naming it goes too, and so do its options in config.local when the
+        # project's remote is removed (unless config.local defines it whole, with a url)
+        cleared = False
+        for doc in (edit.data, edit.other):
+            if doc.get("core", {}).get("remote") == name:
+                cfg.unset_path(doc, ("core", "remote"))
+                cleared = True
+        if not local and "url" not in edit.other.get("remotes", {}).get(name, {"url": ""}):
+            cfg.unset_path(edit.other, ("remotes", name))
+        edit.save()
+        _record(
+            project,
+            "remote.remove",
+            {
+                "name": name,
+                "scope": _scope(local),
+                "url": redact_value(old.get("url")),
+                "was_default": cleared,
+            },
+        )
+
+
+def set_default(project: Project, name: str | None, *, local: bool = False) -> Change:
+    if name is None:
+        return unset_value(project, "core.remote", local=local, action="remote.default")
+    return set_value(project, "core.remote", name, local=local, action="remote.default")
+
+
+def remotes(project: Project) -> list[tuple[str, str, bool]]:
+    """(name, url, is default) of every remote in force."""
+    config = cfg.read_config(project.root)
+    return [
+        (name, str(options.get("url", "")), name == config.default_remote)
+        for name, options in sorted(config.remotes.items())
+    ]
