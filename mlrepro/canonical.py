@@ -9,11 +9,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
+# one encoder for every call (json.dumps with these options builds a new one each time)
+_ENCODER = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+
+
+def canonical_text(value: Any) -> str:
+    return _ENCODER.encode(value)
+
 
 def canonical_bytes(value: Any) -> bytes:
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    return _ENCODER.encode(value).encode("utf-8")
 
 
 def finite(value: Any) -> Any:

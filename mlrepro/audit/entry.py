@@ -16,7 +16,6 @@ secret, token, password or key.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import sys
@@ -24,7 +23,7 @@ import time
 from functools import cache
 from typing import Any
 
-from mlrepro.canonical import canonical_bytes, finite
+from mlrepro.canonical import canonical_bytes, canonical_text, finite
 
 AUDIT_VERSION = 1
 MASK = "***"
@@ -68,7 +67,9 @@ def _patterns() -> dict[str, re.Pattern[str]]:
 # (digests and paths, mostly). Non-ASCII text always takes the full path: case-blind
 # regexes match some non-ASCII letters (the long s, the dotless i) with ASCII ones.
 _NEEDED = (
-    *("secret", "token", "passw", "passphrase", "pwd", "key", "credential"),
+    *("secret", "token", "passw", "passphrase", "pwd", "credential"),
+    *("apikey", "api_key", "api-key", "accesskey", "access_key", "access-key"),
+    *("privatekey", "private_key", "private-key"),
     *("authorization", "bearer", "://", "akia", "asia", "github_pat_", "xox", "sk-", "eyj"),
     *("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
 )
@@ -122,12 +123,15 @@ def entry_bytes(entry: dict[str, Any], fragments: dict[str, bytes] | None = None
     if not fragments:
         return canonical_bytes(entry)
     parts = [
-        canonical_bytes(key)
-        + b":"
-        + (fragments[key] if key in fragments else canonical_bytes(value))
+        _key_bytes(key) + (fragments[key] if key in fragments else canonical_bytes(value))
         for key, value in sorted(entry.items())
     ]
     return b"{" + b",".join(parts) + b"}"
+
+
+@cache
+def _key_bytes(key: str) -> bytes:
+    return canonical_bytes(key) + b":"
 
 
 def entry_id(entry: dict[str, Any]) -> str:
@@ -260,18 +264,45 @@ def make_entry(
         "time": now(),
         **shared,
         "action": action,
-        "details": clean(details),
+        "details": clean(details)[0],
     }
 
 
-def clean(details: dict[str, Any]) -> Any:
-    """``details`` with credentials masked and infinities tagged. Most details (digests,
-    paths, plain commands) need neither: one look at their JSON text tells, and spares
-    walking them."""
+def build_entry(
+    *,
+    seq: int,
+    prev: list[str],
+    action: str,
+    details: dict[str, Any],
+    fragments: dict[str, bytes],
+    shared: dict[str, Any],
+) -> bytes:
+    """The canonical bytes of the entry :func:`make_entry` would make, with the shared
+    part's bytes (``fragments``) computed once per command and the details' once."""
+    cleaned, details_bytes = clean(details)
+    entry = {
+        "version": AUDIT_VERSION,
+        "seq": seq,
+        "prev": sorted(prev),
+        "time": now(),
+        **shared,
+        "action": action,
+        "details": cleaned,
+    }
+    return entry_bytes(entry, {**fragments, "details": details_bytes})
+
+
+def clean(details: dict[str, Any]) -> tuple[Any, bytes]:
+    """``details`` with credentials masked and infinities tagged, and their canonical
+    bytes. Most details (digests, paths, plain commands) need neither: their canonical
+    JSON tells (every string and key is in it as it is: JSON escapes only quotes,
+    backslashes and control characters, which no needed piece contains), and is then
+    the bytes."""
     try:
-        text = json.dumps(details, ensure_ascii=False, allow_nan=False)
-    except (ValueError, TypeError):
-        return finite(redact_value(details))
-    # every string and key is in the text as it is (JSON escapes only quotes,
-    # backslashes and control characters, which no needed piece contains)
-    return finite(redact_value(details)) if _suspect(text) else details
+        text = canonical_text(details)
+    except ValueError:  # NaN or an infinity
+        text = None
+    if text is not None and not _suspect(text):
+        return details, text.encode("utf-8")
+    cleaned = finite(redact_value(details))
+    return cleaned, canonical_bytes(cleaned)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlrepro.audit.chain import StoredEntry, parse
-from mlrepro.audit.entry import entry_bytes, entry_id, make_entry
+from mlrepro.audit.entry import build_entry, entry_id
 from mlrepro.canonical import canonical_bytes
 from mlrepro.errors import MlreproError
 from mlrepro.git.refstore import AUDIT_REF, RefConflict, RefStore
@@ -70,8 +70,12 @@ class AuditStore:
         # what the pending file holds, once this process has published it and appended
         # alone (None: unknown, read the file)
         self._mine: list[StoredEntry] | None = None
+        self._fd: int | None = None  # the pending file, open for appending once written
 
     def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
         self.git.close()
 
     # -- reading ------------------------------------------------------------------
@@ -152,18 +156,20 @@ class AuditStore:
         """Add an entry to the pending file; its id. Durable once the caller flushes
         the file system (as it does before writing the record the action changed)."""
         head = self.head()
-        entry = make_entry(
-            seq=head.seq + 1, prev=list(head.ids), action=action, details=details, shared=shared
-        )
-        os.makedirs(self.dir, exist_ok=True)
-        fd = os.open(self.pending_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         if self._fragments is None or self._fragments[0] != id(shared):
             self._fragments = (id(shared), {k: canonical_bytes(v) for k, v in shared.items()})
-        data = entry_bytes(entry, self._fragments[1])
-        try:
-            os.write(fd, data + b"\n")
-        finally:
-            os.close(fd)
+        data = build_entry(
+            seq=head.seq + 1,
+            prev=list(head.ids),
+            action=action,
+            details=details,
+            fragments=self._fragments[1],
+            shared=shared,
+        )
+        if self._fd is None:
+            os.makedirs(self.dir, exist_ok=True)
+            self._fd = os.open(self.pending_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.write(self._fd, data + b"\n")  # one write: a line is whole or torn, never mixed
         eid = hashlib.sha256(data).hexdigest()
         self._head = Head(head.seq + 1, (eid,))
         if self._mine is not None:
@@ -171,6 +177,9 @@ class AuditStore:
         return eid
 
     def sync(self) -> None:
+        if self._fd is not None:
+            os.fsync(self._fd)
+            return
         try:
             fd = os.open(self.pending_path, os.O_RDONLY)
         except FileNotFoundError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import platform
 
 from hypothesis import given
@@ -10,8 +11,10 @@ from hypothesis import strategies as st
 from mlrepro.audit.entry import (
     MASK,
     _patterns,
+    build_entry,
     clean,
     environment,
+    make_entry,
     platform_name,
     redact,
     redact_value,
@@ -158,4 +161,29 @@ DETAILS = st.recursive(
 
 @given(st.dictionaries(st.text(max_size=6), DETAILS, max_size=4))
 def test_details_that_need_nothing_are_recorded_as_the_full_walk_would(details: dict) -> None:  # type: ignore[type-arg]
-    assert canonical_bytes(clean(details)) == canonical_bytes(finite(redact_value(details)))
+    cleaned, data = clean(details)
+    assert data == canonical_bytes(finite(redact_value(details)))
+    assert canonical_bytes(cleaned) == data
+
+
+@given(st.dictionaries(st.text(max_size=6), DETAILS, max_size=4), st.integers(1, 10**6))
+def test_an_entry_built_from_fragments_is_the_canonical_entry(
+    details: dict,  # type: ignore[type-arg]
+    seq: int,
+) -> None:
+    shared = {
+        "actor": {"git_email": "a@example.com", "git_name": None, "os_user": "a"},
+        "env": environment(),
+        "git": {"branch": "main", "commit": "c" * 40, "dirty": False},
+        "host": "h",
+    }
+    fragments = {k: canonical_bytes(v) for k, v in shared.items()}
+    data = build_entry(
+        seq=seq, prev=["b" * 64], action="x", details=details, fragments=fragments, shared=shared
+    )
+    entry = json.loads(data)
+    assert data == canonical_bytes(entry)
+    assert entry == {
+        **make_entry(seq=seq, prev=["b" * 64], action="x", details=details, shared=shared),
+        "time": entry["time"],
+    }
