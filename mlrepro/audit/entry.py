@@ -32,10 +32,12 @@ MASK = "***"
 # commands that end up recording nothing)
 _SECRET_WORD = (
     r"(?:secret|token|password|passwd|pwd|passphrase|api[_-]?key|access[_-]?key"
-    r"|private[_-]?key|secret[_-]?key|credentials?|authorization|bearer)"
+    r"|private[_-]?key|secret[_-]?key|account[_-]?key|customer[_-]?key"
+    r"|connection[_-]?string|credentials?|authorization|bearer)"
 )
 # a name whose last word says it holds a credential: password, api_key, AWS_SECRET_ACCESS_KEY,
-# client-secret, auth_token (not "tokenizer" or "max_tokens")
+# client-secret, auth_token, Azure's account_key and connection_string, S3's sse_customer_key
+# (not "tokenizer" or "max_tokens")
 _SECRET_NAME = rf"(?:[A-Za-z0-9]+[_.-])*{_SECRET_WORD}"
 
 
@@ -69,7 +71,9 @@ def _patterns() -> dict[str, re.Pattern[str]]:
 _NEEDED = (
     *("secret", "token", "passw", "passphrase", "pwd", "credential"),
     *("apikey", "api_key", "api-key", "accesskey", "access_key", "access-key"),
-    *("privatekey", "private_key", "private-key"),
+    *("privatekey", "private_key", "private-key", "accountkey", "account_key", "account-key"),
+    *("customerkey", "customer_key", "customer-key"),
+    *("connectionstring", "connection_string", "connection-string"),
     *("authorization", "bearer", "://", "akia", "asia", "github_pat_", "xox", "sk-", "eyj"),
     *("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
 )

@@ -116,14 +116,20 @@ class GitRepo:
         return None if ref is None else self.read_blob(ref.sha)
 
     def refs(self, kind: str) -> list[tuple[str, str]]:
-        """(short name, commit) of every branch (``heads``) or tag (``tags``), sorted by name."""
+        """(short name, commit) of every branch (``heads``) or tag (``tags``) that names a
+        commit, sorted by name (git lets a tag name a tree or a blob: those are skipped)."""
         out = self._repo.git.for_each_ref(
-            "--format=%(refname:short)%09%(objectname)%09%(*objectname)", f"refs/{kind}"
+            "--format=%(refname:short)%09%(objectname)%09%(objecttype)"
+            "%09%(*objectname)%09%(*objecttype)",
+            f"refs/{kind}",
         )
         found = []
         for line in out.splitlines():
-            name, obj, peeled = [*line.split("\t"), "", ""][:3]
-            found.append((name, peeled or obj))  # an annotated tag names its commit
+            name, obj, kind_, peeled, peeled_kind = [*line.split("\t"), "", "", "", ""][:5]
+            if peeled:  # an annotated tag: what it names
+                obj, kind_ = peeled, peeled_kind
+            if kind_ == "commit":
+                found.append((name, obj))
         return sorted(found)
 
     def all_commits(self) -> list[str]:

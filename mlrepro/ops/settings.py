@@ -37,11 +37,18 @@ def _scope(local: bool) -> str:
     return "local" if local else "project"
 
 
+def _is_credential(option: str, value: Any) -> bool:
+    """A value stored under a name that says secret; a flag (``ask_password: true``)
+    is not one."""
+    flag = isinstance(value, bool) or str(value).lower() in ("true", "false")
+    return is_secret_name(option) and not flag
+
+
 def _shown(path: tuple[str, ...], value: Any) -> Any:
     """A value as the audit log may hold it."""
     if value is None:
         return None
-    if is_secret_name(path[-1]):
+    if _is_credential(path[-1], value):
         return MASK
     return redact_value(value)
 
@@ -50,7 +57,7 @@ def _check_committable(path: tuple[str, ...], value: Any, local: bool) -> None:
     if local:
         return
     name = ".".join(("remote", *path[1:]) if path[0] == "remotes" else path)
-    if is_secret_name(path[-1]):
+    if _is_credential(path[-1], value):
         raise MlreproError(
             f"'{name}' looks like a credential: config.json is committed",
             hint=f"store it on this machine only: mlrepro config --local {name} VALUE",
@@ -90,12 +97,7 @@ class _Editor:
         for name, options in whole.get("remotes", {}).items():
             if "url" not in options:
                 raise MlreproError(f"remote '{name}' would have no url")
-        default = whole.get("core", {}).get("remote")
-        if default is not None and default not in whole.get("remotes", {}):
-            raise MlreproError(
-                f"'core.remote' would name '{default}', which is not a remote",
-                hint="add the remote first: mlrepro remote add NAME URL",
-            )
+        cfg.check_defaults(project_doc, local_doc)
         for doc, is_local, before in (
             (self.data, self.local, self._before[0]),
             (self.other, not self.local, self._before[1]),

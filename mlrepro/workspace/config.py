@@ -128,17 +128,32 @@ def read_config(root: str) -> Config:
     for name, options in data.get("remotes", {}).items():
         if "url" not in options:
             raise MlreproError(f"{rel}: remote '{name}' has no 'url' in either file", hint=HINT)
+    check_defaults(read_raw(root), read_raw(root, local=True))
     default = data.get("core", {}).get("remote")
-    if default is not None and default not in data.get("remotes", {}):
-        raise MlreproError(
-            f".mlrepro/config.json: 'core.remote' names '{default}', which is not a remote",
-            hint="add it (`mlrepro remote add`) or unset it (`mlrepro remote default --unset`)",
-        )
     return Config(
         link_types=tuple(data.get("cache", {}).get("type", DEFAULT_LINK_TYPES)),
         remotes=data.get("remotes", {}),
         default_remote=default,
     )
+
+
+def check_defaults(project: dict[str, Any], local: dict[str, Any]) -> None:
+    """The default remote of each file must exist where that file is in force: the
+    committed one among its own remotes (a clone has no config.local), the local one
+    among both files' remotes."""
+    for doc, rel, remotes in (
+        (project, "config.json", project.get("remotes", {})),
+        (local, "config.local", merged(project, local).get("remotes", {})),
+    ):
+        default = doc.get("core", {}).get("remote")
+        if default is not None and default not in remotes:
+            where = "config.json" if doc is project else "either file"
+            raise MlreproError(
+                f".mlrepro/{rel}: 'core.remote' names '{default}', "
+                f"which is not a remote of {where}",
+                hint="add that remote there first (`mlrepro remote add`), or unset the default"
+                " (`mlrepro remote default --unset`)",
+            )
 
 
 # -- settings by name ----------------------------------------------------------------

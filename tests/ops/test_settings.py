@@ -1,0 +1,507 @@
+"""``mlrepro config`` and ``mlrepro remote`` in real repositories: what each change
+writes (and to which file), what is refused and leaves every file as it was, and
+what the audit log records (old and new values, secrets masked, URLs redacted)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.ops.conftest import Proj, git_env, xxh_file
+
+CONFIG = ".mlrepro/config.json"
+LOCAL = ".mlrepro/config.local"
+ACTIONS = (
+    "config.set",
+    "config.unset",
+    "remote.add",
+    "remote.modify",
+    "remote.remove",
+    "remote.default",
+)
+
+
+def entries(proj: Proj) -> list[dict[str, Any]]:
+    doc = json.loads(proj.ok("audit", "log", "--json").stdout)
+    assert doc["version"] == 1
+    return doc["entries"]  # type: ignore[no-any-return]
+
+
+def changes(proj: Proj) -> list[dict[str, Any]]:
+    """The configuration entries, oldest first."""
+    return [e for e in reversed(entries(proj)) if e["action"] in ACTIONS]
+
+
+def project_json(proj: Proj) -> dict[str, Any]:
+    doc = json.loads(proj.read(CONFIG))
+    assert isinstance(doc, dict) and doc["version"] == 1
+    return doc
+
+
+def files(proj: Proj) -> tuple[bytes, bytes | None]:
+    """The bytes of config.json and config.local (None when absent)."""
+    local = proj.root / LOCAL
+    return (proj.root / CONFIG).read_bytes(), local.read_bytes() if local.exists() else None
+
+
+def refused(proj: Proj, *args: str) -> subprocess.CompletedProcess[str]:
+    """``mlrepro ARGS`` fails (exit 1, one ``error:`` line), leaves both files byte for
+    byte as they were, and records nothing."""
+    before = files(proj)
+    n = len(entries(proj))
+    proc = proj.fails(*args)
+    assert [line for line in proc.stderr.splitlines() if line.startswith("error:")], proc.stderr
+    assert len([line for line in proc.stderr.splitlines() if line.startswith("error:")]) == 1
+    assert files(proj) == before, args
+    assert len(entries(proj)) == n, args
+    return proc
+
+
+def every_git_object(proj: Proj) -> bytes:
+    """The contents of every object in the repository's object database (the audit
+    ref's commits, trees and blobs among them)."""
+    proc = subprocess.run(
+        ["git", "cat-file", "--batch-all-objects", "--batch"],
+        cwd=proj.root,
+        capture_output=True,
+        check=True,
+        env=git_env(),
+    )
+    return proc.stdout
+
+
+def audit_blobs(proj: Proj) -> list[str]:
+    """Every entry blob under refs/mlrepro/audit, as ``git cat-file -p`` prints it."""
+    names = proj.git("ls-tree", "-r", "--name-only", "refs/mlrepro/audit").split()
+    assert names
+    return [proj.git("cat-file", "-p", f"refs/mlrepro/audit:{n}") for n in names]
+
+
+# -- remotes ------------------------------------------------------------------------------
+
+
+def test_remote_add_list_and_default(proj: Proj) -> None:
+    proj.ok("remote", "add", "-d", "store", "/mnt/shared/cache")
+    doc = project_json(proj)
+    assert doc["remotes"] == {"store": {"url": "/mnt/shared/cache"}}
+    assert doc["core"] == {"remote": "store"}
+    assert not (proj.root / LOCAL).exists()
+    proj.ok("remote", "add", "backup", "s3://bucket/path")
+    assert project_json(proj)["remotes"]["backup"] == {"url": "s3://bucket/path"}
+    assert project_json(proj)["core"] == {"remote": "store"}
+    listing = proj.ok("remote", "list").stdout.splitlines()
+    assert listing == ["backup\ts3://bucket/path", "store\t/mnt/shared/cache\t(default)"]
+    assert proj.ok("remote", "default").stdout == "store\n"
+    assert proj.ok("config", "core.remote").stdout == "store\n"
+    assert proj.ok("config", "remote.backup.url").stdout == "s3://bucket/path\n"
+    # the default moves
+    proj.ok("remote", "default", "backup")
+    assert project_json(proj)["core"] == {"remote": "backup"}
+    assert proj.ok("remote", "default").stdout == "backup\n"
+    log = changes(proj)
+    assert [(e["action"], e["details"]["name"]) for e in log] == [
+        ("remote.add", "store"),
+        ("remote.add", "backup"),
+        ("remote.default", "core.remote"),
+    ]
+    assert log[0]["details"] == {
+        "name": "store",
+        "scope": "project",
+        "url": "/mnt/shared/cache",
+        "default": True,
+    }
+    assert log[1]["details"]["default"] is False
+    assert log[2]["details"] == {
+        "name": "core.remote",
+        "scope": "project",
+        "old": "store",
+        "new": "backup",
+    }
+
+
+def test_remote_add_of_an_existing_name_needs_force_and_names_are_checked(proj: Proj) -> None:
+    proj.ok("remote", "add", "-d", "store", "/mnt/a")
+    proj.ok("remote", "modify", "store", "region", "eu")
+    proc = refused(proj, "remote", "add", "store", "/mnt/b")
+    assert "already exists" in proc.stderr
+    for name in ("../x", "a b", "-x", ".hidden", "x/y", ""):
+        proc = refused(proj, "remote", "add", "--", name, "/mnt/c")
+        assert "invalid remote name" in proc.stderr
+    assert proj.ok("remote", "list").stdout == "store\t/mnt/a\t(default)\n"
+    # --force replaces the remote whole (its options go with it)
+    proj.ok("remote", "add", "-f", "store", "/mnt/b")
+    assert project_json(proj)["remotes"] == {"store": {"url": "/mnt/b"}}
+    assert project_json(proj)["core"] == {"remote": "store"}
+    last = changes(proj)[-1]
+    assert last["action"] == "remote.add"
+    assert last["details"]["replaced"] == {"url": "/mnt/a", "region": "eu"}
+    assert last["details"]["url"] == "/mnt/b"
+    assert len(changes(proj)) == 3  # add, modify, add -f: the refusals left nothing
+
+
+def test_remote_modify_and_unset_an_option(proj: Proj) -> None:
+    proj.ok("remote", "add", "store", "s3://bucket/p")
+    proj.ok("remote", "modify", "store", "region", "eu-west-1")
+    proj.ok("remote", "modify", "store", "endpointurl", "https://minio.local:9000")
+    assert project_json(proj)["remotes"]["store"] == {
+        "url": "s3://bucket/p",
+        "region": "eu-west-1",
+        "endpointurl": "https://minio.local:9000",
+    }
+    assert proj.ok("config", "remote.store.region").stdout == "eu-west-1\n"
+    proj.ok("remote", "modify", "store", "region", "us-east-1")
+    proj.ok("remote", "modify", "--unset", "store", "endpointurl")
+    assert project_json(proj)["remotes"]["store"] == {"url": "s3://bucket/p", "region": "us-east-1"}
+    proj.ok("remote", "modify", "store", "url", "s3://bucket/q")
+    assert proj.ok("remote", "list").stdout == "store\ts3://bucket/q\n"
+    # refusals
+    proc = refused(proj, "remote", "modify", "nosuch", "region", "eu")
+    assert "nosuch" in proc.stderr
+    refused(proj, "remote", "modify", "--unset", "store", "endpointurl")  # not set
+    refused(proj, "remote", "modify", "--unset", "store", "url")  # a remote needs one
+    refused(proj, "remote", "modify", "store", "Bad-Option", "1")
+    assert [
+        (e["details"]["name"], e["details"]["old"], e["details"]["new"]) for e in changes(proj)[1:]
+    ] == [
+        ("remote.store.region", None, "eu-west-1"),
+        ("remote.store.endpointurl", None, "https://minio.local:9000"),
+        ("remote.store.region", "eu-west-1", "us-east-1"),
+        ("remote.store.endpointurl", "https://minio.local:9000", None),
+        ("remote.store.url", "s3://bucket/p", "s3://bucket/q"),
+    ]
+    assert {e["action"] for e in changes(proj)[1:]} == {"remote.modify"}
+    assert {e["details"]["scope"] for e in changes(proj)} == {"project"}
+
+
+def test_remote_remove_clears_the_default(proj: Proj) -> None:
+    proj.ok("remote", "add", "-d", "store", "/mnt/a")
+    proj.ok("remote", "add", "backup", "/mnt/b")
+    proj.ok("remote", "modify", "--local", "store", "secret_access_key", "k3y-of-store")
+    proj.ok("remote", "remove", "store")
+    doc = project_json(proj)
+    assert doc["remotes"] == {"backup": {"url": "/mnt/b"}}
+    assert "core" not in doc
+    # the local options of the removed remote went with it
+    assert "store" not in json.loads(proj.read(LOCAL)).get("remotes", {})
+    assert proj.ok("remote", "list").stdout == "backup\t/mnt/b\n"
+    proc = proj.fails("remote", "default")
+    assert "no default remote" in proc.stderr
+    proj.fails("config", "core.remote")
+    refused(proj, "remote", "remove", "store")
+    refused(proj, "remote", "remove", "nosuch")
+    # removing a remote that is not the default leaves the default alone
+    proj.ok("remote", "default", "backup")
+    proj.ok("remote", "add", "third", "/mnt/c")
+    proj.ok("remote", "remove", "third")
+    assert project_json(proj)["core"] == {"remote": "backup"}
+    removals = [e["details"] for e in changes(proj) if e["action"] == "remote.remove"]
+    assert removals == [
+        {"name": "store", "scope": "project", "url": "/mnt/a", "was_default": True},
+        {"name": "third", "scope": "project", "url": "/mnt/c", "was_default": False},
+    ]
+
+
+def test_default_remote_must_be_a_remote(proj: Proj) -> None:
+    proj.ok("remote", "add", "store", "/mnt/a")
+    proc = refused(proj, "config", "core.remote", "nosuch")
+    assert "nosuch" in proc.stderr and "not a remote" in proc.stderr
+    refused(proj, "remote", "default", "nosuch")
+    refused(proj, "config", "--local", "core.remote", "nosuch")
+    refused(proj, "remote", "add", "-d", "bad name", "/mnt/b")
+    assert "core" not in project_json(proj)
+    proj.ok("config", "core.remote", "store")
+    assert proj.ok("remote", "default").stdout == "store\n"
+    proj.ok("remote", "default", "--unset")
+    assert "core" not in project_json(proj)
+    refused(proj, "remote", "default", "--unset")  # nothing to unset
+    assert [(e["action"], e["details"]["old"], e["details"]["new"]) for e in changes(proj)[1:]] == [
+        ("config.set", None, "store"),
+        ("remote.default", "store", None),
+    ]
+
+
+def test_a_local_default_does_not_let_config_json_name_a_missing_remote(proj: Proj) -> None:
+    proj.ok("remote", "add", "store", "/mnt/a")
+    proj.ok("remote", "add", "--local", "-d", "mine", "/mnt/m")
+    assert proj.ok("remote", "default").stdout == "mine\n"
+    # config.json is committed: on a clone without this config.local its default is
+    # the one in force, so it must name a remote of config.json's own
+    before = files(proj)
+    proj.fails("config", "core.remote", "nosuch")
+    proj.fails("remote", "default", "nosuch")
+    assert files(proj) == before
+    assert "core" not in project_json(proj)
+
+
+# -- credentials --------------------------------------------------------------------------
+
+
+def test_credentials_go_to_config_local_and_never_into_the_audit_log(proj: Proj) -> None:
+    secret = "wJalrXUtnFEMI-K7MDENG-bPxRfiCY"
+    password = "hunter2pw"
+    proj.ok("remote", "add", "-d", "store", "s3://bucket/path")
+    # refused in the committed file: nothing written, nothing recorded
+    proc = refused(proj, "remote", "modify", "store", "secret_access_key", secret)
+    assert "credential" in proc.stderr and "--local" in proc.stderr
+    refused(proj, "config", "remote.store.password", password)
+    proc = refused(proj, "remote", "add", "x", f"s3://user:{password}@bucket/p")
+    assert "credential" in proc.stderr
+    refused(proj, "remote", "modify", "store", "url", f"https://bob:{password}@host/p")
+    assert secret not in proj.read(CONFIG) and password not in proj.read(CONFIG)
+    # with --local they go to config.local
+    proj.ok("remote", "modify", "--local", "store", "secret_access_key", secret)
+    proj.ok("remote", "add", "--local", "x", f"s3://user:{password}@bucket/p")
+    assert json.loads(proj.read(LOCAL)) == {
+        "remotes": {
+            "store": {"secret_access_key": secret},
+            "x": {"url": f"s3://user:{password}@bucket/p"},
+        }
+    }
+    assert secret not in proj.read(CONFIG) and password not in proj.read(CONFIG)
+    assert project_json(proj)["remotes"] == {"store": {"url": "s3://bucket/path"}}
+    # config --list shows both files merged; --project only config.json
+    listing = proj.ok("config", "--list").stdout.splitlines()
+    assert f"remote.store.secret_access_key={secret}" in listing
+    assert "remote.store.url=s3://bucket/path" in listing
+    assert f"remote.x.url=s3://user:{password}@bucket/p" in listing
+    assert "core.remote=store" in listing
+    project_only = proj.ok("config", "--list", "--project").stdout
+    assert secret not in project_only and password not in project_only
+    local_only = proj.ok("config", "--list", "--local").stdout.splitlines()
+    assert sorted(local_only) == sorted(
+        [f"remote.store.secret_access_key={secret}", f"remote.x.url=s3://user:{password}@bucket/p"]
+    )
+    # config.local is never committed
+    proj.commit("config")
+    assert LOCAL not in proj.git("ls-files").split()
+    # unsetting the secret is recorded masked too
+    proj.ok("config", "--local", "--unset", "remote.store.secret_access_key")
+    assert secret not in proj.read(LOCAL)
+
+    log = changes(proj)
+    assert [e["action"] for e in log] == [
+        "remote.add",
+        "remote.modify",
+        "remote.add",
+        "config.unset",
+    ]
+    assert log[1]["details"] == {
+        "name": "remote.store.secret_access_key",
+        "scope": "local",
+        "old": None,
+        "new": "***",
+    }
+    assert log[2]["details"]["url"] == "s3://***@bucket/p"
+    assert log[2]["details"]["scope"] == "local"
+    assert log[3]["details"]["old"] == "***" and log[3]["details"]["new"] is None
+    # nowhere in the log: not in its JSON, its blobs, any git object, the pending file
+    whole = proj.ok("audit", "log", "--json").stdout + proj.ok("audit", "log").stdout
+    for blob in audit_blobs(proj):
+        assert secret not in blob and password not in blob
+    pending = proj.root / ".mlrepro/audit/pending.jsonl"
+    everything = every_git_object(proj) + (pending.read_bytes() if pending.exists() else b"")
+    for value in (secret, password):
+        assert value not in whole
+        assert value.encode() not in everything
+    assert f"user:{password}@".encode() not in everything
+    proj.ok("audit", "verify")
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "secret"),
+    [
+        ("account_key", "c2VjcmV0QXp1cmVBY2NvdW50S2V5", "c2VjcmV0QXp1cmVBY2NvdW50S2V5"),
+        (
+            "sse_customer_key",
+            "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3",
+            "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3",
+        ),
+        (
+            "connection_string",
+            "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=c2VjcmV0QXp1cmVLZXk=",
+            "c2VjcmV0QXp1cmVLZXk",
+        ),
+    ],
+    ids=["account_key", "sse_customer_key", "connection_string"],
+)
+def test_dvc_credential_options_are_treated_as_credentials(
+    proj: Proj, option: str, value: str, secret: str
+) -> None:
+    proj.ok("remote", "add", "store", "azure://container/path")
+    proc = refused(proj, "remote", "modify", "store", option, value)  # config.json is committed
+    assert "credential" in proc.stderr
+    proj.ok("remote", "modify", "--local", "store", option, value)
+    assert json.loads(proj.read(LOCAL))["remotes"]["store"][option] == value
+    entry = changes(proj)[-1]
+    assert entry["action"] == "remote.modify" and entry["details"]["scope"] == "local"
+    assert secret not in json.dumps(entry["details"])
+
+
+# -- cache.type ----------------------------------------------------------------------------
+
+
+def test_cache_type_set_show_and_unset(proj: Proj) -> None:
+    proj.write("raw/a.csv", "1,2\n")
+    proj.ok("add", "raw")
+    data = proj.root / "raw/a.csv"
+    obj = proj.object_path(xxh_file(data))
+
+    def checkout_fresh() -> Path:
+        data.unlink()
+        proj.ok("checkout")
+        return data
+
+    assert proj.ok("config", "cache.type").stdout == "reflink,copy\n"  # written by init
+    proj.ok("config", "cache.type", "hardlink,copy")
+    assert proj.ok("config", "cache.type").stdout == "hardlink,copy\n"
+    assert project_json(proj)["cache"] == {"type": ["hardlink", "copy"]}
+    assert "cache.type=hardlink,copy" in proj.ok("config", "--list").stdout.splitlines()
+    assert checkout_fresh().stat().st_ino == obj.stat().st_ino  # a hard link to the object
+    # refusals
+    for bad in ("hardlink,bogus", "", "symlinks", ","):
+        proc = refused(proj, "config", "cache.type", bad)
+        assert "cache.type" in proc.stderr
+    for name in ("foo.bar", "cache.typo", "core.remotes", "remote.x", "remote..url"):
+        proc = refused(proj, "config", name, "1")
+        assert "unknown setting" in proc.stderr
+    # unset: back to the default link types (a copy, not a link to the object)
+    proj.ok("config", "--unset", "cache.type")
+    assert "cache" not in project_json(proj)
+    assert not any(
+        line.startswith("cache.type=") for line in proj.ok("config", "--list").stdout.splitlines()
+    )
+    fresh = checkout_fresh()
+    assert fresh.stat().st_ino != obj.stat().st_ino and fresh.stat().st_nlink == 1
+    assert fresh.read_text() == "1,2\n"
+    proc = refused(proj, "config", "--unset", "cache.type")
+    assert "not set" in proc.stderr
+    refused(proj, "config", "--unset", "remote.nosuch.url")
+    log = changes(proj)
+    assert [(e["action"], e["details"]["old"], e["details"]["new"]) for e in log] == [
+        ("config.set", ["reflink", "copy"], ["hardlink", "copy"]),
+        ("config.unset", ["hardlink", "copy"], None),
+    ]
+    assert {e["details"]["name"] for e in log} == {"cache.type"}
+    assert {e["details"]["scope"] for e in log} == {"project"}
+
+
+def test_local_setting_overrides_the_project_one(proj: Proj) -> None:
+    proj.ok("config", "--local", "cache.type", "copy")
+    assert project_json(proj)["cache"] == {"type": ["reflink", "copy"]}
+    assert json.loads(proj.read(LOCAL)) == {"cache": {"type": ["copy"]}}
+    assert proj.ok("config", "cache.type").stdout == "copy\n"
+    proj.ok("config", "--local", "--unset", "cache.type")
+    assert proj.ok("config", "cache.type").stdout == "reflink,copy\n"
+    refused(proj, "config", "--local", "--unset", "cache.type")
+    log = changes(proj)
+    assert [(e["action"], e["details"]["scope"]) for e in log] == [
+        ("config.set", "local"),
+        ("config.unset", "local"),
+    ]
+    assert log[0]["details"]["old"] is None and log[0]["details"]["new"] == ["copy"]
+
+
+# -- the audit trail of a whole session ---------------------------------------------------------
+
+
+def test_every_change_is_one_entry_and_refusals_record_nothing(proj: Proj) -> None:
+    steps: list[tuple[bool, tuple[str, ...]]] = [
+        (True, ("remote", "add", "origin", "https://cache.example.com/p")),
+        (False, ("remote", "add", "origin", "/elsewhere")),
+        (True, ("remote", "add", "--local", "mine", "https://al:pa55w0rd@example.org/c")),
+        (False, ("remote", "add", "creds", "https://al:pa55w0rd@example.org/c")),
+        (True, ("remote", "modify", "origin", "timeout", "30")),
+        (False, ("remote", "modify", "ghost", "timeout", "30")),
+        (True, ("config", "cache.type", "symlink,copy")),
+        (False, ("config", "cache.type", "teleport")),
+        (True, ("remote", "default", "origin")),
+        (False, ("remote", "default", "ghost")),
+        (True, ("remote", "modify", "--unset", "origin", "timeout")),
+        (True, ("config", "--unset", "cache.type")),
+        (False, ("config", "--unset", "cache.type")),
+        (True, ("remote", "remove", "--local", "mine")),
+        (False, ("remote", "remove", "mine")),
+    ]
+    for good, args in steps:
+        if good:
+            proj.ok(*args)
+        else:
+            refused(proj, *args)
+    log = changes(proj)
+    assert len(log) == sum(good for good, _ in steps)
+    assert [e["action"] for e in log] == [
+        "remote.add",
+        "remote.add",
+        "remote.modify",
+        "config.set",
+        "remote.default",
+        "remote.modify",
+        "config.unset",
+        "remote.remove",
+    ]
+    assert [e["details"]["scope"] for e in log] == [
+        "project",
+        "local",
+        "project",
+        "project",
+        "project",
+        "project",
+        "project",
+        "local",
+    ]
+    assert log[1]["details"]["url"] == "https://***@example.org/c"
+    assert log[1]["details"]["default"] is False
+    assert log[2]["details"] == {
+        "name": "remote.origin.timeout",
+        "scope": "project",
+        "old": None,
+        "new": "30",
+    }
+    assert log[4]["details"]["old"] is None and log[4]["details"]["new"] == "origin"
+    assert log[7]["details"]["url"] == "https://***@example.org/c"
+    assert log[7]["details"]["was_default"] is False
+    # seq numbers are consecutive: nothing was recorded in between
+    seqs = [e["seq"] for e in log]
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+    raw = proj.git("log", "-p", "refs/mlrepro/audit") + proj.ok("audit", "log", "--json").stdout
+    assert "pa55w0rd" not in raw and "al:" not in raw
+    proj.ok("audit", "verify")
+    # what is left: config.json with origin as the default, config.local empty of remotes
+    assert project_json(proj)["remotes"] == {"origin": {"url": "https://cache.example.com/p"}}
+    assert project_json(proj)["core"] == {"remote": "origin"}
+    assert proj.ok("remote", "list").stdout == "origin\thttps://cache.example.com/p\t(default)\n"
+
+
+# -- a hand-broken file -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rel", "text", "what"),
+    [
+        (CONFIG, "{not json", "invalid JSON"),
+        (CONFIG, '{"version": 1, "cahce": {"type": ["copy"]}}', "unknown key 'cahce'"),
+        (CONFIG, '{"version": 1, "cache": {"type": ["teleport"]}}', "cache.type"),
+        (CONFIG, '{"version": 1, "remotes": {"a": {}}}', "no 'url'"),
+        (CONFIG, "[1, 2]", "JSON object"),
+        (LOCAL, '{"remotes": {"a b": {"url": "/x"}}}', "invalid remote name"),
+    ],
+)
+def test_a_hand_broken_config_is_a_one_line_error(
+    proj: Proj, rel: str, text: str, what: str
+) -> None:
+    proj.ok("remote", "add", "store", "/mnt/a")
+    proj.write(rel, text)
+    for args in (("config", "--list"), ("config", "cache.type"), ("remote", "list")):
+        proc = proj.fails(*args)
+        errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1, proc.stderr
+        assert errors[0].startswith(f"error: {rel}: ") and what in errors[0], proc.stderr
+        assert proc.stdout == ""
+    # a change is refused too, and the broken file is left as it was
+    proc = proj.fails("config", "core.remote", "store")
+    assert rel in proc.stderr
+    assert proj.read(rel) == text
