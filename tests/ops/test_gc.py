@@ -8,7 +8,6 @@ import json
 import shutil
 from typing import Any
 
-import pytest
 import yaml
 
 from tests.ops.conftest import Proj, tree_bytes, xxh_file
