@@ -253,13 +253,8 @@ def context(root: str, answers: list[str | None] | None = None) -> dict[str, Any
     }
 
 
-def make_entry(
-    *,
-    seq: int,
-    prev: list[str],
-    action: str,
-    details: dict[str, Any],
-    shared: dict[str, Any],
+def _entry(
+    seq: int, prev: list[str], action: str, details: Any, shared: dict[str, Any]
 ) -> dict[str, Any]:
     return {
         "version": AUDIT_VERSION,
@@ -268,8 +263,19 @@ def make_entry(
         "time": now(),
         **shared,
         "action": action,
-        "details": clean(details)[0],
+        "details": details,
     }
+
+
+def make_entry(
+    *,
+    seq: int,
+    prev: list[str],
+    action: str,
+    details: dict[str, Any],
+    shared: dict[str, Any],
+) -> dict[str, Any]:
+    return _entry(seq, prev, action, clean(details)[0], shared)
 
 
 def build_entry(
@@ -284,15 +290,7 @@ def build_entry(
     """The canonical bytes of the entry :func:`make_entry` would make, with the shared
     part's bytes (``fragments``) computed once per command and the details' once."""
     cleaned, details_bytes = clean(details)
-    entry = {
-        "version": AUDIT_VERSION,
-        "seq": seq,
-        "prev": sorted(prev),
-        "time": now(),
-        **shared,
-        "action": action,
-        "details": cleaned,
-    }
+    entry = _entry(seq, prev, action, cleaned, shared)
     return entry_bytes(entry, {**fragments, "details": details_bytes})
 
 

@@ -25,8 +25,8 @@ def _show(value: Any) -> str:
 @click.command()
 @click.argument("name", required=False)
 @click.argument("value", required=False)
-@click.option("--unset", is_flag=True, help="Remove the setting.")
-@click.option("--list", "list_", is_flag=True, help="Show every setting in force.")
+@click.option("-u", "--unset", is_flag=True, help="Remove the setting.")
+@click.option("-l", "--list", "list_", is_flag=True, help="Show every setting in force.")
 @click.option("--local", is_flag=True, help=LOCAL_HELP)
 @click.option("--project", "project_only", is_flag=True, help="With --list: config.json only.")
 def config(
