@@ -1,9 +1,10 @@
 """``mlrepro config`` and ``mlrepro remote``: change the configuration, and record it.
 
-Every change is written atomically, checked as a whole first (a change that would
-leave the configuration invalid is refused and writes nothing), and recorded in
-the audit log (``config.set``, ``config.unset``, ``remote.add``, ``remote.modify``,
-``remote.remove``, ``remote.default``) with the old and new values; values of
+Every change is checked as a whole first (a change that would leave the
+configuration invalid is refused and writes nothing), recorded in the audit log
+(``config.set``, ``config.unset``, ``remote.add``, ``remote.modify``,
+``remote.remove``, ``remote.default``; the entry is durable before the change, as
+for every action), then written atomically. Entries hold the old and new values; values of
 options whose names say secret are recorded as ``***``, and URLs lose their user
 information. Credentials are refused in the committed ``config.json``: they go in
 ``config.local`` (``--local``).
@@ -84,8 +85,9 @@ class _Editor:
             json.dumps(self.other, sort_keys=True),
         )
 
-    def save(self) -> None:
-        """Check the two files together, then write each one that changed."""
+    def save(self, action: str, details: dict[str, Any]) -> None:
+        """Check the two files together, record the change in the audit log (durable
+        before the change, as for every action), then write each file that changed."""
         project_doc = self.other if self.local else self.data
         local_doc = self.data if self.local else self.other
         for doc, is_local in ((project_doc, False), (local_doc, True)):
@@ -98,6 +100,11 @@ class _Editor:
             if "url" not in options:
                 raise MlreproError(f"remote '{name}' would have no url")
         cfg.check_defaults(project_doc, local_doc)
+        audit = Recorder(self.project.root, self.project.state_dir)
+        try:
+            audit.record(action, details, flush=True)
+        finally:
+            audit.close()
         for doc, is_local, before in (
             (self.data, self.local, self._before[0]),
             (self.other, not self.local, self._before[1]),
@@ -106,14 +113,6 @@ class _Editor:
                 text = json.dumps(doc, indent=2, sort_keys=True) + "\n"
                 path = cfg.config_path(self.project.root, local=is_local)
                 atomic_write(path, text.encode("utf-8"))
-
-
-def _record(project: Project, action: str, details: dict[str, Any]) -> None:
-    audit = Recorder(project.root, project.state_dir)
-    try:
-        audit.record(action, details, flush=True)
-    finally:
-        audit.close()
 
 
 def get(project: Project, name: str) -> Any:
@@ -140,14 +139,13 @@ def set_value(
         edit = _Editor(project, local)
         old = cfg.get_path(edit.data, path)
         cfg.set_path(edit.data, path, parsed)
-        edit.save()
         details = {
             "name": name,
             "scope": _scope(local),
             "old": _shown(path, old),
             "new": _shown(path, parsed),
         }
-        _record(project, action, details)
+        edit.save(action, details)
     return Change(name, old, parsed, local)
 
 
@@ -164,11 +162,8 @@ def unset_value(
                 f"'{name}' is not set in {os.path.relpath(where, project.root)}",
                 hint="see `mlrepro config --list`" + ("" if local else " (or try --local)"),
             )
-        edit.save()
-        _record(
-            project,
-            action,
-            {"name": name, "scope": _scope(local), "old": _shown(path, old), "new": None},
+        edit.save(
+            action, {"name": name, "scope": _scope(local), "old": _shown(path, old), "new": None}
         )
     return Change(name, old, None, local)
 
@@ -200,7 +195,6 @@ def add_remote(
         remotes[name] = {"url": url}
         if default:
             edit.data.setdefault("core", {})["remote"] = name
-        edit.save()
         details: dict[str, Any] = {
             "name": name,
             "scope": _scope(local),
@@ -209,7 +203,7 @@ def add_remote(
         }
         if old is not None:
             details["replaced"] = {k: _shown(("remotes", name, k), v) for k, v in old.items()}
-        _record(project, "remote.add", details)
+        edit.save("remote.add", details)
 
 
 def remove_remote(project: Project, name: str, *, local: bool = False) -> None:
@@ -232,9 +226,7 @@ def remove_remote(project: Project, name: str, *, local: bool = False) -> None:
                 cleared = True
         if not local and "url" not in edit.other.get("remotes", {}).get(name, {"url": ""}):
             cfg.unset_path(edit.other, ("remotes", name))
-        edit.save()
-        _record(
-            project,
+        edit.save(
             "remote.remove",
             {
                 "name": name,
