@@ -47,27 +47,20 @@ def gc(
         )
     project = Project.find()
     try:
-        plan = do_gc(
-            project,
-            all_branches=all_branches,
-            all_tags=all_tags,
-            all_commits=all_commits,
-            dry=True,
-            wait_for_lock=wait_s,
-        )
-        what = f"{len(plan.removed)} object(s), {_size(plan.freed)}"
-        if dry or not plan.removed:
-            click.echo(f"would remove {what}" if plan.removed else "nothing to remove")
-            return
-        if not force and sys.stdin.isatty():
+        scope = {"all_branches": all_branches, "all_tags": all_tags, "all_commits": all_commits}
+        # the plan is computed on its own only to show it, or to ask before deleting
+        ask = not force and sys.stdin.isatty()
+        if dry or ask:
+            plan = do_gc(project, **scope, dry=True, wait_for_lock=wait_s)
+            what = f"{len(plan.removed)} object(s), {_size(plan.freed)}"
+            if dry or not plan.removed:
+                click.echo(f"would remove {what}" if plan.removed else "nothing to remove")
+                return
             click.confirm(f"remove {what} from the cache?", abort=True)
-        done = do_gc(
-            project,
-            all_branches=all_branches,
-            all_tags=all_tags,
-            all_commits=all_commits,
-            wait_for_lock=wait_s,
-        )
+        done = do_gc(project, **scope, wait_for_lock=wait_s)
+        if not done.removed:
+            click.echo("nothing to remove")
+            return
         click.echo(
             f"removed {len(done.removed)} object(s), {_size(done.freed)}; "
             f"kept {done.kept} for {len(done.kept_revisions)} revision(s)"

@@ -95,11 +95,7 @@ class _Editor:
                 cfg.config_path(self.project.root, local=is_local), self.project.root
             )
             cfg.validate(doc, rel, local=is_local)
-        whole = cfg.merged(project_doc, local_doc)
-        for name, options in whole.get("remotes", {}).items():
-            if "url" not in options:
-                raise MlreproError(f"remote '{name}' would have no url")
-        cfg.check_defaults(project_doc, local_doc)
+        cfg.check_merged(project_doc, local_doc)
         audit = Recorder(self.project.root, self.project.state_dir)
         try:
             audit.record(action, details, flush=True)
@@ -116,17 +112,14 @@ class _Editor:
 
 
 def get(project: Project, name: str) -> Any:
-    path = cfg.split_name(name)
-    root = project.root
-    return cfg.get_path(cfg.merged(cfg.read_raw(root), cfg.read_raw(root, local=True)), path)
+    return cfg.get_path(cfg.read_merged(project.root), cfg.split_name(name))
 
 
 def listing(project: Project, *, local: bool | None = None) -> dict[str, Any]:
     """Every setting in force (or of one file: ``local`` True/False)."""
-    root = project.root
     if local is None:
-        return cfg.flatten(cfg.merged(cfg.read_raw(root), cfg.read_raw(root, local=True)))
-    return cfg.flatten(cfg.read_raw(root, local=local))
+        return cfg.flatten(cfg.read_merged(project.root))
+    return cfg.flatten(cfg.read_raw(project.root, local=local))
 
 
 def set_value(

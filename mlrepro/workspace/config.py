@@ -123,18 +123,30 @@ def read_config(root: str) -> Config:
     """The configuration in force: defaults, then config.json, then config.local."""
     if not os.path.exists(config_path(root)) and not os.path.exists(config_path(root, local=True)):
         return Config()
-    data = merged(read_raw(root), read_raw(root, local=True))
-    rel = os.path.join(".mlrepro", "config.local")
-    for name, options in data.get("remotes", {}).items():
-        if "url" not in options:
-            raise MlreproError(f"{rel}: remote '{name}' has no 'url' in either file", hint=HINT)
-    check_defaults(read_raw(root), read_raw(root, local=True))
-    default = data.get("core", {}).get("remote")
+    data = check_merged(read_raw(root), read_raw(root, local=True))
     return Config(
         link_types=tuple(data.get("cache", {}).get("type", DEFAULT_LINK_TYPES)),
         remotes=data.get("remotes", {}),
-        default_remote=default,
+        default_remote=data.get("core", {}).get("remote"),
     )
+
+
+def read_merged(root: str) -> dict[str, Any]:
+    """Both files as read, config.local over config.json (not checked together)."""
+    return merged(read_raw(root), read_raw(root, local=True))
+
+
+def check_merged(project: dict[str, Any], local: dict[str, Any]) -> dict[str, Any]:
+    """The two files merged, checked as a whole: every remote has a url, and each
+    default names a remote where its file is in force (:func:`check_defaults`)."""
+    data = merged(project, local)
+    for name, options in data.get("remotes", {}).items():
+        if "url" not in options:
+            raise MlreproError(
+                f".mlrepro/config.local: remote '{name}' has no 'url' in either file", hint=HINT
+            )
+    check_defaults(project, local)
+    return data
 
 
 def check_defaults(project: dict[str, Any], local: dict[str, Any]) -> None:

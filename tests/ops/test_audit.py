@@ -136,8 +136,9 @@ def test_secrets_never_enter_an_entry(proj: Proj) -> None:
     assert "API_KEY=***" in raw
 
 
-def tamper(proj: Proj, edit: Callable[[bytes], bytes]) -> None:
-    """Rewrite the newest entry's blob with git plumbing and move the ref (a force-push)."""
+def tamper(proj: Proj, edit: Callable[[bytes], bytes], *, keep_history: bool = True) -> None:
+    """Rewrite the newest entry's blob with git plumbing and move the ref (a force-push):
+    in a commit on top of the tip, or (``keep_history=False``) in a history of its own."""
     tip = proj.git("rev-parse", "refs/mlrepro/audit").strip()
     path = sorted(proj.git("ls-tree", "-r", "--name-only", tip).split())[-1]
     data = subprocess.run(
@@ -167,7 +168,8 @@ def tamper(proj: Proj, edit: Callable[[bytes], bytes]) -> None:
     tree = subprocess.run(
         ["git", "write-tree"], cwd=proj.root, capture_output=True, check=True, env=env, text=True
     ).stdout.strip()
-    commit = proj.git("commit-tree", tree, "-p", tip, "-m", "innocent").strip()
+    parent = ["-p", tip] if keep_history else []
+    commit = proj.git("commit-tree", tree, *parent, "-m", "innocent").strip()
     proj.git("update-ref", "refs/mlrepro/audit", commit)
 
 

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 from tests.ops.conftest import Proj, git_env
-from tests.ops.test_audit import pipeline
+from tests.ops.test_audit import pipeline, tamper
 
 
 def sh(cwd: Path, *args: str) -> str:
@@ -75,32 +75,7 @@ def test_an_edited_and_force_pushed_log_is_reported_in_the_other_clone(
     b.ok("audit", "pull")
     b.ok("audit", "verify")
     # in clone a: rewrite the only entry's bytes with plumbing, keep its name, force-push
-    tip = a.git("rev-parse", "refs/mlrepro/audit").strip()
-    path = a.git("ls-tree", "-r", "--name-only", tip).split()[0]
-    data = sh(a.root, "git", "cat-file", "blob", f"{tip}:{path}")
-    forged = data.replace('"lr":0.1', '"lr":0.5')
-    blob = subprocess.run(
-        ["git", "hash-object", "-w", "--stdin"],
-        cwd=a.root,
-        input=forged,
-        text=True,
-        capture_output=True,
-        check=True,
-        env=git_env(),
-    ).stdout.strip()
-    index = {**git_env(), "GIT_INDEX_FILE": str(tmp_path / "forge.index")}
-    subprocess.run(["git", "read-tree", tip], cwd=a.root, env=index, check=True)
-    subprocess.run(
-        ["git", "update-index", "--cacheinfo", f"100644,{blob},{path}"],
-        cwd=a.root,
-        env=index,
-        check=True,
-    )
-    tree = subprocess.run(
-        ["git", "write-tree"], cwd=a.root, env=index, capture_output=True, text=True, check=True
-    ).stdout.strip()
-    commit = a.git("commit-tree", tree, "-m", "rewritten").strip()
-    a.git("update-ref", "refs/mlrepro/audit", commit)
+    tamper(a, lambda data: data.replace(b'"lr":0.1', b'"lr":0.5'), keep_history=False)
     a.git("push", "-q", "--force", "origin", "refs/mlrepro/audit:refs/mlrepro/audit")
     # clone b pulls: the same entry with other bytes cannot be merged...
     proc = b.fails("audit", "pull")
