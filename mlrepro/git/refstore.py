@@ -92,6 +92,20 @@ def _git_path() -> str:
     return shutil.which("git") or "git"
 
 
+def _fast_import_env() -> dict[str, str]:
+    """fast-import's environment, with glibc's allocator told to keep freed memory.
+
+    fast-import sets up a zlib stream (about 256 KiB) and a delta index for every
+    object it stores; by default glibc hands that memory back to the kernel when it
+    is freed and faults it in again for the next object: 2,300 page faults and half
+    of fast-import's CPU time for a 100-entry publication, against 300 with this
+    setting. Other C libraries ignore the variable."""
+    env = dict(os.environ)
+    tune = "glibc.malloc.trim_threshold=67108864"
+    env["GLIBC_TUNABLES"] = f"{env['GLIBC_TUNABLES']}:{tune}" if env.get("GLIBC_TUNABLES") else tune
+    return env
+
+
 def git_collect(procs: Started) -> list[str | None]:
     """The outputs of :func:`git_start`'s commands (None for one that failed)."""
     out: list[str | None] = []
@@ -286,11 +300,14 @@ class RefStore:
             stream += [b"M 100644 inline ", path.encode(), b"\ndata %d\n" % len(data), data, b"\n"]
         stream.append(b"done\n")
         proc = subprocess.run(
-            ["git", "fast-import", "--quiet", "--done"],
+            # level 1: the pack holds small JSON files and deltas, where zlib's default
+            # level costs more time than it saves space
+            [_git_path(), "-c", "pack.compression=1", "fast-import", "--quiet", "--done"],
             cwd=self.root,
             input=b"".join(stream),
             capture_output=True,
             check=False,
+            env=_fast_import_env(),
         )
         if proc.returncode == 0:
             return
