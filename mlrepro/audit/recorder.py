@@ -18,6 +18,7 @@ from mlrepro.workspace.lockfile import Artifact, StageRecord
 
 if TYPE_CHECKING:
     from mlrepro.audit.store import AuditStore
+    from mlrepro.git.refstore import Started
 
 
 def artifact_json(a: Artifact) -> dict[str, Any]:
@@ -64,7 +65,21 @@ class Recorder:
         self._store: AuditStore | None = None
         self._shared: dict[str, Any] | None = None
         self._mutex = threading.Lock()
-        self._asked = git_start(root, tip_command(AUDIT_REF), *CONTEXT_COMMANDS)
+        # started from a thread: most of a process start is spent waiting for the
+        # child's exec, which the caller spends loading its pipeline instead
+        self._asked: Started = []
+        commands = (tip_command(AUDIT_REF), *CONTEXT_COMMANDS)
+        self._starter: threading.Thread | None = threading.Thread(
+            target=lambda: self._asked.extend(git_start(root, *commands)), daemon=True
+        )
+        self._starter.start()
+
+    def _started(self) -> Started:
+        """The git questions' processes, once the thread that starts them is done."""
+        if self._starter is not None:
+            self._starter.join()
+            self._starter = None
+        return self._asked
 
     def _open(self) -> AuditStore:
         if self._store is None:
@@ -72,7 +87,7 @@ class Recorder:
             from mlrepro.audit.store import AuditStore
             from mlrepro.git.refstore import git_collect, parse_tip
 
-            tip_out, *answers = git_collect(self._asked)
+            tip_out, *answers = git_collect(self._started())
             self._asked = []
             self._shared = context(self.root, answers)
             self._store = AuditStore(self.root, self.state_dir, tip=parse_tip(tip_out))
@@ -100,7 +115,7 @@ class Recorder:
         broken) leaves the entries pending for the next command: it never hides the
         command's own outcome and loses nothing."""
         with self._mutex:
-            if self._asked:
+            if self._started():
                 from mlrepro.git.refstore import git_stop
 
                 git_stop(self._asked)  # nothing was recorded

@@ -130,7 +130,7 @@ def test_a_command_that_records_nothing_stops_its_git_questions_cleanly(repo: Pa
     os.utime(repo / ".git/index", (0, 0))  # stale index: status would want to refresh it
     for _ in range(5):
         recorder = Recorder(str(repo), str(repo / ".mlrepro"))
-        asked = list(recorder._asked)
+        asked = list(recorder._started())
         recorder.close()
         assert all(p is None or p.returncode is not None for p in asked)
         assert not (repo / ".git/index.lock").exists()
@@ -140,6 +140,7 @@ def test_a_command_that_records_nothing_stops_its_git_questions_cleanly(repo: Pa
 
 def test_a_command_that_records_reads_the_answers_asked_at_its_start(repo: Path) -> None:
     recorder = Recorder(str(repo), str(repo / ".mlrepro"))
+    recorder._started()  # the questions are asked (by a thread, while the command loads)
     git(repo, "checkout", "-q", "-b", "later")  # after the command started
     recorder.record("test.action", {"n": 1})
     recorder.close()
