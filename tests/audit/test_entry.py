@@ -16,6 +16,7 @@ from mlrepro.audit.entry import (
     environment,
     make_entry,
     platform_name,
+    python_version,
     redact,
     redact_value,
 )
@@ -140,6 +141,13 @@ def test_entry_bytes_from_shared_fragments_are_the_canonical_bytes(
 def test_platform_name_is_what_platform_says() -> None:
     assert platform_name() == platform.platform()
     assert environment()["platform"] == platform.platform()
+    assert python_version() == platform.python_version() == environment()["python"]
+    for version in (
+        "3.11.7 (main, Dec  8 2023, 18:56:58) [GCC 12.2.0]",
+        "3.13.0rc1 (main, Aug  1 2024, 10:00:00) [Clang 15.0.0 ]",
+        "3.12.0a7+ (heads/main:abcdef, Apr  1 2023, 10:00:00) [GCC 11.3.0]",
+    ):
+        assert python_version(version) == platform._sys_version(version)[1]
 
 
 DETAIL_TEXT = st.one_of(FRAGMENTS, st.text(max_size=6))
