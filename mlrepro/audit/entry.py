@@ -20,7 +20,7 @@ import os
 import re
 import sys
 import time
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from mlrepro.canonical import canonical_bytes, canonical_text, finite
@@ -120,17 +120,8 @@ def redact_value(value: Any) -> Any:
     return value
 
 
-def entry_bytes(entry: dict[str, Any], fragments: dict[str, bytes] | None = None) -> bytes:
-    """The entry's canonical bytes; ``fragments``: canonical bytes of some of its values,
-    computed once per command for the parts every entry of it shares (the same bytes
-    as :func:`canonical_bytes` of the whole: JSON objects serialise member by member)."""
-    if not fragments:
-        return canonical_bytes(entry)
-    parts = [
-        _key_bytes(key) + (fragments[key] if key in fragments else canonical_bytes(value))
-        for key, value in sorted(entry.items())
-    ]
-    return b"{" + b",".join(parts) + b"}"
+def entry_bytes(entry: dict[str, Any]) -> bytes:
+    return canonical_bytes(entry)
 
 
 @cache
@@ -144,7 +135,12 @@ def entry_id(entry: dict[str, Any]) -> str:
 
 def now() -> str:
     seconds, nanos = divmod(time.time_ns(), 1_000_000_000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{nanos // 1000:06d}Z"
+    return f"{_second(seconds)}.{nanos // 1000:06d}Z"
+
+
+@lru_cache(maxsize=4)
+def _second(seconds: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
 
 
 def platform_name() -> str:
@@ -295,13 +291,22 @@ def build_entry(
     action: str,
     details: dict[str, Any],
     fragments: dict[str, bytes],
-    shared: dict[str, Any],
 ) -> bytes:
-    """The canonical bytes of the entry :func:`make_entry` would make, with the shared
-    part's bytes (``fragments``) computed once per command and the details' once."""
-    cleaned, details_bytes = clean(details)
-    entry = _entry(seq, prev, action, cleaned, shared)
-    return entry_bytes(entry, {**fragments, "details": details_bytes})
+    """The canonical bytes of the entry :func:`make_entry` would make: the shared
+    part's bytes (``fragments``, the canonical bytes of each value of ``shared``) are
+    computed once per command, the details' once, and the integers and the time
+    (plain ASCII) are written as they are."""
+    details_bytes = clean(details)[1]
+    parts = {
+        **fragments,
+        "version": b"%d" % AUDIT_VERSION,
+        "seq": b"%d" % seq,
+        "prev": canonical_bytes(sorted(prev)),
+        "time": b'"' + now().encode() + b'"',
+        "action": canonical_bytes(action),
+        "details": details_bytes,
+    }
+    return b"{" + b",".join(_key_bytes(key) + parts[key] for key in sorted(parts)) + b"}"
 
 
 def clean(details: dict[str, Any]) -> tuple[Any, bytes]:

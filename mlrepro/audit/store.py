@@ -164,7 +164,6 @@ class AuditStore:
             action=action,
             details=details,
             fragments=self._fragments[1],
-            shared=shared,
         )
         if self._fd is None:
             os.makedirs(self.dir, exist_ok=True)
