@@ -38,6 +38,7 @@ def no_questions(self, root, state_dir):
     self.root, self.state_dir = root, state_dir
     self._store = self._shared = None
     self._asked = []
+    self._starter = None
     self._mutex = threading.Lock()
 
 recorder.Recorder.__init__ = no_questions
