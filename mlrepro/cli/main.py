@@ -7,7 +7,9 @@ pipeline loader, GitPython or pyarrow (start-up target: docs/cli.md).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import os
 import sys
 from typing import Any
 
@@ -84,8 +86,47 @@ def _report(exc: MlreproError) -> None:
 
 
 def main(argv: list[str] | None = None) -> Any:
-    """Console-script entry point: the one place errors become exit codes."""
-    args = sys.argv[1:] if argv is None else argv
+    """Console-script entry point: the one place errors become exit codes. Run as the
+    program (no ``argv``), it ends the process as soon as the command is done."""
+    if argv is not None:
+        return _main(argv)
+    try:
+        result = _main(sys.argv[1:])
+    except SystemExit as exc:
+        _leave(exc.code)
+    _leave(result)
+
+
+def _leave(code: Any) -> None:
+    """Exit with ``code`` (as ``sys.exit`` would read it) without the interpreter's
+    teardown, which frees every module and object one by one: 20-30 ms of every
+    command on a small VM, for memory the OS takes back at once. Exit handlers run and
+    the standard streams are flushed first, as in a normal exit; while a thread or a
+    child process is still running, the exit is the normal one."""
+    import atexit
+    import threading
+
+    run_handlers = getattr(atexit, "_run_exitfuncs", None)
+    children = sys.modules.get("multiprocessing")
+    busy = any(t is not threading.main_thread() and not t.daemon for t in threading.enumerate())
+    if run_handlers is None or busy or (children is not None and children.active_children()):
+        sys.exit(code)
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:
+        print(code, file=sys.stderr)
+        status = 1
+    run_handlers()
+    for stream in (sys.stdout, sys.stderr):
+        # a closed pipe (`mlrepro ... | head`) or stream
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(status)
+
+
+def _main(args: list[str]) -> Any:
     debug = "--debug" in args
     try:
         return cli.main(args=args, prog_name="mlrepro", standalone_mode=False)

@@ -263,3 +263,84 @@ def test_config_written_by_init_reads_back_and_bad_versions_are_refused(tmp_path
         read_config(str(root))
     assert run(root, "init", "--force").returncode == 0
     assert read_config(str(root)) == Config()
+
+
+# -- leaving the process ---------------------------------------------------------
+
+
+def buffered_env() -> dict[str, str]:
+    """The environment with Python's output buffered, as it is for a user's pipe (the
+    shell running these tests may have turned buffering off)."""
+    env = {**os.environ, **GIT_ENV}
+    env.pop("PYTHONUNBUFFERED", None)
+    return env
+
+
+def test_output_larger_than_a_pipe_arrives_whole_and_a_closed_pipe_is_quiet(
+    tmp_path: Path,
+) -> None:
+    # the command exits without the interpreter's teardown: buffered output must
+    # still be flushed, and a reader that stops early must not cause an error
+    stages = "".join(f"  s{i:04d}:\n    cmd: echo {'x' * 60} {i}\n" for i in range(1500))
+    root = repo(tmp_path, {"dvc.yaml": f"stages:\n{stages}"})
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlrepro", "stage", "list", "--json"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env=buffered_env(),
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert len(proc.stdout) > 200_000
+    listed = json.loads(proc.stdout)
+    assert len(listed["stages"]) == 1500
+    head = subprocess.run(
+        f"{sys.executable} -m mlrepro stage list | head -n 1",
+        shell=True,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env=buffered_env(),
+        timeout=60,
+    )
+    assert head.stdout.count("\n") == 1
+    assert "Traceback" not in head.stderr and "Error" not in head.stderr, head.stderr
+
+
+LEAVE = """
+import atexit, sys, threading, time
+from mlrepro.cli.main import _leave
+atexit.register(lambda: print("handler ran"))
+print("buffered", end=" ")
+if sys.argv[1] == "thread":
+    threading.Thread(target=time.sleep, args=(0.2,)).start()
+_leave(int(sys.argv[2]) if sys.argv[2].isdigit() else sys.argv[2])
+"""
+
+
+@pytest.mark.parametrize(
+    ("mode", "code", "status", "stderr"),
+    [
+        ("plain", "0", 0, ""),
+        ("plain", "3", 3, ""),
+        ("plain", "a message", 1, "a message\n"),
+        # a thread still running: the normal exit, which waits for it
+        ("thread", "4", 4, ""),
+    ],
+)
+def test_leaving_runs_exit_handlers_and_flushes(
+    mode: str, code: str, status: int, stderr: str
+) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", LEAVE, mode, code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=buffered_env(),
+    )
+    assert (proc.returncode, proc.stdout, proc.stderr) == (
+        status,
+        "buffered handler ran\n",
+        stderr,
+    )
