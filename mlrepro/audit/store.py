@@ -218,4 +218,30 @@ class AuditStore:
         os.truncate(self.pending_path, 0)
         self._mine = []
         self._tip = False  # moved: read it again if needed
+        self._tidy()
         return len(pending)
+
+    def _tidy(self) -> None:
+        """Each publication adds a pack to the repository, and every git command (this
+        publication's too) looks through every pack. Past git's own limit, ask git to
+        tidy up, as its commands do after writing objects. A user who turned git's
+        housekeeping off is asked again only every 25 more packs, not by every command."""
+        from mlrepro.fsutil import atomic_write
+        from mlrepro.git.refstore import PACK_LIMIT, ask_git_to_tidy, pack_count
+
+        packs = pack_count(self.root)
+        if packs is None:
+            return
+        marker = os.path.join(self.dir, "tidy")  # the pack count when git was last asked
+        try:
+            with open(marker, encoding="ascii") as f:
+                asked = int(f.read().strip() or 0)
+        except (OSError, ValueError):
+            asked = 0
+        if asked and packs < asked:  # git has packed since it was asked
+            os.unlink(marker)
+            asked = 0
+        if packs <= PACK_LIMIT or (asked and packs < asked + PACK_LIMIT // 2):
+            return
+        ask_git_to_tidy(self.root)
+        atomic_write(marker, f"{packs}\n".encode())

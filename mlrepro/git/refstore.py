@@ -106,6 +106,37 @@ def _fast_import_env() -> dict[str, str]:
     return env
 
 
+PACK_LIMIT = 50  # git's gc.autoPackLimit: more packs than this, and `gc --auto` packs them
+
+
+def pack_count(root: str) -> int | None:
+    """How many packs the repository at ``root`` holds (None: its object folder is not
+    at ``root/.git/objects``, e.g. a linked worktree; the caller then leaves tidying
+    to git's own commands)."""
+    try:
+        return sum(
+            1
+            for n in os.listdir(os.path.join(root, ".git", "objects", "pack"))
+            if n.endswith(".pack")
+        )
+    except OSError:
+        return None
+
+
+def ask_git_to_tidy(root: str) -> None:
+    """``git maintenance run --auto``, as git's own commands run it after writing
+    objects: it applies the user's settings (``maintenance.auto``, ``gc.auto``,
+    ``gc.autoPackLimit``) and repacks in a process of its own, in the background; the
+    call itself returns in milliseconds."""
+    subprocess.run(
+        [_git_path(), "-C", root, "maintenance", "run", "--auto", "--quiet"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=False,
+    )
+
+
 def git_collect(procs: Started) -> list[str | None]:
     """The outputs of :func:`git_start`'s commands (None for one that failed)."""
     out: list[str | None] = []

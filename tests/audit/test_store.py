@@ -171,3 +171,58 @@ def test_the_context_names_commit_branch_and_uncommitted_changes(
     outside.mkdir()
     unknown = context(str(outside))["git"]
     assert unknown["commit"] is None and unknown["dirty"] is None
+
+
+def _packs(root: Path) -> int:
+    return len(list((root / ".git/objects/pack").glob("*.pack")))
+
+
+def _add_packs(root: Path, n: int, branch: str = "filler") -> None:
+    # packs as fast-import leaves them (100 objects or more stay packed)
+    ref = f"refs/heads/{branch}".encode()
+    for i in range(n):
+        stream = b"commit %s\ncommitter a <a@b> %d +0000\ndata 1\nx\n" % (ref, i + 1)
+        if i:
+            stream += b"from %s^0\n" % ref
+        for j in range(101):
+            body = b"%s %d %d" % (ref, i, j)
+            stream += b"M 100644 inline f%d\ndata %d\n%s\n" % (j, len(body), body)
+        subprocess.run(["git", "fast-import", "--quiet"], cwd=root, input=stream, check=True)
+
+
+def test_past_gits_pack_limit_git_is_asked_to_tidy_up(repo: Path) -> None:
+    import time
+
+    _add_packs(repo, 51)
+    assert _packs(repo) > 50
+    store = AuditStore(str(repo), str(repo / ".mlrepro"))
+    append(store, 1)
+    store.publish()
+    deadline = time.monotonic() + 30
+    while _packs(repo) > 2 and time.monotonic() < deadline:  # git packs in the background
+        time.sleep(0.2)
+    assert _packs(repo) <= 2
+    assert not verify(store.published()).breaks
+    # the next publication sees git has packed, and forgets it asked
+    assert (repo / ".mlrepro/audit/tidy").exists()
+    append(store, 1)
+    store.publish()
+    assert not (repo / ".mlrepro/audit/tidy").exists()
+
+
+def test_with_gits_housekeeping_off_it_is_asked_only_every_25_packs(repo: Path) -> None:
+    git(repo, "config", "gc.auto", "0")
+    _add_packs(repo, 51)
+    store = AuditStore(str(repo), str(repo / ".mlrepro"))
+    marker = repo / ".mlrepro/audit/tidy"
+    append(store, 1)
+    store.publish()
+    first = int(marker.read_text())
+    assert first == _packs(repo) > 50  # asked, and nothing was packed
+    append(store, 1)
+    store.publish()
+    assert int(marker.read_text()) == first  # not asked again yet
+    _add_packs(repo, 25, "more")
+    append(store, 1)
+    store.publish()
+    assert int(marker.read_text()) == _packs(repo) >= first + 25
