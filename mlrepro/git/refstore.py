@@ -125,16 +125,20 @@ def pack_count(root: str) -> int | None:
 
 def ask_git_to_tidy(root: str) -> None:
     """``git maintenance run --auto``, as git's own commands run it after writing
-    objects: it applies the user's settings (``maintenance.auto``, ``gc.auto``,
-    ``gc.autoPackLimit``) and repacks in a process of its own, in the background; the
-    call itself returns in milliseconds."""
-    subprocess.run(
-        [_git_path(), "-C", root, "maintenance", "run", "--auto", "--quiet"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        check=False,
-    )
+    objects (``git gc --auto`` where git predates ``maintenance``, 2.29): it applies
+    the user's settings (``maintenance.auto``, ``gc.auto``, ``gc.autoPackLimit``) and
+    repacks in a process of its own, in the background; the call itself returns in
+    milliseconds."""
+    for args in (("maintenance", "run", "--auto", "--quiet"), ("gc", "--auto", "--quiet")):
+        proc = subprocess.run(
+            [_git_path(), "-C", root, *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+        )
+        if proc.returncode == 0:
+            return
 
 
 def git_collect(procs: Started) -> list[str | None]:
