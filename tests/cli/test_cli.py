@@ -194,7 +194,8 @@ BAD_PIPELINES = [
     ),
     (
         {
-            "dvc.yaml": "stages:\n  a:\n    cmd: x\n    outs: [d]\n  b:\n    cmd: y\n    outs: [d/f]\n"
+            "dvc.yaml": "stages:\n  a:\n    cmd: x\n    outs: [d]\n"
+            "  b:\n    cmd: y\n    outs: [d/f]\n"
         },
         ["output 'd/f' of stage 'b' lies inside output 'd' of stage 'a'"],
     ),
@@ -204,7 +205,8 @@ BAD_PIPELINES = [
     ),
     (
         {
-            "dvc.yaml": "stages:\n  a:\n    cmd: x\n    deps: [q]\n    outs: [p]\n  b:\n    cmd: y\n    deps: [p]\n    outs: [q]\n"
+            "dvc.yaml": "stages:\n  a:\n    cmd: x\n    deps: [q]\n    outs: [p]\n"
+            "  b:\n    cmd: y\n    deps: [p]\n    outs: [q]\n"
         },
         ["dependency cycle:", "a", "b"],
     ),
@@ -256,7 +258,7 @@ def test_config_written_by_init_reads_back_and_bad_versions_are_refused(tmp_path
     with pytest.raises(MlreproError, match="unsupported config version 7"):
         read_config(str(root))
     path.write_text('{"version": 1, "cache": {"type": ["teleport"]}}')
-    with pytest.raises(MlreproError, match="cache.type"):
+    with pytest.raises(MlreproError, match=r"cache\.type"):
         read_config(str(root))
     path.write_text('{"version": 1, "remote": {}}')
     with pytest.raises(MlreproError, match="unknown key 'remote'"):
