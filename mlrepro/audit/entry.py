@@ -259,20 +259,6 @@ def context(root: str, answers: list[str | None] | None = None) -> dict[str, Any
     }
 
 
-def _entry(
-    seq: int, prev: list[str], action: str, details: Any, shared: dict[str, Any]
-) -> dict[str, Any]:
-    return {
-        "version": AUDIT_VERSION,
-        "seq": seq,
-        "prev": sorted(prev),
-        "time": now(),
-        **shared,
-        "action": action,
-        "details": details,
-    }
-
-
 def make_entry(
     *,
     seq: int,
@@ -281,7 +267,15 @@ def make_entry(
     details: dict[str, Any],
     shared: dict[str, Any],
 ) -> dict[str, Any]:
-    return _entry(seq, prev, action, clean(details)[0], shared)
+    return {
+        "version": AUDIT_VERSION,
+        "seq": seq,
+        "prev": sorted(prev),
+        "time": now(),
+        **shared,
+        "action": action,
+        "details": clean(details)[0],
+    }
 
 
 def build_entry(

@@ -35,20 +35,6 @@ class RefConflict(MlreproError):
     """The ref moved while we were writing."""
 
 
-def parse_tree(data: bytes) -> list[TreeItem]:
-    """The entries of a raw tree object: ``<octal mode> <name>\\0<20-byte id>`` each."""
-    items: list[TreeItem] = []
-    i = 0
-    while i < len(data):
-        space = data.index(b" ", i)
-        nul = data.index(b"\0", space)
-        mode = int(data[i:space], 8)
-        name = data[space + 1 : nul].decode("utf-8", "surrogateescape")
-        items.append((data[nul + 1 : nul + 21], mode, name))
-        i = nul + 21
-    return items
-
-
 def format_tree(items: list[TreeItem]) -> bytes:
     # git orders entries by name, a folder's name compared as if it ended in "/"
     ordered = sorted(items, key=lambda e: e[2] + ("/" if e[1] == TREE else ""))
@@ -217,20 +203,6 @@ class RefStore:
     def tip_and_message(self, ref: str) -> tuple[str, str] | None:
         """The commit ``ref`` points at and its message, in one call (None: no ref)."""
         return parse_tip(self._git(*tip_command(ref), check=False))
-
-    def listing(self, commit: str, *folders: str) -> dict[str, list[TreeItem]]:
-        """The entries of each of ``folders`` at ``commit`` (not recursive), from one
-        ``ls-tree`` (a folder that does not exist is absent)."""
-        paths = [f.rstrip("/") + "/" for f in folders]
-        out = self._git("ls-tree", "-z", commit, *paths, check=False) or ""
-        found: dict[str, list[TreeItem]] = {}
-        for record in out.split("\0"):
-            if record:
-                meta, _, path = record.partition("\t")
-                mode, _kind, sha = meta.split()
-                parent, _, name = path.rpartition("/")
-                found.setdefault(parent, []).append((bytes.fromhex(sha), int(mode, 8), name))
-        return found
 
     def files(self, commit: str, folder: str) -> dict[str, str]:
         """path -> blob id of every file under ``folder`` at ``commit`` (contents unread)."""
