@@ -79,7 +79,7 @@ def _interval(diffs: list[float], rounds: int = 2000) -> tuple[float, float]:
 def bench_audit(work: Path, tools: en.Tools, small: bool) -> en.Section:
     sec = en.Section("audit")
     base = work / "audit"
-    en.rm(base)
+    en.retire(base)
     base.mkdir(parents=True)
     try:
         root = base / "repo"
@@ -147,5 +147,5 @@ def bench_audit(work: Path, tools: en.Tools, small: bool) -> en.Section:
         )
         return sec
     finally:
-        en.rm(base)
+        en.retire(base)
         os.sync()

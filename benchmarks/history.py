@@ -87,7 +87,7 @@ def bench_history(work: Path, tools: en.Tools, small: bool) -> en.Section:
     sec = en.Section("history")
     base = work / "history"
     root = base / "mlrepro"
-    en.rm(base)
+    en.retire(base)
     took = build(root, tools.mlrepro, commits, files)
     en.sync()
     sec.notes += [
@@ -157,5 +157,5 @@ def bench_history(work: Path, tools: en.Tools, small: bool) -> en.Section:
         warm.median < DIGEST_S,
         "{:.3f} s",
     )
-    en.rm(base)
+    en.retire(base)
     return sec

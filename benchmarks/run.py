@@ -338,6 +338,7 @@ def main() -> int:
             section = engine.bench(name, WORK, engine.Tools(mlrepro, dvc), small=args.small)
         sections[name] = section
         print(section)
+    engine.empty_trash(WORK)  # every section timed: now the deleting can happen
     if args.write and args.small:
         print("not writing RESULTS.md: --small runs are not measurements", file=sys.stderr)
     elif args.write:

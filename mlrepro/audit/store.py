@@ -32,7 +32,7 @@ from mlrepro.audit.chain import StoredEntry, parse
 from mlrepro.audit.entry import build_entry, entry_id
 from mlrepro.canonical import canonical_bytes
 from mlrepro.errors import MlreproError
-from mlrepro.git.refstore import AUDIT_REF, RefConflict, RefStore
+from mlrepro.git.refstore import AUDIT_REF, Import, RefConflict, RefStore
 
 REF = AUDIT_REF
 FANOUT = 1000
@@ -71,12 +71,31 @@ class AuditStore:
         # alone (None: unknown, read the file)
         self._mine: list[StoredEntry] | None = None
         self._fd: int | None = None  # the pending file, open for appending once written
+        # a fast-import that already holds this process's entries as blobs (their marks
+        # in the order of _mine), ready to commit them at publication
+        self._import: Import | None = None
+        self._marks: list[int] = []
 
     def close(self) -> None:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+        imp, _ = self._take_import()
+        if imp is not None:
+            imp.abandon()  # not published (the command failed early): nothing moves
         self.git.close()
+
+    def _take_import(self) -> tuple[Import | None, list[int]]:
+        """The streaming import and its marks when it holds every entry of ``_mine``
+        (otherwise it is abandoned); either way this store lets go of it."""
+        imp, marks = self._import, self._marks
+        self._import, self._marks = None, []
+        if imp is None:
+            return None, []
+        if imp.broken or not all(marks) or len(marks) != len(self._mine or ()):
+            imp.abandon()
+            return None, []
+        return imp, marks
 
     # -- reading ------------------------------------------------------------------
 
@@ -173,7 +192,24 @@ class AuditStore:
         self._head = Head(head.seq + 1, (eid,))
         if self._mine is not None:
             self._mine.append(StoredEntry(head.seq + 1, eid, data))
+            self._send(data)
         return eid
+
+    def _send(self, data: bytes) -> None:
+        """Stream the entry just appended to a fast-import, which packs it while the
+        command goes on; publication then only commits (see :class:`Import`). Started
+        with the first entry after a publication, when the ref's tip is known; for
+        anything else publication sends the entries itself."""
+        assert self._mine is not None
+        if self._import is None:
+            if len(self._mine) != 1 or self._tip is False:
+                return
+            try:
+                self._import = self.git.start_import()
+            except OSError:
+                return
+            self._marks = []
+        self._marks.append(self._import.blob(data))
 
     def sync(self) -> None:
         if self._fd is not None:
@@ -195,7 +231,8 @@ class AuditStore:
             self._mine = []
             return 0
         newest = max(pending, key=lambda s: s.name_seq)
-        files = [(entry_path(s.name_seq, s.name_id), s.data) for s in pending]
+        paths = [entry_path(s.name_seq, s.name_id) for s in pending]
+        streamed, marks = self._take_import() if pending is self._mine else (None, [])
         known = self._tip
         for _attempt in range(5):
             # the tip read with the head, if any; after a conflict, read it again
@@ -206,8 +243,20 @@ class AuditStore:
             if head and (int(head[1]), head[2]) == (newest.name_seq, newest.name_id):
                 break  # published already: a crash after the ref moved, before the clearing
             text = f"audit: {len(pending)} entries\n\nhead {newest.name_seq} {newest.name_id}\n"
+            stamp = int(time.time())
             try:
-                self.git.add_files(REF, tip, files, text, int(time.time()))
+                if streamed is not None:
+                    imp, streamed = streamed, None
+                    try:
+                        imp.commit(REF, tip, list(zip(paths, marks, strict=True)), text, stamp)
+                    except RefConflict:
+                        raise
+                    except MlreproError:
+                        known = found  # fast-import broke: send everything to a new one
+                        continue
+                else:
+                    files = [(path, s.data) for path, s in zip(paths, pending, strict=True)]
+                    self.git.add_files(REF, tip, files, text, stamp)
                 break
             except RefConflict:
                 time.sleep(0.05)  # someone else published meanwhile: read the tip again

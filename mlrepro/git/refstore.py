@@ -14,12 +14,14 @@ of plumbing calls needs no library.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
 import subprocess
 import zlib
 from functools import cache, cached_property
+from typing import IO
 
 from mlrepro.errors import MlreproError
 
@@ -297,35 +299,130 @@ class RefStore:
         """A commit on top of ``parent`` (None: a first commit) whose tree is the
         parent's plus ``files`` (path, bytes), made the tip of ``ref`` only if ``ref``
         still points at ``parent``: :class:`RefConflict` when it moved."""
-        who = f"mlrepro <audit@mlrepro.invalid> {stamp} +0000".encode()
-        msg = message.encode()
-        stream = [b"commit ", ref.encode(), b"\ncommitter ", who, b"\n"]
-        stream += [b"data %d\n" % len(msg), msg, b"\n"]
-        if parent:
-            stream += [b"from ", parent.encode(), b"\n"]
+        stream = _commit_command(ref, parent, message, stamp)
         for path, data in files:
             stream += [b"M 100644 inline ", path.encode(), b"\ndata %d\n" % len(data), data, b"\n"]
         stream.append(b"done\n")
         proc = subprocess.run(
-            # level 1: the pack holds small JSON files and deltas, where zlib's default
-            # level costs more time than it saves space
-            [_git_path(), "-c", "pack.compression=1", "fast-import", "--quiet", "--done"],
+            [_git_path(), *_FAST_IMPORT],
             cwd=self.root,
             input=b"".join(stream),
             capture_output=True,
             check=False,
             env=_fast_import_env(),
         )
-        if proc.returncode == 0:
-            return
-        why = proc.stderr.decode(errors="replace").strip()
-        # fast-import refuses to move a ref to a commit that does not contain its tip,
-        # and its ref update is itself a compare-and-swap
-        if "Not updating" in why or "cannot lock ref" in why:
-            raise RefConflict(f"{ref} moved meanwhile")
-        raise MlreproError(f"git fast-import failed: {why.splitlines()[-1] if why else '?'}")
+        _check_import(ref, proc.returncode, proc.stderr)
+
+    def start_import(self) -> Import:
+        """A ``git fast-import`` to send blobs to now and commit them later."""
+        return Import(self.root)
 
     def move(self, ref: str, new: str, old: str | None) -> None:
         """Point ``ref`` at ``new`` if it still points at ``old`` (None: did not exist)."""
         if self._git("update-ref", ref, new, old or ZERO, check=False) is None:
             raise RefConflict(f"{ref} moved meanwhile")
+
+
+# level 1: the packs hold small JSON files and deltas, where zlib's default level
+# costs more time than it saves space
+_FAST_IMPORT = ("-c", "pack.compression=1", "fast-import", "--quiet", "--done")
+
+
+def _commit_command(ref: str, parent: str | None, message: str, stamp: int) -> list[bytes]:
+    who = f"mlrepro <audit@mlrepro.invalid> {stamp} +0000".encode()
+    msg = message.encode()
+    stream = [b"commit ", ref.encode(), b"\ncommitter ", who, b"\n"]
+    stream += [b"data %d\n" % len(msg), msg, b"\n"]
+    if parent:
+        stream += [b"from ", parent.encode(), b"\n"]
+    return stream
+
+
+def _check_import(ref: str, code: int, stderr: bytes) -> None:
+    if code == 0:
+        return
+    why = stderr.decode(errors="replace").strip()
+    # fast-import refuses to move a ref to a commit that does not contain its tip,
+    # and its ref update is itself a compare-and-swap
+    if "Not updating" in why or "cannot lock ref" in why:
+        raise RefConflict(f"{ref} moved meanwhile")
+    raise MlreproError(f"git fast-import failed: {why.splitlines()[-1] if why else '?'}")
+
+
+class Import:
+    """A ``git fast-import`` that receives blobs as they are made and commits them at
+    the end (:meth:`commit`), instead of receiving everything at once.
+
+    fast-import compresses, deltifies and packs each blob as it arrives, in its own
+    process, while the caller goes on with its work; only the commit (trees, the
+    pack's end, the ref update) is left for the end. The commit moves the ref under
+    the same compare-and-swap as :meth:`RefStore.add_files`. Until then nothing is
+    visible: an import that is abandoned, or whose caller dies, ends at the end of
+    its input without a ``done`` and moves no ref (``--done``)."""
+
+    def __init__(self, root: str) -> None:
+        self._proc = subprocess.Popen(
+            [_git_path(), "-C", root, *_FAST_IMPORT],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            bufsize=16384,  # blobs go out a few at a time: fast-import works on them meanwhile
+            close_fds=False,  # posix_spawn (see git_start)
+            env=_fast_import_env(),
+        )
+        self.marks = 0
+        self.broken = False  # a blob could not be sent: commit() would be incomplete
+
+    def blob(self, data: bytes) -> int:
+        """Send a blob; its mark, for :meth:`commit` (0 once the import is broken)."""
+        if self.broken:
+            return 0
+        self.marks += 1
+        try:
+            assert self._proc.stdin is not None
+            self._proc.stdin.write(b"blob\nmark :%d\ndata %d\n%s\n" % (self.marks, len(data), data))
+        except OSError:  # fast-import is gone (git broken, or killed)
+            self.broken = True
+            return 0
+        return self.marks
+
+    def commit(
+        self, ref: str, parent: str | None, files: list[tuple[str, int]], message: str, stamp: int
+    ) -> None:
+        """Commit the blobs sent, as ``files`` (path, mark), like
+        :meth:`RefStore.add_files`; the import is over after this."""
+        if self.broken:
+            self.abandon()
+            raise MlreproError("git fast-import stopped early")
+        stream = _commit_command(ref, parent, message, stamp)
+        stream += [b"M 100644 :%d %s\n" % (mark, path.encode()) for path, mark in files]
+        stream.append(b"done\n")
+        proc = self._proc
+        assert proc.stdin is not None and proc.stderr is not None
+        try:
+            proc.stdin.write(b"".join(stream))
+            proc.stdin.close()  # sends what is still buffered
+        except OSError:
+            _close_quietly(proc.stdin)  # it stopped: its exit status and message say why
+        err = proc.stderr.read()
+        proc.stderr.close()
+        _check_import(ref, proc.wait(), err)
+
+    def abandon(self) -> None:
+        """Stop without committing anything."""
+        proc = self._proc
+        if proc.returncode is None:
+            proc.kill()
+        for pipe in (proc.stdin, proc.stderr):
+            if pipe is not None:
+                _close_quietly(pipe)
+        proc.wait()
+
+
+def _close_quietly(pipe: IO[bytes]) -> None:
+    """Close a pipe whose reader may be gone (what is left in its buffer is dropped)."""
+    try:
+        pipe.close()
+    except OSError:
+        with contextlib.suppress(OSError):
+            pipe.close()  # the failed flush left it open; a second close only closes

@@ -52,6 +52,7 @@ def add(
                 added.append(artifact)
             for artifact in added:
                 audit.record("add", {"artifact": artifact_json(artifact)})
+            project.stats.flush()  # while the store's background flush runs
             project.store.sync()  # objects and audit entries durable before the lock
             write_lock(project.root, ctx.lock)
             ignore_outputs(project.root, rels)

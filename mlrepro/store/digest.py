@@ -28,6 +28,7 @@ XXH = "xxh3-128"
 SHA = "sha256"
 CHUNK = 4 << 20  # 4 MiB: large enough to amortise calls, small enough for the CPU caches
 SMALL = 1 << 20  # files up to this size are read whole
+FIRST_READ = 64 << 10  # what read_fd asks for first: below malloc's mmap threshold
 
 _sha_pool: ThreadPoolExecutor | None = None
 _local = threading.local()
@@ -129,13 +130,17 @@ def read_fd(fd: int) -> bytes:
     """Everything left to read from ``fd`` (meant for small files).
 
     A read of a regular file that returns fewer bytes than asked for has reached
-    its end, so a small file costs one call; anything longer is read to the end."""
-    data = os.read(fd, SMALL + 1)
-    if len(data) <= SMALL:
+    its end, so a small file costs one call; anything longer is read to the end.
+    The first read asks for :data:`FIRST_READ` bytes, not :data:`SMALL`: Python
+    allocates the whole size asked for before reading, and above glibc's mmap
+    threshold (128 KiB) every call would map, fault in and unmap a fresh MiB (a
+    4 KiB file cost 28 us instead of 6 us)."""
+    data = os.read(fd, FIRST_READ + 1)
+    if len(data) <= FIRST_READ:
         return data
     chunks = [data]
     while data:
-        data = os.read(fd, SMALL + 1)
+        data = os.read(fd, SMALL)
         chunks.append(data)
     return b"".join(chunks)
 

@@ -17,6 +17,7 @@ import contextlib
 import errno
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -54,11 +55,17 @@ def _missing(xxh: str) -> MissingObjectError:
 _tmpfile = bool(fileio.O_TMPFILE) and os.path.isdir("/proc/self/fd")
 
 
+def _flush_quietly(root: str) -> None:
+    with contextlib.suppress(OSError):
+        fileio.syncfs(root)
+
+
 @dataclass
 class ObjectStore:
     root: str  # the cache directory, e.g. <repo>/.mlrepro/cache
     _dirs: set[str] = field(default_factory=set, repr=False)
     _anchor_fd: int | None = field(default=None, repr=False)
+    _flusher: threading.Thread | None = field(default=None, repr=False)
 
     def path(self, xxh: str) -> str:
         return os.path.join(self.root, XXH, xxh[:2], xxh[2:])
@@ -194,8 +201,29 @@ class ObjectStore:
 
     def sync(self) -> None:
         """Make every object written so far durable (one flush of the cache's file system)."""
+        self.settle()
         if os.path.isdir(self.root):
             fileio.syncfs(self.root)
+
+    def flush_soon(self) -> None:
+        """Start flushing the cache's file system in a background thread.
+
+        Called after a large batch of objects was written: the caller goes on
+        (building the tree, recording stats) while the kernel writes the batch
+        out, and the :meth:`sync` that must still come before any record then
+        finds little left to do. A failure here is ignored: that sync reports it."""
+        if self._flusher is None and os.path.isdir(self.root):
+            self._flusher = threading.Thread(
+                target=_flush_quietly, args=(self.root,), name="mlrepro-syncfs", daemon=True
+            )
+            self._flusher.start()
+
+    def settle(self) -> None:
+        """Wait for a background flush started by :meth:`flush_soon` (before syncing,
+        or before forking workers, which needs a process with one thread)."""
+        flusher, self._flusher = self._flusher, None
+        if flusher is not None:
+            flusher.join()
 
     def read_bytes(self, xxh: str) -> bytes:
         """An object's bytes, verified against its address."""

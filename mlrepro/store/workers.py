@@ -16,6 +16,7 @@ mid-way leaves at most temporary files, as a killed process always could.
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import signal
@@ -31,16 +32,25 @@ _Row = tuple[str, str | None, int, int, int, int]  # what a worker sends back fo
 _MIN_PER_WORKER = 2000  # files: below this a fork costs more than it saves
 
 
-def workers_for(count: int) -> int:
-    """How many worker processes storing ``count`` files is worth (1: do it here)."""
+def workers_for(count: int, store: ObjectStore | None = None) -> int:
+    """How many worker processes storing ``count`` files is worth (1: do it here).
+
+    With ``store``, a background flush it is running is waited for first when
+    forking would be worth it (the flush is a thread, and forking needs none)."""
+    wanted = max(1, min(os.cpu_count() or 1, 8, count // _MIN_PER_WORKER))
+    if wanted > 1 and store is not None:
+        store.settle()
     if threading.active_count() > 1 or not hasattr(os, "fork"):
         return 1
-    return max(1, min(os.cpu_count() or 1, 8, count // _MIN_PER_WORKER))
+    return wanted
 
 
 def add_small_files(store: ObjectStore, paths: Sequence[str]) -> list[Result]:
-    """Store each file (each at most :data:`~mlrepro.store.digest.SMALL` bytes)."""
-    n = workers_for(len(paths))
+    """Store each file (each at most :data:`~mlrepro.store.digest.SMALL` bytes).
+
+    After a batch stored by workers, the store starts flushing it to disk in the
+    background (see :meth:`ObjectStore.flush_soon`)."""
+    n = workers_for(len(paths), store)
     if n == 1:
         return [_one(store, p) for p in paths]
     step = -(-len(paths) // n)
@@ -71,6 +81,7 @@ def add_small_files(store: ObjectStore, paths: Sequence[str]) -> list[Result]:
                 for xxh, sha, size, ino, st_size, mtime in outcome
             ]
         children.clear()
+        store.flush_soon()
         return results
     finally:
         for pid, _r in children:  # interrupted or failed: stop and reap the rest
@@ -94,6 +105,7 @@ def _row(store: ObjectStore, path: str) -> _Row:
 def _work(store: ObjectStore, paths: Sequence[str], out: int) -> None:
     code = 0
     try:
+        gc.disable()  # a collection would write to every inherited object's header
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C: the parent cleans up
         try:
             outcome: object = [_row(store, p) for p in paths]

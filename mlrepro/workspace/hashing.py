@@ -156,7 +156,7 @@ class Hasher:
         small = [i for i in misses if files[i][1].st_size <= SMALL]
         large = [i for i in misses if files[i][1].st_size > SMALL]
 
-        if store is not None and workers_for(len(small)) > 1:
+        if store is not None and workers_for(len(small), store) > 1:
             stored = add_small_files(store, [os.path.join(self.root, files[i][0]) for i in small])
             for i, (digest, after) in zip(small, stored, strict=True):
                 relpath, st = files[i]

@@ -121,6 +121,87 @@ def test_a_publication_that_lost_the_race_reads_the_tip_again(repo: Path) -> Non
     assert git(repo, "rev-list", "--count", REF) == "2"
 
 
+def streaming_store(repo: Path) -> AuditStore:
+    """A store as a command has it after its first entry's setup: the ref's tip known
+    (here: no ref yet) and nothing left pending, so it appends alone and streams."""
+    store = AuditStore(str(repo), str(repo / ".mlrepro"), tip=None)
+    assert store.publish() == 0
+    return store
+
+
+def test_entries_stream_to_fast_import_as_they_are_appended(repo: Path) -> None:
+    store = streaming_store(repo)
+    ids = append(store, 3)
+    imp = store._import
+    assert imp is not None and imp.marks == 3  # each entry went out as it was appended
+    assert git(repo, "for-each-ref", REF) == ""  # nothing visible before publication
+    assert store.publish() == 3
+    assert store._import is None and imp._proc.returncode == 0
+    assert git(repo, "rev-list", "--count", REF) == "1"
+    names = git(repo, "ls-tree", "-r", "--name-only", REF).splitlines()
+    assert names == [f"entries/00000/{i + 1:08d}-{eid}.json" for i, eid in enumerate(ids)]
+    assert not verify(store.published()).breaks
+    assert git(repo, "log", "-1", "--format=%B", REF).endswith(f"head 3 {ids[-1]}")
+    assert (repo / ".mlrepro/audit/pending.jsonl").read_bytes() == b""
+
+
+def test_a_streamed_publication_that_lost_the_race_goes_on_the_new_tip(repo: Path) -> None:
+    store = streaming_store(repo)  # believes there is no ref
+    append(store, 2)
+    RefStore(str(repo)).add_files(REF, None, [("entries/00000/x.json", b"{}")], "other\n", 0)
+    assert store.publish() == 2
+    names = git(repo, "ls-tree", "-r", "--name-only", REF).split()
+    assert "entries/00000/x.json" in names and len(names) == 3
+    assert git(repo, "rev-list", "--count", REF) == "2"
+
+
+@pytest.mark.parametrize("when", ["while streaming", "after the last entry"])
+def test_a_fast_import_that_died_is_replaced_at_publication(repo: Path, when: str) -> None:
+    store = streaming_store(repo)
+    append(store, 1)
+    assert store._import is not None
+    proc = store._import._proc
+    if when == "while streaming":
+        proc.kill()
+        proc.wait()
+        # more than its input buffer holds: a write fails, and the import is broken
+        append(store, 30)
+        assert store._import.broken
+    else:
+        append(store, 30)
+        proc.kill()
+        proc.wait()
+    assert store.publish() == 31
+    assert len(git(repo, "ls-tree", "-r", "--name-only", REF).split()) == 31
+    assert not verify(store.published()).breaks
+
+
+def test_a_stream_never_committed_moves_nothing_and_leaves_no_process(repo: Path) -> None:
+    store = streaming_store(repo)
+    append(store, 2)
+    assert store._import is not None
+    proc = store._import._proc
+    store.close()  # the command failed before publishing
+    assert proc.returncode is not None
+    assert git(repo, "for-each-ref", REF) == ""
+    assert len(store.pending()) == 2  # still pending: the next command publishes them
+    assert AuditStore(str(repo), str(repo / ".mlrepro")).publish() == 2
+
+
+def test_a_stream_cut_off_without_its_end_moves_no_ref(repo: Path) -> None:
+    # as when the command is killed: fast-import reads the end of its input without
+    # the final "done" and gives up instead of committing
+    store = streaming_store(repo)
+    append(store, 2)
+    assert store._import is not None
+    proc = store._import._proc
+    assert proc.stdin is not None
+    proc.stdin.close()
+    assert proc.wait(timeout=30) != 0
+    assert git(repo, "for-each-ref", REF) == ""
+    store._import = None  # as after a crash: nothing of this process is left
+
+
 def test_a_command_that_records_nothing_stops_its_git_questions_cleanly(repo: Path) -> None:
     # many tracked files so that `git status` is still running when it is stopped
     for i in range(300):

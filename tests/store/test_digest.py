@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 from pathlib import Path
 
 import pytest
@@ -13,13 +14,16 @@ from hypothesis import strategies as st
 
 from mlrepro.store.digest import (
     CHUNK,
+    FIRST_READ,
     SHA,
+    SMALL,
     XXH,
     Digest,
     digest_bytes,
     hash_file,
     hash_stream,
     parse_tagged,
+    read_fd,
     read_small,
     sha_bytes,
     xxh_bytes,
@@ -107,6 +111,24 @@ def test_file_larger_than_the_default_chunk(tmp_path: Path) -> None:
     for size in (None, len(data), 0):  # a stale small hint still reads everything
         check(hash_file(str(path), sha=True, size=size), data, sha=True)
     assert read_small(str(path)) == data
+
+
+@pytest.mark.parametrize(
+    "size",
+    [0, 1, FIRST_READ - 1, FIRST_READ, FIRST_READ + 1, SMALL - 1, SMALL, SMALL + 1, 2 * SMALL + 7],
+)
+def test_read_fd_reads_to_the_end_around_its_read_sizes(tmp_path: Path, size: int) -> None:
+    # the first read asks for FIRST_READ + 1 bytes and later ones for SMALL: a file
+    # exactly at, or one byte past, either size must still come back whole
+    data = hashlib.shake_256(b"%d" % size).digest(size)
+    path = tmp_path / "f.bin"
+    path.write_bytes(data)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        assert read_fd(fd) == data
+        assert read_fd(fd) == b""  # at the end: nothing more
+    finally:
+        os.close(fd)
 
 
 def test_one_shot_helpers() -> None:

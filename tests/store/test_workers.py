@@ -25,11 +25,18 @@ workers._MIN_PER_WORKER = 2
 os.cpu_count = lambda: 3
 cache, *paths = sys.argv[1:]
 report = {"workers": workers.workers_for(len(paths))}
+store = ObjectStore(cache)
 try:
-    results = workers.add_small_files(ObjectStore(cache), paths)
+    results = workers.add_small_files(store, paths)
     report["results"] = [[d.xxh, d.sha, d.size, list(key)] for d, key in results]
 except OSError as exc:
     report["error"] = type(exc).__name__
+report["flushing"] = store._flusher is not None
+report["forks_beside_its_flush"] = workers.workers_for(len(paths), store)  # waits for it
+report["flush_waited_for"] = store._flusher is None
+store.flush_soon()
+store.sync()
+report["sync_waits_for_the_flush"] = store._flusher is None
 try:
     os.waitpid(-1, os.WNOHANG)
     report["children_left"] = True
@@ -71,6 +78,12 @@ def test_workers_store_what_the_process_itself_would(
     assert report["workers"] >= 2
     assert report["workers_with_a_thread"] == 1  # never fork beside another thread
     assert not report["children_left"]
+    # the batch is flushed to disk in the background, and that thread does not
+    # stop the next batch from forking: workers_for waits for it first
+    assert report["flushing"]
+    assert report["forks_beside_its_flush"] >= 2
+    assert report["flush_waited_for"]
+    assert report["sync_waits_for_the_flush"]
     assert len(report["results"]) == len(contents)
     for data, path, (xxh, sha, size, key) in zip(contents, paths, report["results"], strict=True):
         want = digest_bytes(data, sha=True)
@@ -92,3 +105,44 @@ def test_a_failing_worker_raises_here_and_leaves_no_child(tmp_path: Path) -> Non
     assert report["workers"] >= 2
     assert report["error"] == "FileNotFoundError"
     assert not report["children_left"]
+
+
+GC_SCRIPT = r"""
+import gc, os, sys
+from mlrepro.store import workers
+from mlrepro.store.objects import ObjectStore
+workers._MIN_PER_WORKER = 2
+os.cpu_count = lambda: 2
+
+
+class Watched(ObjectStore):
+    def add_small(self, src, *, sha=True):
+        if gc.isenabled():
+            raise OSError("the collector runs in a worker")
+        return super().add_small(src, sha=sha)
+
+
+cache, *paths = sys.argv[1:]
+assert workers.workers_for(len(paths)) == 2
+workers.add_small_files(Watched(cache), paths)
+print("collector", "on" if gc.isenabled() else "off", "here")
+"""
+
+
+def test_workers_store_with_the_collector_off(tmp_path: Path) -> None:
+    # A collection in a forked worker writes to the header of every object it
+    # inherited, copying page after page of the parent's memory.
+    paths = []
+    for i in range(6):
+        p = tmp_path / f"f{i}"
+        p.write_bytes(b"y%d" % i)
+        paths.append(str(p))
+    proc = subprocess.run(
+        [sys.executable, "-c", GC_SCRIPT, str(tmp_path / "cache"), *paths],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "collector on here"
+    assert len(list((tmp_path / "cache" / "xxh3-128").glob("*/*"))) == 6
