@@ -255,9 +255,9 @@ def retire(*paths: Path) -> None:
     The reason is :func:`discard`'s, at the scale of a section: the history
     workload leaves about 100,000 files, and deleting them at its end made the
     next section, many_files, time its first ``add`` while ext4 was still skipping
-    those freed inodes (5.4 s then, 3.4-3.7 s on a quiet file system; DVC slowed
-    down less, its own time being mostly Python). :func:`empty_trash` deletes
-    everything once every section has been timed."""
+    those freed inodes (the same code took 3.4-3.7 s on a quiet file system and
+    6-9.5 s after such deletions; DVC, whose time is mostly Python, slowed down
+    less). :func:`empty_trash` deletes everything once every section has been timed."""
     for p in paths:
         if p.exists() or p.is_symlink():
             trash = p.parent / TRASH
