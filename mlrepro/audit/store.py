@@ -234,34 +234,38 @@ class AuditStore:
         paths = [entry_path(s.name_seq, s.name_id) for s in pending]
         streamed, marks = self._take_import() if pending is self._mine else (None, [])
         known = self._tip
-        for _attempt in range(5):
-            # the tip read with the head, if any; after a conflict, read it again
-            found = self.git.tip_and_message(REF) if known is False else known
-            known = False
-            tip, message = found if isinstance(found, tuple) else (None, "")
-            head = _HEAD.search(message)
-            if head and (int(head[1]), head[2]) == (newest.name_seq, newest.name_id):
-                break  # published already: a crash after the ref moved, before the clearing
-            text = f"audit: {len(pending)} entries\n\nhead {newest.name_seq} {newest.name_id}\n"
-            stamp = int(time.time())
-            try:
-                if streamed is not None:
-                    imp, streamed = streamed, None
-                    try:
-                        imp.commit(REF, tip, list(zip(paths, marks, strict=True)), text, stamp)
-                    except RefConflict:
-                        raise
-                    except MlreproError:
-                        known = found  # fast-import broke: send everything to a new one
-                        continue
-                else:
-                    files = [(path, s.data) for path, s in zip(paths, pending, strict=True)]
-                    self.git.add_files(REF, tip, files, text, stamp)
-                break
-            except RefConflict:
-                time.sleep(0.05)  # someone else published meanwhile: read the tip again
-        else:
-            raise MlreproError("could not update refs/mlrepro/audit (it kept changing)")
+        try:
+            for _attempt in range(5):
+                # the tip read with the head, if any; after a conflict, read it again
+                found = self.git.tip_and_message(REF) if known is False else known
+                known = False
+                tip, message = found if isinstance(found, tuple) else (None, "")
+                head = _HEAD.search(message)
+                if head and (int(head[1]), head[2]) == (newest.name_seq, newest.name_id):
+                    break  # published already: a crash after the ref moved, before the clearing
+                text = f"audit: {len(pending)} entries\n\nhead {newest.name_seq} {newest.name_id}\n"
+                stamp = int(time.time())
+                try:
+                    if streamed is not None:
+                        imp, streamed = streamed, None
+                        try:
+                            imp.commit(REF, tip, list(zip(paths, marks, strict=True)), text, stamp)
+                        except RefConflict:
+                            raise
+                        except MlreproError:
+                            known = found  # fast-import broke: send everything to a new one
+                            continue
+                    else:
+                        files = [(path, s.data) for path, s in zip(paths, pending, strict=True)]
+                        self.git.add_files(REF, tip, files, text, stamp)
+                    break
+                except RefConflict:
+                    time.sleep(0.05)  # someone else published meanwhile: read the tip again
+            else:
+                raise MlreproError("could not update refs/mlrepro/audit (it kept changing)")
+        finally:
+            if streamed is not None:  # not used (published already): nothing to commit
+                streamed.abandon()
         # the entries are in the ref now; a crash before this line publishes them again,
         # which the check above (or, for older tips, the same paths and bytes) makes a no-op
         os.truncate(self.pending_path, 0)
