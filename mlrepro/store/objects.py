@@ -112,6 +112,32 @@ class ObjectStore:
             self._put_small(digest.xxh, data)
         return digest, after
 
+    def add_if_small(
+        self, src: str, *, sha: bool = True
+    ) -> tuple[Digest | None, os.stat_result, bool]:
+        """Store ``src`` if it holds at most :data:`SMALL` bytes, for a caller that has
+        not stat-ed it: its digest (None when larger: nothing stored), its stat taken on
+        the open file after reading, and whether that stat equals the one taken before
+        reading (the file did not change meanwhile)."""
+        fd = os.open(src, os.O_RDONLY)
+        try:
+            before = os.fstat(fd)
+            if before.st_size > SMALL:
+                return None, before, True
+            data = read_fd(fd)
+            after = os.fstat(fd)
+        finally:
+            os.close(fd)
+        digest = digest_bytes(data, sha=sha)
+        if not self.has(digest.xxh):
+            self._put_small(digest.xxh, data)
+        same = (before.st_ino, before.st_size, before.st_mtime_ns) == (
+            after.st_ino,
+            after.st_size,
+            after.st_mtime_ns,
+        )
+        return digest, after, same
+
     def add_file(self, src: str, *, sha: bool = True, size: int | None = None) -> Digest:
         """Copy ``src`` into the store while hashing it (one read of the file)."""
         if size is not None and size <= SMALL:

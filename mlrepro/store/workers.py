@@ -21,13 +21,18 @@ import os
 import pickle
 import signal
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from mlrepro.store.digest import Digest
 from mlrepro.store.objects import ObjectStore
 
 Result = tuple[Digest, tuple[int, int, int]]  # digest, (ino, size, mtime_ns) after reading
-_Row = tuple[str, str | None, int, int, int, int]  # what a worker sends back for a file
+# digest (None: larger than SMALL, not stored), (ino, size, mtime_ns) after reading, and
+# whether the file was unchanged while it was read
+Checked = tuple[Digest | None, tuple[int, int, int], bool]
+# what a worker sends back for a file: xxh, sha, size, ino, st_size, mtime_ns, unchanged
+_Row = tuple[str | None, str | None, int, int, int, int, bool]
+_RowFn = Callable[[ObjectStore, str], _Row]
 
 _MIN_PER_WORKER = 2000  # files: below this a fork costs more than it saves
 
@@ -50,9 +55,34 @@ def add_small_files(store: ObjectStore, paths: Sequence[str]) -> list[Result]:
 
     After a batch stored by workers, the store starts flushing it to disk in the
     background (see :meth:`ObjectStore.flush_soon`)."""
+    out: list[Result] = []
+    for xxh, sha, size, ino, st_size, mtime, _ in _run(store, paths, _row):
+        assert xxh is not None  # _row stores every file, whatever its size
+        out.append((Digest(xxh=xxh, size=size, sha=sha), (ino, st_size, mtime)))
+    return out
+
+
+def add_unstated_files(store: ObjectStore, paths: Sequence[str]) -> list[Checked]:
+    """Store each file no one has stat-ed yet: each is stat-ed when opened (a file
+    larger than :data:`~mlrepro.store.digest.SMALL` is left to the caller: digest
+    None) and again after reading, and the result says whether the two agree (the
+    file did not change while it was read)."""
+    rows = _run(store, paths, _checked_row)
+    return [
+        (
+            Digest(xxh=xxh, size=size, sha=sha) if xxh is not None else None,
+            (ino, st_size, mtime),
+            same,
+        )
+        for xxh, sha, size, ino, st_size, mtime, same in rows
+    ]
+
+
+def _run(store: ObjectStore, paths: Sequence[str], row: _RowFn) -> list[_Row]:
+    """``row`` for every path, in worker processes when there are enough paths."""
     n = workers_for(len(paths), store)
     if n == 1:
-        return [_one(store, p) for p in paths]
+        return [row(store, p) for p in paths]
     step = -(-len(paths) // n)
     slices = [paths[i : i + step] for i in range(0, len(paths), step)]
     children: list[tuple[int, int]] = []  # (pid, read end of its pipe)
@@ -62,10 +92,10 @@ def add_small_files(store: ObjectStore, paths: Sequence[str]) -> list[Result]:
             pid = os.fork()
             if pid == 0:  # the worker
                 os.close(r)
-                _work(store, part, w)  # never returns
+                _work(store, part, w, row)  # never returns
             os.close(w)
             children.append((pid, r))
-        results: list[Result] = []
+        results: list[_Row] = []
         for pid, r in children:
             with os.fdopen(r, "rb") as f:
                 payload = f.read()
@@ -76,10 +106,7 @@ def add_small_files(store: ObjectStore, paths: Sequence[str]) -> list[Result]:
                 raise OSError(f"a storing worker died ({_describe(status)})") from None
             if isinstance(outcome, BaseException):
                 raise outcome
-            results += [
-                (Digest(xxh=xxh, size=size, sha=sha), (ino, st_size, mtime))
-                for xxh, sha, size, ino, st_size, mtime in outcome
-            ]
+            results += outcome
         children.clear()
         store.flush_soon()
         return results
@@ -92,23 +119,25 @@ def add_small_files(store: ObjectStore, paths: Sequence[str]) -> list[Result]:
                 pass
 
 
-def _one(store: ObjectStore, path: str) -> Result:
-    digest, st = store.add_small(path)
-    return digest, (st.st_ino, st.st_size, st.st_mtime_ns)
-
-
 def _row(store: ObjectStore, path: str) -> _Row:
     digest, st = store.add_small(path)
-    return (digest.xxh, digest.sha, digest.size, st.st_ino, st.st_size, st.st_mtime_ns)
+    return (digest.xxh, digest.sha, digest.size, st.st_ino, st.st_size, st.st_mtime_ns, True)
 
 
-def _work(store: ObjectStore, paths: Sequence[str], out: int) -> None:
+def _checked_row(store: ObjectStore, path: str) -> _Row:
+    digest, st, same = store.add_if_small(path)
+    if digest is None:
+        return (None, None, st.st_size, st.st_ino, st.st_size, st.st_mtime_ns, same)
+    return (digest.xxh, digest.sha, digest.size, st.st_ino, st.st_size, st.st_mtime_ns, same)
+
+
+def _work(store: ObjectStore, paths: Sequence[str], out: int, row: _RowFn) -> None:
     code = 0
     try:
         gc.disable()  # a collection would write to every inherited object's header
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C: the parent cleans up
         try:
-            outcome: object = [_row(store, p) for p in paths]
+            outcome: object = [row(store, p) for p in paths]
         except Exception as exc:
             outcome = exc
             code = 1

@@ -17,7 +17,7 @@ from mlrepro.errors import MlreproError
 from mlrepro.store.digest import SMALL, Digest, hash_file
 from mlrepro.store.objects import ObjectStore
 from mlrepro.store.tree import Tree, TreeEntry
-from mlrepro.store.workers import add_small_files, workers_for
+from mlrepro.store.workers import add_small_files, add_unstated_files, workers_for
 from mlrepro.workspace.folders import SKIP_NAMES, folder_digests
 from mlrepro.workspace.gitblobs import GitBlobs
 from mlrepro.workspace.statcache import StatCache, StatKey
@@ -112,9 +112,15 @@ class Hasher:
             )
 
     def tree(self, relpath: str, store: ObjectStore | None = None) -> Tree:
-        """The folder as a tree (each file with its sha256); ``store``: cache each file too."""
+        """The folder as a tree (each file with its sha256); ``store``: cache each file too.
+
+        When the folder is being stored and the stat cache holds nothing under it (a
+        first ``add``), no lookup can hit: the files are not stat-ed while the folder
+        is walked (the walk then costs one ``getdents`` per folder, not one ``stat`` per
+        file), and each is stat-ed when it is opened to be stored."""
         self.stats.preload(relpath)
-        files: list[tuple[str, os.stat_result]] = []
+        unknown = store is not None and not self.stats.knows_under(relpath)
+        files: list[tuple[str, os.stat_result | None]] = []
         base = os.path.join(self.root, relpath)
         stack = [""]
         while stack:
@@ -129,13 +135,38 @@ class Hasher:
                     if entry.is_dir(follow_symlinks=False):
                         stack.append(rel)
                     elif entry.is_file():
-                        files.append((rel, entry.stat()))
+                        files.append((rel, None if unknown else entry.stat()))
 
-        digests = self.digests([(f"{relpath}/{rel}", st) for rel, st in files], store)
+        paths = [f"{relpath}/{rel}" for rel, _ in files]
+        if unknown and store is not None and workers_for(len(paths), store) > 1:
+            digests = self._store_unknown(paths, store)
+        else:
+            stats = [
+                st if st is not None else os.stat(os.path.join(base, rel)) for rel, st in files
+            ]
+            digests = self.digests(list(zip(paths, stats, strict=True)), store)
         return Tree.build(
             TreeEntry(rel, d.size, d.xxh, d.sha)  # type: ignore[arg-type]
             for (rel, _), d in zip(files, digests, strict=True)
         )
+
+    def _store_unknown(self, paths: list[str], store: ObjectStore) -> list[Digest]:
+        """Store many root-relative files that were not stat-ed (see :meth:`tree`), in
+        worker processes; a file larger than ``SMALL`` goes the usual way."""
+        stored = add_unstated_files(store, [os.path.join(self.root, p) for p in paths])
+        out: list[Digest | None] = []
+        large = []
+        for i, (path, (digest, key, same)) in enumerate(zip(paths, stored, strict=True)):
+            if digest is None:
+                large.append(i)
+            elif same:
+                self.stats.put(path, StatKey(*key), digest)
+            out.append(digest)
+        if large:
+            found = [(paths[i], os.stat(os.path.join(self.root, paths[i]))) for i in large]
+            for i, digest in zip(large, self.digests(found, store), strict=True):
+                out[i] = digest
+        return out  # type: ignore[return-value]
 
     def digests(
         self, files: list[tuple[str, os.stat_result]], store: ObjectStore | None = None

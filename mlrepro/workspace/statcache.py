@@ -119,6 +119,17 @@ class StatCache:
         with self._mutex:
             self._preload(prefix)
 
+    def knows_under(self, prefix: str) -> bool:
+        """Whether any entry is recorded at or below ``prefix`` (after :meth:`preload`
+        of it, or of a folder above it, this asks nothing of the database)."""
+        with self._mutex:
+            if not self._covered(prefix):
+                self._preload(prefix)
+            below = prefix + "/"
+            return any(p == prefix or p.startswith(below) for p in self._pending) or any(
+                p == prefix or p.startswith(below) for p in self._loaded
+            )
+
     def get(self, relpath: str, key: StatKey) -> Digest | None:
         with self._mutex:
             return self._get(relpath, key)

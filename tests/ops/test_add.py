@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -206,4 +207,46 @@ def test_adding_a_folder_large_enough_for_worker_processes(proj: Proj) -> None:
     shutil.rmtree(data)
     proj.ok("checkout")
     assert tree_bytes(data) == before
+    proj.ok("status", "--check")
+
+
+def test_a_first_add_without_stat_ahead_records_what_the_files_hold(proj: Proj) -> None:
+    """A first add of a large folder (the stat cache knows nothing under it) stores the
+    files without stat-ing them ahead. Files larger than the small-file limit, links to
+    files and nested folders must come out exactly as a full hash of each file says,
+    and every file must be in the stat cache afterwards (nothing is re-read)."""
+    data = proj.root / "bulk"
+    expected = []
+    for i in range(4200):
+        rel = f"d{i % 7}/sub{i % 3}/f{i:05d}.txt"
+        (data / rel).parent.mkdir(parents=True, exist_ok=True)
+        (data / rel).write_bytes(b"row %d\n" % i)
+    big = (b"0123456789abcdef" * 70_000)[: 1024 * 1024 + 7]  # just over the limit
+    (data / "big.bin").write_bytes(big)
+    os.symlink("d0/sub0/f00000.txt", data / "link.txt")
+    for p in sorted(data.rglob("*")):
+        if p.is_file():
+            blob = p.read_bytes()
+            expected.append(
+                {
+                    "path": p.relative_to(data).as_posix(),
+                    "sha256": hashlib.sha256(blob).hexdigest(),
+                    "size": len(blob),
+                    "xxh3-128": xxhash.xxh3_128_hexdigest(blob),
+                }
+            )
+    expected.sort(key=lambda e: e["path"])
+    tree = json.dumps(expected, sort_keys=True, separators=(",", ":")).encode()
+    proj.ok("add", "bulk")
+    record = proj.data_records()["bulk"]
+    assert record["digest"] == "xxh3-128:" + xxhash.xxh3_128_hexdigest(tree)
+    assert record["sha256"] == "sha256:" + hashlib.sha256(tree).hexdigest()
+    assert record["nfiles"] == len(expected) == 4202
+    db = sqlite3.connect(proj.root / ".mlrepro/state/stat.db")
+    try:
+        recorded = {row[0] for row in db.execute("SELECT path FROM stat")}
+    finally:
+        db.close()
+    assert {f"bulk/{e['path']}" for e in expected} <= recorded
+    proj.assert_cache_verifies()
     proj.ok("status", "--check")

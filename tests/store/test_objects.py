@@ -457,3 +457,40 @@ def test_unnamed_object_that_cannot_be_named_leaves_nothing(
     xxh = store.add_bytes(b"def")  # and the next attempt works, by name, read-only
     assert Path(store.path(xxh)).read_bytes() == b"def"
     assert stat.S_IMODE(os.stat(store.path(xxh)).st_mode) == 0o444
+
+
+def test_add_if_small_stores_small_files_and_leaves_large_ones(tmp_path: Path) -> None:
+    store = ObjectStore(str(tmp_path / "cache"))
+    small = tmp_path / "small.bin"
+    small.write_bytes(b"s" * 5000)
+    digest, info, same = store.add_if_small(str(small))
+    assert digest is not None and same
+    assert digest.xxh == xxhash.xxh3_128_hexdigest(small.read_bytes())
+    assert (info.st_ino, info.st_size) == (small.stat().st_ino, 5000)
+    assert Path(store.path(digest.xxh)).read_bytes() == small.read_bytes()
+    large = tmp_path / "large.bin"
+    large.write_bytes(b"L" * (SMALL + 1))
+    digest, info, same = store.add_if_small(str(large))
+    assert digest is None and info.st_size == SMALL + 1
+    assert list(store.iter_objects()) == [xxhash.xxh3_128_hexdigest(small.read_bytes())]
+
+
+def test_add_if_small_tells_a_file_written_while_it_was_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = ObjectStore(str(tmp_path / "cache"))
+    victim = tmp_path / "busy.txt"
+    victim.write_bytes(b"first version\n")
+    real_read = objects_mod.read_fd
+
+    def read_then_written(fd: int) -> bytes:
+        data = real_read(fd)
+        with open(victim, "ab") as f:  # another process appends meanwhile
+            f.write(b"appended\n")
+        return data
+
+    monkeypatch.setattr(objects_mod, "read_fd", read_then_written)
+    digest, info, same = store.add_if_small(str(victim))
+    assert not same  # the caller must not vouch for this digest in the stat cache
+    assert digest is not None and digest.size == len(b"first version\n")
+    assert info.st_size == victim.stat().st_size

@@ -32,6 +32,11 @@ try:
 except OSError as exc:
     report["error"] = type(exc).__name__
 report["flushing"] = store._flusher is not None
+try:
+    unstated = workers.add_unstated_files(ObjectStore(cache + "-unstated"), paths)
+    report["unstated"] = [[d.xxh, d.sha, d.size, list(key), same] for d, key, same in unstated]
+except OSError as exc:
+    report["unstated_error"] = type(exc).__name__
 report["forks_beside_its_flush"] = workers.workers_for(len(paths), store)  # waits for it
 report["flush_waited_for"] = store._flusher is None
 store.flush_soon()
@@ -92,6 +97,11 @@ def test_workers_store_what_the_process_itself_would(
         assert key == [st_.st_ino, st_.st_size, st_.st_mtime_ns]
         obj = tmp / "cache" / "xxh3-128" / xxh[:2] / xxh[2:]
         assert obj.read_bytes() == data
+    # files not stat-ed beforehand: the same digests and stats, and each found unchanged
+    # while read; every object stored in that cache too
+    assert report["unstated"] == [[*row, True] for row in report["results"]]
+    for xxh, *_ in report["results"]:
+        assert (tmp / "cache-unstated" / "xxh3-128" / xxh[:2] / xxh[2:]).exists()
 
 
 def test_a_failing_worker_raises_here_and_leaves_no_child(tmp_path: Path) -> None:
@@ -104,6 +114,7 @@ def test_a_failing_worker_raises_here_and_leaves_no_child(tmp_path: Path) -> Non
     report = run(tmp_path / "cache", paths)
     assert report["workers"] >= 2
     assert report["error"] == "FileNotFoundError"
+    assert report["unstated_error"] == "FileNotFoundError"
     assert not report["children_left"]
 
 
