@@ -34,6 +34,7 @@ ENV = {
     "DVC_NO_ANALYTICS": "1",
 }
 NAMES = ("audit", "big_file", "history", "many_files", "parallel_stages")
+QUIET_S = 65.0  # see compare(): ext4 prefers not to reuse inodes freed in the last 60 s
 
 # Targets from the engine issue.
 BIG_ADD_RATIO = 4.0
@@ -186,8 +187,16 @@ def compare(
     runs: int,
     dvc_runs: int | None = None,
     warmup: bool = False,
+    quiet: float = 0.0,
 ) -> tuple[Series | None, Series | None]:
-    """Alternate mlrepro's and DVC's runs of one operation; ``prepare`` before each run."""
+    """Alternate mlrepro's and DVC's runs of one operation; ``prepare`` before each run.
+
+    ``quiet``: seconds to wait after each prepare step, for operations that create
+    tens of thousands of files: ext4 without a journal (this VM's) skips inodes freed
+    in the last 60 s one by one when it allocates new ones, and DVC's ``add`` frees one
+    temporary file per file it adds (strace: 1,024 unlinks for 1,000 files), which
+    slowed whichever run came next, DVC's or mlrepro's. After the wait every run starts
+    from the same state."""
     series = [Series(f"mlrepro {what}") if ml else None, Series(f"dvc {what}") if dv else None]
     wanted = [runs, runs if dvc_runs is None else dvc_runs]
     jobs = [ml, dv]
@@ -206,6 +215,7 @@ def compare(
             argv, cwd, prepare = job
             if prepare:
                 prepare()
+            time.sleep(quiet)
             s.runs.append(run_timed(argv, cwd))
     print(
         f"  {what}: "
@@ -487,6 +497,7 @@ def bench_many_files(work: Path, tools: Tools, small: bool) -> Section:
         ([tools.dvc, "add", "-q", name], dv, reset_dvc(dv, name + ".dvc")),
         runs=heavy,
         dvc_runs=1 if small else 2,
+        quiet=0 if small else QUIET_S,
     )
     if f"nfiles: {files}" not in (ml / "mlrepro.lock").read_text():
         raise RuntimeError("mlrepro add did not record every file")
@@ -532,6 +543,7 @@ def bench_many_files(work: Path, tools: Tools, small: bool) -> Section:
         ([tools.dvc, "checkout", "-q"], dv, delete(dv)),  # `dvc checkout` restores every .dvc
         runs=heavy,
         dvc_runs=1 if small else 2,
+        quiet=0 if small else QUIET_S,
     )
     for root in (ml, dv):
         restored = count_files(root / name)
