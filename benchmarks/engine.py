@@ -34,7 +34,6 @@ ENV = {
     "DVC_NO_ANALYTICS": "1",
 }
 NAMES = ("audit", "big_file", "history", "many_files", "parallel_stages")
-QUIET_S = 65.0  # see compare(): ext4 prefers not to reuse inodes freed in the last 60 s
 
 # Targets from the engine issue.
 BIG_ADD_RATIO = 4.0
@@ -187,19 +186,8 @@ def compare(
     runs: int,
     dvc_runs: int | None = None,
     warmup: bool = False,
-    quiet: float = 0.0,
 ) -> tuple[Series | None, Series | None]:
-    """Alternate mlrepro's and DVC's runs of one operation; ``prepare`` before each run.
-
-    ``quiet``: for operations that create tens of thousands of files. Each tool's runs
-    then come one after another (mlrepro's first), not alternated, and each starts
-    ``quiet`` seconds after its prepare step. On ext4 without a journal (this VM's)
-    allocating an inode skips, one by one, the inodes freed in the last minutes, and
-    DVC's ``add`` frees one temporary file per file it adds (strace: 1,024 unlinks for
-    1,000 files): alternated, even with a 65 s pause, mlrepro's three runs took 3.0 s
-    at best and 4.0 s at the median (2.65-3.0 s when no DVC run came before), though
-    mlrepro itself deletes nothing. In blocks, each tool only meets the aftermath of
-    its own runs."""
+    """Alternate mlrepro's and DVC's runs of one operation; ``prepare`` before each run."""
     series = [Series(f"mlrepro {what}") if ml else None, Series(f"dvc {what}") if dv else None]
     wanted = [runs, runs if dvc_runs is None else dvc_runs]
     jobs = [ml, dv]
@@ -210,19 +198,15 @@ def compare(
                 if prepare:
                     prepare()
                 run_timed(argv, cwd)
-    if quiet:
-        order = [(k, i) for k in (0, 1) for i in range(wanted[k])]
-    else:
-        order = [(k, i) for i in range(max(wanted)) for k in (0, 1) if i < wanted[k]]
-    for k, _i in order:
-        job, s = jobs[k], series[k]
-        if job is None or s is None:
-            continue
-        argv, cwd, prepare = job
-        if prepare:
-            prepare()
-        time.sleep(quiet)
-        s.runs.append(run_timed(argv, cwd))
+    for i in range(max(wanted)):
+        for k in (0, 1):
+            job, s = jobs[k], series[k]
+            if job is None or s is None or i >= wanted[k]:
+                continue
+            argv, cwd, prepare = job
+            if prepare:
+                prepare()
+            s.runs.append(run_timed(argv, cwd))
     print(
         f"  {what}: "
         + "; ".join(
@@ -503,7 +487,6 @@ def bench_many_files(work: Path, tools: Tools, small: bool) -> Section:
         ([tools.dvc, "add", "-q", name], dv, reset_dvc(dv, name + ".dvc")),
         runs=heavy,
         dvc_runs=1 if small else 2,
-        quiet=0 if small else QUIET_S,
     )
     if f"nfiles: {files}" not in (ml / "mlrepro.lock").read_text():
         raise RuntimeError("mlrepro add did not record every file")
@@ -549,7 +532,6 @@ def bench_many_files(work: Path, tools: Tools, small: bool) -> Section:
         ([tools.dvc, "checkout", "-q"], dv, delete(dv)),  # `dvc checkout` restores every .dvc
         runs=heavy,
         dvc_runs=1 if small else 2,
-        quiet=0 if small else QUIET_S,
     )
     for root in (ml, dv):
         restored = count_files(root / name)
