@@ -101,15 +101,8 @@ class ObjectStore:
     def add_small(self, src: str, *, sha: bool = True) -> tuple[Digest, os.stat_result]:
         """Store a file of up to :data:`SMALL` bytes; also its stat taken after reading it
         (on the open file), so a caller can tell whether it changed while being read."""
-        fd = os.open(src, os.O_RDONLY)
-        try:
-            data = read_fd(fd)
-            after = os.fstat(fd)
-        finally:
-            os.close(fd)
-        digest = digest_bytes(data, sha=sha)
-        if not self.has(digest.xxh):
-            self._put_small(digest.xxh, data)
+        digest, after, _ = self._add_read(src, sha=sha, check=False)
+        assert digest is not None  # unchecked: stored whatever its size
         return digest, after
 
     def add_if_small(
@@ -119,10 +112,15 @@ class ObjectStore:
         not stat-ed it: its digest (None when larger: nothing stored), its stat taken on
         the open file after reading, and whether that stat equals the one taken before
         reading (the file did not change meanwhile)."""
+        return self._add_read(src, sha=sha, check=True)
+
+    def _add_read(
+        self, src: str, *, sha: bool, check: bool
+    ) -> tuple[Digest | None, os.stat_result, bool]:
         fd = os.open(src, os.O_RDONLY)
         try:
-            before = os.fstat(fd)
-            if before.st_size > SMALL:
+            before = os.fstat(fd) if check else None
+            if before is not None and before.st_size > SMALL:
                 return None, before, True
             data = read_fd(fd)
             after = os.fstat(fd)
@@ -131,7 +129,7 @@ class ObjectStore:
         digest = digest_bytes(data, sha=sha)
         if not self.has(digest.xxh):
             self._put_small(digest.xxh, data)
-        same = (before.st_ino, before.st_size, before.st_mtime_ns) == (
+        same = before is None or (before.st_ino, before.st_size, before.st_mtime_ns) == (
             after.st_ino,
             after.st_size,
             after.st_mtime_ns,

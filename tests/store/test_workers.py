@@ -104,12 +104,18 @@ def test_workers_store_what_the_process_itself_would(
         assert (tmp / "cache-unstated" / "xxh3-128" / xxh[:2] / xxh[2:]).exists()
 
 
-def test_a_failing_worker_raises_here_and_leaves_no_child(tmp_path: Path) -> None:
+def small_files(folder: Path, count: int, tag: bytes) -> list[str]:
+    """``count`` small files of distinct contents in ``folder``; their paths."""
     paths = []
-    for i in range(10):
-        p = tmp_path / f"f{i}"
-        p.write_bytes(b"x%d" % i)
+    for i in range(count):
+        p = folder / f"f{i}"
+        p.write_bytes(tag + b"%d" % i)
         paths.append(str(p))
+    return paths
+
+
+def test_a_failing_worker_raises_here_and_leaves_no_child(tmp_path: Path) -> None:
+    paths = small_files(tmp_path, 10, b"x")
     paths[7] = str(tmp_path / "vanished")
     report = run(tmp_path / "cache", paths)
     assert report["workers"] >= 2
@@ -143,11 +149,7 @@ print("collector", "on" if gc.isenabled() else "off", "here")
 def test_workers_store_with_the_collector_off(tmp_path: Path) -> None:
     # A collection in a forked worker writes to the header of every object it
     # inherited, copying page after page of the parent's memory.
-    paths = []
-    for i in range(6):
-        p = tmp_path / f"f{i}"
-        p.write_bytes(b"y%d" % i)
-        paths.append(str(p))
+    paths = small_files(tmp_path, 6, b"y")
     proc = subprocess.run(
         [sys.executable, "-c", GC_SCRIPT, str(tmp_path / "cache"), *paths],
         capture_output=True,
