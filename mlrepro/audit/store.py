@@ -92,7 +92,7 @@ class AuditStore:
         self._import, self._marks = None, []
         if imp is None:
             return None, []
-        if imp.broken or not all(marks) or len(marks) != len(self._mine or ()):
+        if imp.broken or len(marks) != len(self._mine or ()):
             imp.abandon()
             return None, []
         return imp, marks
@@ -208,7 +208,6 @@ class AuditStore:
                 self._import = self.git.start_import()
             except OSError:
                 return
-            self._marks = []
         self._marks.append(self._import.blob(data))
 
     def sync(self) -> None:
