@@ -16,29 +16,28 @@ last verified, and :func:`verify` is told it (``known_head``).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from mlrepro.audit.entry import entry_id
 
+# named tuples, not dataclasses: this module is imported by every command that records,
+# and a dataclass costs about half a millisecond to define
 
-@dataclass(frozen=True, slots=True)
-class StoredEntry:
+
+class StoredEntry(NamedTuple):
     name_seq: int  # the seq and id its storage name claims
     name_id: str
     data: bytes  # the stored bytes
 
 
-@dataclass(frozen=True, slots=True)
-class Break:
+class Break(NamedTuple):
     seq: int
     entry: str  # the id it is stored under
     kind: str  # "edited", "removed", "reordered", "inserted", "truncated", "malformed"
     why: str
 
 
-@dataclass
-class Verdict:
+class Verdict(NamedTuple):
     entries: int
     heads: list[str]
     breaks: list[Break]

@@ -218,15 +218,24 @@ CONTEXT_COMMANDS: tuple[tuple[str, ...], ...] = (
 )
 
 
+def os_user_name() -> str | None:
+    """The login name, found as ``getpass.getuser`` finds it (the variables it reads,
+    then the password database), without importing ``getpass`` and ``termios``."""
+    for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):
+        if found := os.environ.get(name):
+            return found
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError, OSError):
+        return None
+
+
 def context(root: str, answers: list[str | None] | None = None) -> dict[str, Any]:
     """Who and where: the part of an entry shared by every action of one command
     (``answers``: the output of :data:`CONTEXT_COMMANDS`, when the caller ran them)."""
-    import getpass
-
-    try:
-        os_user = getpass.getuser()
-    except (KeyError, OSError):
-        os_user = None
+    os_user = os_user_name()
     if answers is None:
         from mlrepro.git.refstore import git_all
 

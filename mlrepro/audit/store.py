@@ -25,8 +25,7 @@ import json
 import os
 import re
 import time
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from mlrepro.audit.chain import StoredEntry, parse
 from mlrepro.audit.entry import build_entry, entry_id
@@ -36,12 +35,12 @@ from mlrepro.git.refstore import AUDIT_REF, Import, RefConflict, RefStore
 
 REF = AUDIT_REF
 FANOUT = 1000
+RESERVE = 64 * 1024  # the least the pending file grows by (see _write_line)
 _NAME = re.compile(r"^(\d{8})-([0-9a-f]{64})\.json$")
 _HEAD = re.compile(r"^head (\d+) ([0-9a-f]{64})$", re.MULTILINE)
 
 
-@dataclass(frozen=True, slots=True)
-class Head:
+class Head(NamedTuple):
     seq: int
     ids: tuple[str, ...]  # one id, or none for an empty log
 
@@ -71,6 +70,8 @@ class AuditStore:
         # alone (None: unknown, read the file)
         self._mine: list[StoredEntry] | None = None
         self._fd: int | None = None  # the pending file, open for appending once written
+        self._end = 0  # where the next line goes in the pending file (once open)
+        self._size = 0  # how far the file reaches, reserve included
         # a fast-import that already holds this process's entries as blobs (their marks
         # in the order of _mine), ready to commit them at publication
         self._import: Import | None = None
@@ -119,7 +120,7 @@ class AuditStore:
     def pending(self) -> list[StoredEntry]:
         try:
             with open(self.pending_path, "rb") as f:
-                lines = f.read().splitlines()
+                lines = f.read().split(b"\0", 1)[0].splitlines()  # the reserve is not read
         except FileNotFoundError:
             return []
         found = []
@@ -184,16 +185,41 @@ class AuditStore:
             details=details,
             fragments=self._fragments[1],
         )
-        if self._fd is None:
-            os.makedirs(self.dir, exist_ok=True)
-            self._fd = os.open(self.pending_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        os.write(self._fd, data + b"\n")  # one write: a line is whole or torn, never mixed
+        self._write_line(data + b"\n")
         eid = hashlib.sha256(data).hexdigest()
         self._head = Head(head.seq + 1, (eid,))
         if self._mine is not None:
             self._mine.append(StoredEntry(head.seq + 1, eid, data))
             self._send(data)
         return eid
+
+    def _write_line(self, line: bytes) -> None:
+        """Write ``line`` at the end of the pending file's lines, into its reserve.
+
+        The file keeps zero-filled space after its last line (the reserve; lines never
+        hold a zero byte, and readers stop at the first): a line written into blocks
+        the file already has leaves the flush that makes it durable one data block to
+        write, where growing the file a line at a time also makes each flush allocate
+        a block (bitmap, group descriptor, inode), about 15 ms more per 100 entries
+        on ext4 here. The reserve grows by doubling, at least 64 KiB at a time. Only
+        this process writes the file meanwhile (it holds the repository lock), so the
+        end of the lines is read once."""
+        if self._fd is None:
+            os.makedirs(self.dir, exist_ok=True)
+            fd = self._fd = os.open(self.pending_path, os.O_RDWR | os.O_CREAT, 0o644)
+            held = b"".join(iter(lambda: os.read(fd, 1 << 20), b""))
+            self._size = len(held)
+            end = held.find(b"\0")
+            self._end = end if end >= 0 else len(held)
+            if self._end and held[self._end - 1 : self._end] != b"\n":
+                line = b"\n" + line  # after a torn line (a crash): start a line of its own
+        if self._end + len(line) > self._size:
+            grown = max(self._size * 2, self._end + len(line) + RESERVE, RESERVE)
+            grown = -(-grown // 4096) * 4096
+            os.pwrite(self._fd, bytes(grown - self._size), self._size)
+            self._size = grown
+        os.pwrite(self._fd, line, self._end)  # one write: a line is whole or torn, never mixed
+        self._end += len(line)
 
     def _send(self, data: bytes) -> None:
         """Stream the entry just appended to a fast-import, which packs it while the
@@ -268,6 +294,7 @@ class AuditStore:
         # the entries are in the ref now; a crash before this line publishes them again,
         # which the check above (or, for older tips, the same paths and bytes) makes a no-op
         os.truncate(self.pending_path, 0)
+        self._end = self._size = 0
         self._mine = []
         self._tip = False  # moved: read it again if needed
         self._tidy()

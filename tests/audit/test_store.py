@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mlrepro.audit.chain import verify
 from mlrepro.audit.entry import context
 from mlrepro.audit.recorder import Recorder
-from mlrepro.audit.store import REF, AuditStore
+from mlrepro.audit.store import REF, RESERVE, AuditStore
 from mlrepro.git.refstore import RefConflict, RefStore
 from tests.ops.conftest import GIT_ENV
 
@@ -73,6 +76,44 @@ def test_a_crash_after_the_ref_moved_publishes_nothing_twice(repo: Path) -> None
     assert git(repo, "rev-parse", REF) == tip
     assert again.pending() == []
     assert len(again.published()) == 4
+
+
+def test_entries_go_into_zero_filled_space_reserved_ahead_of_them(repo: Path) -> None:
+    store = AuditStore(str(repo), str(repo / ".mlrepro"))
+    pending = repo / ".mlrepro/audit/pending.jsonl"
+    ids = append(store, 3)
+    held = pending.read_bytes()
+    lines, _, reserve = held.partition(b"\0")
+    # whole blocks, the lines first, zeros after them
+    assert len(held) % 4096 == 0 and len(held) >= RESERVE
+    assert reserve.strip(b"\0") == b""
+    assert [s.name_id for s in store.pending()] == ids
+    assert len(lines.splitlines()) == 3 and lines.endswith(b"\n")
+    # many more than the first reserve holds: the file grows, every entry is read back
+    big = {"blob": "x" * 5000}
+    more = [store.append("test.big", big, context(store.root)) for _ in range(40)]
+    assert pending.stat().st_size >= 40 * 5000
+    assert [s.name_id for s in store.pending()] == ids + more
+    assert not verify(store.pending()).breaks
+    assert store.publish() == 43
+    assert pending.read_bytes() == b""
+    # after a publication the next entry starts a new reserve
+    last = append(store, 1)
+    assert [s.name_id for s in store.pending()] == last
+
+
+def test_an_entry_after_a_torn_line_starts_a_line_of_its_own(repo: Path) -> None:
+    store = AuditStore(str(repo), str(repo / ".mlrepro"))
+    first = append(store, 1)
+    pending = repo / ".mlrepro/audit/pending.jsonl"
+    lines = pending.read_bytes().partition(b"\0")[0]
+    # a crash tore the second line: part of it reached the disk, the reserve after it
+    pending.write_bytes(lines + b'{"seq":2,"act' + bytes(8192))
+    later = AuditStore(str(repo), str(repo / ".mlrepro"))
+    shared = context(later.root)
+    eid = later.append("test.after", {"n": 1}, shared)
+    assert [s.name_id for s in later.pending()] == [first[0], eid]
+    assert pending.read_bytes().partition(b"\0")[0].count(b"\n") == 3
 
 
 def test_entries_published_again_under_an_older_tip_message_land_on_the_same_paths(
@@ -307,3 +348,36 @@ def test_with_gits_housekeeping_off_it_is_asked_only_every_25_packs(repo: Path) 
     append(store, 1)
     store.publish()
     assert int(marker.read_text()) == _packs(repo) >= first + 25
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    sizes=st.lists(st.integers(min_value=0, max_value=20000), min_size=1, max_size=12),
+    cut=st.floats(min_value=0, max_value=1),
+)
+def test_pending_entries_read_back_whole_or_as_a_prefix_after_a_torn_write(
+    sizes: list[int], cut: float
+) -> None:
+    """Any entries, of any size (across the reserve's growth), read back in order; a
+    crash that kept the file only up to some byte (the rest still zeros) loses the
+    entries from the torn one on, never one before it, and never mixes two."""
+    with tempfile.TemporaryDirectory() as tmp:
+        store = AuditStore(tmp, os.path.join(tmp, ".mlrepro"), tip=None)
+        shared = {"host": "h"}
+        ids = [store.append("test.size", {"pad": "p" * n}, shared) for n in sizes]
+        assert [s.name_id for s in store.pending()] == ids
+        store.close()
+        path = os.path.join(tmp, ".mlrepro", "audit", "pending.jsonl")
+        with open(path, "rb") as f:
+            held = f.read()
+        end = held.index(b"\0")
+        kept = int(end * cut)
+        with open(path, "wb") as f:
+            f.write(held[:kept] + bytes(len(held) - kept))
+        whole = held[:kept].count(b"\n")
+        after = AuditStore(tmp, os.path.join(tmp, ".mlrepro"), tip=None)
+        assert [s.name_id for s in after.pending()] == ids[:whole]
+        # the next entry follows the last whole one in the chain
+        eid = after.append("test.next", {}, shared)
+        assert [s.name_id for s in after.pending()] == [*ids[:whole], eid]
+        assert not verify(after.pending()).breaks
