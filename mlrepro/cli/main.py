@@ -90,11 +90,26 @@ def main(argv: list[str] | None = None) -> Any:
     program (no ``argv``), it ends the process as soon as the command is done."""
     if argv is not None:
         return _main(argv)
+    _tune_gc()
     try:
         result = _main(sys.argv[1:])
     except SystemExit as exc:
         _leave(exc.code)
     _leave(result)
+
+
+def _tune_gc() -> None:
+    """Collect cycles less often than Python's default (every 700 new objects).
+
+    A command over a large folder builds hundreds of thousands of small objects
+    that form no cycles (stat rows, digests, tree entries), and each collection
+    walks every object still young, so the default spent 130 ms of an ``add`` of
+    50,000 files in 600 collections, and 35-100 ms of a no-op ``status`` (about a
+    tenth of it). At 10,000 the same ``add`` spends about 30 ms in 30. Only the
+    program does this (``main()`` without ``argv``), not a caller importing it."""
+    import gc
+
+    gc.set_threshold(10_000, 50, 100)
 
 
 def _leave(code: Any) -> None:

@@ -82,7 +82,8 @@ def _run(store: ObjectStore, paths: Sequence[str], row: _RowFn) -> list[_Row]:
     """``row`` for every path, in worker processes when there are enough paths."""
     n = workers_for(len(paths), store)
     if n == 1:
-        return [row(store, p) for p in paths]
+        with store.batch():
+            return [row(store, p) for p in paths]
     step = -(-len(paths) // n)
     slices = [paths[i : i + step] for i in range(0, len(paths), step)]
     children: list[tuple[int, int]] = []  # (pid, read end of its pipe)
@@ -137,7 +138,8 @@ def _work(store: ObjectStore, paths: Sequence[str], out: int, row: _RowFn) -> No
         gc.disable()  # a collection would write to every inherited object's header
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C: the parent cleans up
         try:
-            outcome: object = [row(store, p) for p in paths]
+            with store.batch():
+                outcome: object = [row(store, p) for p in paths]
         except Exception as exc:
             outcome = exc
             code = 1

@@ -494,3 +494,84 @@ def test_add_if_small_tells_a_file_written_while_it_was_read(
     assert not same  # the caller must not vouch for this digest in the stat cache
     assert digest is not None and digest.size == len(b"first version\n")
     assert info.st_size == victim.stat().st_size
+
+
+# -- batches: folder descriptors held open --------------------------------------
+
+
+def open_fds() -> set[str]:
+    return set(os.listdir("/proc/self/fd"))
+
+
+@PROPS
+@given(
+    files=st.lists(st.tuples(st.integers(0, 3), DATA), min_size=1, max_size=12),
+    empty_path=st.booleans(),
+)
+def test_a_batch_stores_the_same_objects_and_closes_its_descriptors(
+    tmp_path_factory: pytest.TempPathFactory,
+    files: list[tuple[int, bytes]],
+    empty_path: bool,
+) -> None:
+    """Within ``batch()`` (sources opened from their folder's descriptor, objects
+    named in their prefix folder's), the digests, stats and objects are those of the
+    plain path, duplicates included, whichever way the unnamed file gets its name."""
+    work = tmp_path_factory.mktemp("batch")
+    paths = []
+    for i, (folder, data) in enumerate(files):
+        p = work / "src" / f"d{folder}" / f"f{i}.bin"
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(data)
+        paths.append(str(p))
+    plain = ObjectStore(str(work / "plain"))
+    expected = [plain.add_if_small(p) for p in paths]
+    batched = ObjectStore(str(work / "batched"))
+    before = open_fds()
+    saved = fileio._empty_path
+    fileio._empty_path = empty_path and saved
+    try:
+        with batched.batch():
+            got = [batched.add_if_small(p) for p in paths]
+            got += [(*batched.add_small(p), True) for p in paths]
+    finally:
+        fileio._empty_path = saved
+    assert open_fds() == before
+    for (digest, st_after, same), (want, want_st, want_same) in zip(got, expected * 2, strict=True):
+        assert digest == want or (digest is None and want is None)
+        assert (st_after.st_ino, st_after.st_size, same) == (
+            want_st.st_ino,
+            want_st.st_size,
+            want_same,
+        )
+    for digest, *_ in expected:
+        if digest is not None:
+            assert batched.read_bytes(digest.xxh) == plain.read_bytes(digest.xxh)
+            assert batched.verify(digest.xxh)
+    rel = sorted(p.relative_to(batched.root) for p in objects_on_disk(batched))
+    assert rel == sorted(p.relative_to(plain.root) for p in objects_on_disk(plain))
+    assert debris(work) == []
+
+
+def test_naming_an_unnamed_file_twice_is_refused_both_ways(tmp_path: Path) -> None:
+    folder = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    saved = fileio._empty_path
+    try:
+        for empty_path in (saved, False):
+            fileio._empty_path = empty_path
+            name = f"obj-{empty_path}"
+            for attempt in range(2):
+                fd = os.open(tmp_path, os.O_WRONLY | fileio.O_TMPFILE, 0o444)
+                try:
+                    os.write(fd, b"bytes")
+                    if attempt == 0:
+                        fileio.name_open_file(fd, folder, name)
+                    else:
+                        with pytest.raises(FileExistsError):
+                            fileio.name_open_file(fd, folder, name)
+                finally:
+                    os.close(fd)
+            assert (tmp_path / name).read_bytes() == b"bytes"
+    finally:
+        fileio._empty_path = saved
+        os.close(folder)
+    assert {p.name for p in tmp_path.iterdir()} == {"obj-False", f"obj-{saved}"}
