@@ -575,3 +575,42 @@ def test_naming_an_unnamed_file_twice_is_refused_both_ways(tmp_path: Path) -> No
         fileio._empty_path = saved
         os.close(folder)
     assert {p.name for p in tmp_path.iterdir()} == {"obj-False", f"obj-{saved}"}
+
+
+def test_batches_belong_to_their_threads(store: ObjectStore, tmp_path: Path) -> None:
+    """Two threads storing at once, each in its own batch or none, with the same file
+    names in different folders: each reads its own files (one thread's folder
+    descriptors are never used for the other's paths)."""
+    names = [f"f{i}.bin" for i in range(200)]
+    trees = {}
+    for who in ("a", "b"):
+        for d in range(4):
+            folder = tmp_path / who / f"d{d}"
+            folder.mkdir(parents=True)
+            for n in names:
+                (folder / n).write_bytes(f"{who}/{d}/{n}".encode() * 7)
+        trees[who] = [str(tmp_path / who / f"d{d}" / n) for d in range(4) for n in names]
+    got: dict[str, list[str]] = {}
+    start = threading.Barrier(2)
+
+    def work(who: str, batched: bool) -> None:
+        start.wait()
+        if batched:
+            with store.batch():
+                got[who] = [store.add_if_small(p)[0].xxh for p in trees[who]]  # type: ignore[union-attr]
+        else:
+            got[who] = [store.add_if_small(p)[0].xxh for p in trees[who]]  # type: ignore[union-attr]
+
+    for b_batched in (True, False):
+        threads = [
+            threading.Thread(target=work, args=("a", True)),
+            threading.Thread(target=work, args=("b", b_batched)),
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for who in ("a", "b"):
+            want = [xxhash.xxh3_128_hexdigest(Path(p).read_bytes()) for p in trees[who]]
+            assert got[who] == want
+    assert store._batches == {}
