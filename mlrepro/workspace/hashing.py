@@ -153,7 +153,8 @@ class Hasher:
     def _store_unknown(self, paths: list[str], store: ObjectStore) -> list[Digest]:
         """Store many root-relative files that were not stat-ed (see :meth:`tree`), in
         worker processes; a file larger than ``SMALL`` goes the usual way."""
-        stored = add_unstated_files(store, [os.path.join(self.root, p) for p in paths])
+        prefix = os.path.join(self.root, "")  # joined by hand: 50,000 joins cost ~25 ms
+        stored = add_unstated_files(store, [prefix + p for p in paths])
         out: list[Digest | None] = []
         large = []
         for i, (path, (digest, key, same)) in enumerate(zip(paths, stored, strict=True)):
@@ -188,7 +189,8 @@ class Hasher:
         large = [i for i in misses if files[i][1].st_size > SMALL]
 
         if store is not None and workers_for(len(small), store) > 1:
-            stored = add_small_files(store, [os.path.join(self.root, files[i][0]) for i in small])
+            prefix = os.path.join(self.root, "")
+            stored = add_small_files(store, [prefix + files[i][0] for i in small])
             for i, (digest, after) in zip(small, stored, strict=True):
                 relpath, st = files[i]
                 key = StatKey.of(st)
