@@ -105,7 +105,7 @@ def _tune_gc() -> None:
     that form no cycles (stat rows, digests, tree entries), and each collection
     walks every object still young, so the default spent 130 ms of an ``add`` of
     50,000 files in 600 collections, and 35-100 ms of a no-op ``status`` (about a
-    tenth of it). At 10,000 the same ``add`` spends about 30 ms in 30. Only the
+    tenth of it). At 10,000 the same ``add`` spends about 70 ms in 55. Only the
     program does this (``main()`` without ``argv``), not a caller importing it."""
     import gc
 
