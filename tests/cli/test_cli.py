@@ -346,3 +346,36 @@ def test_leaving_runs_exit_handlers_and_flushes(
         "buffered handler ran\n",
         stderr,
     )
+
+
+THRESHOLDS = """
+import atexit, gc, sys
+from mlrepro.cli.main import main
+if sys.argv[1] == "library":
+    main(["--version"])  # a caller's own argv: the collector is the caller's business
+    print(gc.get_threshold())
+else:
+    atexit.register(lambda: print(gc.get_threshold()))
+    sys.argv = ["mlrepro", "--version"]
+    main()  # the program: exit handlers run before it ends
+"""
+
+
+@pytest.mark.parametrize(("mode", "first"), [("library", 700), ("program", 10_000)])
+def test_only_the_program_collects_cycles_less_often(mode: str, first: int) -> None:
+    defaults = subprocess.run(
+        [sys.executable, "-c", "import gc; print(gc.get_threshold()[0])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert int(defaults.stdout) == 700  # Python's default, which the library keeps
+    proc = subprocess.run(
+        [sys.executable, "-c", THRESHOLDS, mode],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=buffered_env(),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1].startswith(f"({first},")
