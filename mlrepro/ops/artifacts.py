@@ -15,6 +15,7 @@ from typing import TypeVar
 
 from mlrepro.store.digest import Digest, sha_bytes
 from mlrepro.store.objects import CorruptObjectError, MissingObjectError, ObjectStore
+from mlrepro.store.placing import link_out, place_new
 from mlrepro.store.tree import Tree, TreeEntry
 from mlrepro.workspace.hashing import Hasher
 from mlrepro.workspace.lockfile import Artifact
@@ -102,7 +103,7 @@ class Linker:
     def place(self, xxh: str, relpath: str, size: int, sha: str | None = None) -> None:
         dest = os.path.join(self.hasher.root, relpath)
         _, link = self._linked(
-            lambda link: self.store.link_out(xxh, dest, link, size=size), relpath
+            lambda link: link_out(self.store, xxh, dest, link, size=size), relpath
         )
         # Recorded now, so the next status does not read the file again. A copy is
         # dated one second back: any later write then changes its mtime, so the
@@ -177,8 +178,13 @@ class Linker:
             def put(group: list[TreeEntry]) -> list[os.stat_result]:
                 return [
                     self._linked(
-                        lambda link, e=e: self.store.place_new(  # type: ignore[misc]
-                            e.xxh, os.path.join(scratch, e.path), link, size=e.size, mtime_ns=past
+                        lambda link, e=e: place_new(
+                            self.store,  # type: ignore[misc]
+                            e.xxh,
+                            os.path.join(scratch, e.path),
+                            link,
+                            size=e.size,
+                            mtime_ns=past,
                         ),
                         f"{relpath}/{e.path}",
                     )[0]

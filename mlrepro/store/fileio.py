@@ -127,8 +127,8 @@ _empty_path = _linkat is not None  # turned off the first time the kernel refuse
 
 
 def name_open_file(fd: int, dir_fd: int, name: str) -> None:
-    """Give the unnamed file open as ``fd`` (``O_TMPFILE``) the name ``name`` in the
-    folder open as ``dir_fd``; FileExistsError when that name is taken.
+    """Give the unnamed file open as ``fd`` (``O_TMPFILE``) the name ``name``, a path
+    relative to the folder open as ``dir_fd``; FileExistsError when it is taken.
 
     ``linkat(fd, "", dir_fd, name, AT_EMPTY_PATH)`` names the file itself; kernels
     before 6.10 allow that only to a process with CAP_DAC_READ_SEARCH, so a refusal

@@ -8,7 +8,8 @@ flushes the cache's file system once, and every caller does so before it
 writes a record (lock file, run-cache entry) that refers to new objects. A
 crash therefore never leaves a record pointing at lost bytes; an object torn
 by a power cut is caught on read, because reads verify the digest, and a
-corrupt object is reported and never checked out.
+corrupt object is reported and never checked out (bringing objects into the
+workspace: :mod:`mlrepro.store.placing`).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class MissingObjectError(MlreproError):
     """An object the workspace needs is not in the cache."""
 
 
-def _missing(xxh: str) -> MissingObjectError:
+def missing(xxh: str) -> MissingObjectError:
     return MissingObjectError(f"object {XXH}:{xxh} is not in the cache")
 
 
@@ -240,7 +241,8 @@ class ObjectStore:
         return xxh
 
     def _anchor(self) -> int:
-        """A directory file descriptor kept open for ``linkat`` (see :meth:`_put_small`)."""
+        """The cache root, open for the unnamed objects written outside a batch (see
+        :meth:`_put_small`)."""
         if self._anchor_fd is None:
             self._anchor_fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
         return self._anchor_fd
@@ -255,14 +257,20 @@ class ObjectStore:
         global _tmpfile
         parent = self._prefix_dir(xxh)
         if _tmpfile:
+            # the prefix folder's descriptor in a batch; otherwise the cache root's,
+            # with the object's path below it
             batch = self._batch()
+            if batch is not None:
+                folder, name = batch.folder(xxh), xxh[2:]
+            else:
+                folder, name = self._anchor(), os.path.join(XXH, xxh[:2], xxh[2:])
             try:
-                if batch is not None:
-                    fd = os.open(
-                        ".", os.O_WRONLY | fileio.O_TMPFILE, READ_ONLY, dir_fd=batch.folder(xxh)
-                    )
-                else:
-                    fd = os.open(parent, os.O_WRONLY | fileio.O_TMPFILE, READ_ONLY)
+                fd = os.open(
+                    os.path.dirname(name) or ".",
+                    os.O_WRONLY | fileio.O_TMPFILE,
+                    READ_ONLY,
+                    dir_fd=folder,
+                )
             except OSError as exc:
                 if exc.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
                     raise
@@ -271,18 +279,7 @@ class ObjectStore:
                 try:
                     fileio.write_all(fd, data)
                     try:
-                        if batch is not None:
-                            fileio.name_open_file(fd, batch.folder(xxh), xxh[2:])
-                        else:
-                            # linkat(AT_SYMLINK_FOLLOW) gives the open file a name; Python
-                            # calls linkat, not link, only when a dir fd is passed (the
-                            # path is absolute, so which folder does not matter)
-                            os.link(
-                                f"/proc/self/fd/{fd}",
-                                self.path(xxh),
-                                src_dir_fd=self._anchor(),
-                                follow_symlinks=True,
-                            )
+                        fileio.name_open_file(fd, folder, name)
                     except FileExistsError:
                         pass  # written meanwhile: the same bytes (same address)
                     except OSError as exc:
@@ -333,7 +330,7 @@ class ObjectStore:
         try:
             data = read_small(self.path(xxh))
         except FileNotFoundError:
-            raise _missing(xxh) from None
+            raise missing(xxh) from None
         if xxh_bytes(data) != xxh:
             raise CorruptObjectError(
                 f"cache object {XXH}:{xxh} is corrupt (its bytes hash differently)",
@@ -348,127 +345,6 @@ class ObjectStore:
                 return hash_stream(f).xxh == xxh
         except FileNotFoundError:
             return False
-
-    def copy_out(self, xxh: str, dest: str, *, size: int | None = None) -> None:
-        """Write the object to ``dest`` atomically as a writable copy, verified while copying."""
-        src, tmp = self._prepare_out(xxh, dest)
-        try:
-            if size is not None and size <= SMALL:
-                try:
-                    data = read_small(src)
-                except FileNotFoundError:
-                    raise _missing(xxh) from None
-                if xxh_bytes(data) != xxh:
-                    raise self._corrupt(xxh, dest)
-                fileio.write_new(tmp, data, 0o644)
-            else:
-                try:
-                    f = open(src, "rb", buffering=0)  # noqa: SIM115 - closed by the `with` below
-                except FileNotFoundError:
-                    raise _missing(xxh) from None
-                with f, open(tmp, "xb") as out:
-                    got = hash_stream(f, sink=out.write).xxh
-                if got != xxh:
-                    raise self._corrupt(xxh, dest)
-                os.chmod(tmp, 0o644)
-            os.replace(tmp, dest)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
-
-    def _prepare_out(self, xxh: str, dest: str) -> tuple[str, str]:
-        """The object's path and a temporary name beside ``dest`` (its folder made)."""
-        src = self.path(xxh)
-        if not os.path.exists(src):
-            raise _missing(xxh)
-        directory = os.path.dirname(dest) or "."
-        if not os.path.isdir(directory):
-            os.makedirs(directory, exist_ok=True)
-        return src, fileio.tmp_name(directory)
-
-    @staticmethod
-    def _corrupt(xxh: str, dest: str) -> CorruptObjectError:
-        return CorruptObjectError(
-            f"cache object {XXH}:{xxh} is corrupt; not checked out to '{dest}'",
-            hint="run `mlrepro cache verify --repair`, then rebuild it (repro, add, or a remote)",
-        )
-
-    def link_out(self, xxh: str, dest: str, link: str, *, size: int | None = None) -> None:
-        """Bring the object to ``dest`` as a ``reflink``, ``hardlink``, ``symlink`` or ``copy``."""
-        if link == "copy":
-            self.copy_out(xxh, dest, size=size)
-            return
-        src, tmp = self._prepare_out(xxh, dest)
-        try:
-            if link == "hardlink":
-                os.link(src, tmp)
-            elif link == "symlink":
-                os.symlink(src, tmp)
-            elif link == "reflink":
-                fileio.reflink(src, tmp)
-                os.chmod(tmp, 0o644)
-            else:
-                raise ValueError(link)
-            os.replace(tmp, dest)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
-
-    def place_new(
-        self, xxh: str, dest: str, link: str, *, size: int, mtime_ns: int
-    ) -> os.stat_result:
-        """Bring the object to ``dest``, a name that does not exist yet, in a folder
-        being built privately (no temporary name: the folder is published whole).
-
-        A copy is verified while written and dated ``mtime_ns``; the result's stat
-        (taken on the open file) lets the caller record it without another lookup."""
-        src = self.path(xxh)
-        if link == "hardlink":
-            try:
-                os.link(src, dest)
-            except FileNotFoundError:
-                raise _missing(xxh) from None
-            return os.lstat(dest)
-        if link == "symlink":
-            if not os.path.exists(src):
-                raise _missing(xxh)
-            os.symlink(src, dest)
-            return os.stat(dest)
-        if link not in ("copy", "reflink"):
-            raise ValueError(link)
-        try:
-            fd_in = os.open(src, os.O_RDONLY)
-        except FileNotFoundError:
-            raise _missing(xxh) from None
-        try:
-            fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            try:
-                if link == "reflink":
-                    fileio.clone(fd, fd_in)
-                elif size <= SMALL:
-                    data = read_fd(fd_in)
-                    if xxh_bytes(data) != xxh:
-                        raise self._corrupt(xxh, dest)
-                    fileio.write_all(fd, data)
-                else:
-                    with open(fd_in, "rb", buffering=0, closefd=False) as f:
-                        got = hash_stream(f, sink=lambda b: fileio.write_all(fd, b)).xxh
-                    if got != xxh:
-                        raise self._corrupt(xxh, dest)
-                os.utime(fd, ns=(mtime_ns, mtime_ns))
-                return os.fstat(fd)
-            except BaseException:
-                os.close(fd)
-                fd = -1
-                os.unlink(dest)
-                raise
-            finally:
-                if fd >= 0:
-                    os.close(fd)
-        finally:
-            os.close(fd_in)
 
     def remove(self, xxh: str) -> None:
         with contextlib.suppress(FileNotFoundError):

@@ -20,8 +20,10 @@ from mlrepro.errors import MlreproError
 from mlrepro.store import digest as digest_mod
 from mlrepro.store import fileio
 from mlrepro.store import objects as objects_mod
+from mlrepro.store import placing as placing_mod
 from mlrepro.store.digest import CHUNK, SMALL, XXH, hash_stream
 from mlrepro.store.objects import CorruptObjectError, MissingObjectError, ObjectStore
+from mlrepro.store.placing import copy_out, link_out
 
 DATA = st.binary(max_size=20_000)
 # real temp folders inside property tests: a fresh folder per example
@@ -64,7 +66,7 @@ def test_add_bytes_round_trip(
     assert store.verify(xxh)
     dest = work / "out" / "copy.bin"
     # whole: the caller passes the size, so small objects are read in one call
-    store.copy_out(xxh, str(dest), size=len(data) if whole else None)
+    copy_out(store, xxh, str(dest), size=len(data) if whole else None)
     assert dest.read_bytes() == data
     assert debris(work) == []
 
@@ -84,7 +86,7 @@ def test_add_file_round_trip(
     assert digest.sha == (hashlib.sha256(data).hexdigest() if sha else None)
     assert store.read_bytes(digest.xxh) == data
     dest = work / "dest.bin"
-    store.copy_out(digest.xxh, str(dest), size=len(data) if whole else None)
+    copy_out(store, digest.xxh, str(dest), size=len(data) if whole else None)
     assert dest.read_bytes() == data
     assert src.read_bytes() == data  # the source is left alone
     assert debris(work) == []
@@ -121,7 +123,7 @@ def test_large_file_round_trip(store: ObjectStore, tmp_path: Path) -> None:
         assert digest.xxh == xxhash.xxh3_128_hexdigest(data)
         assert digest.sha == hashlib.sha256(data).hexdigest()
         dest = tmp_path / "out.bin"
-        store.copy_out(digest.xxh, str(dest), size=size)
+        copy_out(store, digest.xxh, str(dest), size=size)
         assert dest.read_bytes() == data
     assert list(store.iter_objects()) == [digest.xxh]
     assert debris(tmp_path) == []
@@ -174,7 +176,7 @@ def test_objects_are_read_only(store: ObjectStore, tmp_path: Path) -> None:
 def test_a_checked_out_copy_is_writable_and_independent(store: ObjectStore, tmp_path: Path) -> None:
     xxh = store.add_bytes(b"original")
     dest = tmp_path / "work" / "file.txt"
-    store.copy_out(xxh, str(dest))
+    copy_out(store, xxh, str(dest))
     assert os.stat(dest).st_mode & stat.S_IWUSR
     dest.write_bytes(b"edited in the workspace")
     assert store.read_bytes(xxh) == b"original"
@@ -185,7 +187,7 @@ def test_copy_out_replaces_an_existing_file(store: ObjectStore, tmp_path: Path) 
     xxh = store.add_bytes(b"new")
     dest = tmp_path / "file.txt"
     dest.write_bytes(b"old content, longer than the new")
-    store.copy_out(xxh, str(dest))
+    copy_out(store, xxh, str(dest))
     assert dest.read_bytes() == b"new"
     assert debris(tmp_path) == []
 
@@ -195,7 +197,7 @@ def test_link_out(store: ObjectStore, tmp_path: Path, link: str) -> None:
     xxh = store.add_bytes(b"linked")
     dest = tmp_path / "w" / "f.bin"
     try:
-        store.link_out(xxh, str(dest), link)
+        link_out(store, xxh, str(dest), link)
     except OSError:
         # reflink is refused by filesystems without copy-on-write: nothing may be left behind
         assert link == "reflink"
@@ -284,7 +286,7 @@ def test_small_writes_failing_midway_leave_no_temp_file(
     monkeypatch.setattr(fileio, "write_new", half_then_fail)
     dest = tmp_path / "w" / "f"
     with pytest.raises(exc):
-        store.copy_out(xxh, str(dest), size=6)
+        copy_out(store, xxh, str(dest), size=6)
     assert not dest.exists()
     assert debris(tmp_path) == []
 
@@ -314,9 +316,9 @@ def test_copy_out_failing_mid_write_leaves_no_temp_file_and_keeps_the_old_file(
     dest = tmp_path / "w" / "f.bin"
     dest.parent.mkdir()
     dest.write_bytes(b"previous")
-    monkeypatch.setattr(objects_mod, "hash_stream", failing_sink_after(100))
+    monkeypatch.setattr(placing_mod, "hash_stream", failing_sink_after(100))
     with pytest.raises(Injected):
-        store.copy_out(xxh, str(dest))
+        copy_out(store, xxh, str(dest))
     assert dest.read_bytes() == b"previous"
     assert debris(tmp_path) == []
 
@@ -359,15 +361,15 @@ def test_corrupt_objects_are_detected(
     for size in (None, len(data)):
         fresh_dest = work / "w" / "new.bin"
         with pytest.raises(CorruptObjectError):
-            store.copy_out(xxh, str(fresh_dest), size=size)
+            copy_out(store, xxh, str(fresh_dest), size=size)
         assert not fresh_dest.exists()
         existing = work / "w" / "existing.bin"
         existing.write_bytes(b"keep me")
         with pytest.raises(CorruptObjectError):
-            store.copy_out(xxh, str(existing), size=size)
+            copy_out(store, xxh, str(existing), size=size)
         assert existing.read_bytes() == b"keep me"
         with pytest.raises(CorruptObjectError):
-            store.link_out(xxh, str(existing), "copy", size=size)
+            link_out(store, xxh, str(existing), "copy", size=size)
         assert existing.read_bytes() == b"keep me"
     assert debris(work / "w") == []
 
@@ -382,10 +384,10 @@ def test_missing_objects(store: ObjectStore, tmp_path: Path) -> None:
     dest = tmp_path / "w" / "f"
     for link in ("copy", "hardlink", "symlink", "reflink"):
         with pytest.raises(MissingObjectError):
-            store.link_out(absent, str(dest), link)
+            link_out(store, absent, str(dest), link)
     for size in (None, 10):
         with pytest.raises(MissingObjectError):
-            store.copy_out(absent, str(dest), size=size)
+            copy_out(store, absent, str(dest), size=size)
     assert not dest.exists()
     assert debris(tmp_path) == []
     assert list(store.iter_objects()) == []
@@ -449,7 +451,7 @@ def test_unnamed_object_that_cannot_be_named_leaves_nothing(
     def refuse(*args: object, **kw: object) -> None:
         raise OSError("link refused")
 
-    monkeypatch.setattr(objects_mod.os, "link", refuse)
+    monkeypatch.setattr(fileio, "name_open_file", refuse)
     with pytest.raises(OSError, match="link refused"):
         store.add_bytes(b"def")
     assert objects_on_disk(store) == []

@@ -1,4 +1,4 @@
-"""``ObjectStore.place_new``: an object written under its final name in a private folder."""
+"""``placing.place_new``: an object written under its final name in a private folder."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from mlrepro.store.digest import SMALL
 from mlrepro.store.objects import CorruptObjectError, MissingObjectError, ObjectStore
+from mlrepro.store.placing import place_new
 
 PAST = 1_600_000_000_000_000_000
 
@@ -24,7 +25,7 @@ def test_round_trip_for_every_link_type(
     store = ObjectStore(str(tmp / "cache"))
     xxh = store.add_bytes(data)
     dest = tmp / "out.bin"
-    st_ = store.place_new(xxh, str(dest), link, size=len(data), mtime_ns=PAST)
+    st_ = place_new(store, xxh, str(dest), link, size=len(data), mtime_ns=PAST)
     assert dest.read_bytes() == data
     assert st_.st_ino == os.stat(dest).st_ino and st_.st_size == len(data)
     if link == "copy":
@@ -39,7 +40,7 @@ def test_a_large_object_is_copied_and_verified(tmp_path: Path) -> None:
     src = tmp_path / "src"
     src.write_bytes(data)
     d = store.add_file(str(src), size=len(data))
-    store.place_new(d.xxh, str(tmp_path / "out"), "copy", size=len(data), mtime_ns=PAST)
+    place_new(store, d.xxh, str(tmp_path / "out"), "copy", size=len(data), mtime_ns=PAST)
     assert (tmp_path / "out").read_bytes() == data
 
 
@@ -55,7 +56,7 @@ def test_a_corrupt_object_leaves_nothing_behind(tmp_path: Path, size: int) -> No
     with open(obj, "r+b") as f:
         f.write(b"y")
     with pytest.raises(CorruptObjectError):
-        store.place_new(xxh, str(tmp_path / "out"), "copy", size=size, mtime_ns=PAST)
+        place_new(store, xxh, str(tmp_path / "out"), "copy", size=size, mtime_ns=PAST)
     assert not (tmp_path / "out").exists()
 
 
@@ -63,10 +64,10 @@ def test_missing_object_and_existing_destination(tmp_path: Path) -> None:
     store = ObjectStore(str(tmp_path / "cache"))
     for link in ("copy", "hardlink", "symlink", "reflink"):
         with pytest.raises(MissingObjectError):
-            store.place_new("0" * 32, str(tmp_path / "out"), link, size=1, mtime_ns=PAST)
+            place_new(store, "0" * 32, str(tmp_path / "out"), link, size=1, mtime_ns=PAST)
         assert not os.path.lexists(tmp_path / "out")
     xxh = store.add_bytes(b"abc")
     (tmp_path / "taken").write_bytes(b"mine")
     with pytest.raises(FileExistsError):
-        store.place_new(xxh, str(tmp_path / "taken"), "copy", size=3, mtime_ns=PAST)
+        place_new(store, xxh, str(tmp_path / "taken"), "copy", size=3, mtime_ns=PAST)
     assert (tmp_path / "taken").read_bytes() == b"mine"
