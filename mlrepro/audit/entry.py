@@ -287,6 +287,63 @@ def make_entry(
     }
 
 
+# the parts of an entry that change from one entry of a command to the next, in the
+# order canonical JSON puts them (sorted keys); everything else is the same for all
+_VARIABLE = ("action", "details", "prev", "seq", "time")
+
+
+class EntryTemplate:
+    """The canonical bytes of one command's entries, less the parts that change.
+
+    Canonical JSON sorts keys, so an entry's bytes are fixed runs (the shared who
+    and where, the version, every key) between the five values that differ from
+    one entry to the next (:data:`_VARIABLE`). The runs are joined once per
+    command; each entry is then one join of eleven pieces, where building the
+    whole entry would sort and join every key again."""
+
+    __slots__ = ("_runs",)
+
+    def __init__(self, fragments: dict[str, bytes]) -> None:
+        """``fragments``: the canonical bytes of each value shared by the entries."""
+        parts: dict[str, bytes | None] = {**fragments, "version": b"%d" % AUDIT_VERSION}
+        parts.update(dict.fromkeys(_VARIABLE))
+        runs, run = [], b"{"
+        for i, key in enumerate(sorted(parts)):
+            run += (b"," if i else b"") + _key_bytes(key)
+            value = parts[key]
+            if value is None:
+                runs.append(run)
+                run = b""
+            else:
+                run += value
+        runs.append(run + b"}")
+        self._runs = tuple(runs)
+
+    def build(self, *, seq: int, prev: list[str], action: str, details: dict[str, Any]) -> bytes:
+        """The canonical bytes of :func:`make_entry`'s entry for these values, made now."""
+        r0, r1, r2, r3, r4, r5 = self._runs
+        return b"".join(
+            (
+                r0,
+                _action_bytes(action),
+                r1,
+                clean(details)[1],
+                r2,
+                canonical_bytes(sorted(prev)),
+                r3,
+                b"%d" % seq,
+                r4,
+                b'"%s"' % now().encode(),
+                r5,
+            )
+        )
+
+
+@cache
+def _action_bytes(action: str) -> bytes:
+    return canonical_bytes(action)
+
+
 def build_entry(
     *,
     seq: int,
@@ -295,21 +352,10 @@ def build_entry(
     details: dict[str, Any],
     fragments: dict[str, bytes],
 ) -> bytes:
-    """The canonical bytes of the entry :func:`make_entry` would make: the shared
-    part's bytes (``fragments``, the canonical bytes of each value of ``shared``) are
-    computed once per command, the details' once, and the integers and the time
-    (plain ASCII) are written as they are."""
-    details_bytes = clean(details)[1]
-    parts = {
-        **fragments,
-        "version": b"%d" % AUDIT_VERSION,
-        "seq": b"%d" % seq,
-        "prev": canonical_bytes(sorted(prev)),
-        "time": b'"' + now().encode() + b'"',
-        "action": canonical_bytes(action),
-        "details": details_bytes,
-    }
-    return b"{" + b",".join(_key_bytes(key) + parts[key] for key in sorted(parts)) + b"}"
+    """The canonical bytes of the entry :func:`make_entry` would make, from the
+    canonical bytes of each shared value (``fragments``); a command that records
+    several entries keeps an :class:`EntryTemplate` instead."""
+    return EntryTemplate(fragments).build(seq=seq, prev=prev, action=action, details=details)
 
 
 def clean(details: dict[str, Any]) -> tuple[Any, bytes]:

@@ -28,7 +28,7 @@ import time
 from typing import Any, NamedTuple
 
 from mlrepro.audit.chain import StoredEntry, parse
-from mlrepro.audit.entry import build_entry, entry_id
+from mlrepro.audit.entry import EntryTemplate, entry_id
 from mlrepro.canonical import canonical_bytes
 from mlrepro.errors import MlreproError
 from mlrepro.git.refstore import AUDIT_REF, Import, RefConflict, RefStore
@@ -65,7 +65,7 @@ class AuditStore:
         self.dir = os.path.join(state_dir, "audit")
         self.pending_path = os.path.join(self.dir, "pending.jsonl")
         self._head: Head | None = None  # this process appends alone (it holds the repo lock)
-        self._fragments: tuple[int, dict[str, bytes]] | None = None
+        self._template: tuple[int, EntryTemplate] | None = None  # for one shared part
         # what the pending file holds, once this process has published it and appended
         # alone (None: unknown, read the file)
         self._mine: list[StoredEntry] | None = None
@@ -176,14 +176,11 @@ class AuditStore:
         """Add an entry to the pending file; its id. Durable once the caller flushes
         the file system (as it does before writing the record the action changed)."""
         head = self.head()
-        if self._fragments is None or self._fragments[0] != id(shared):
-            self._fragments = (id(shared), {k: canonical_bytes(v) for k, v in shared.items()})
-        data = build_entry(
-            seq=head.seq + 1,
-            prev=list(head.ids),
-            action=action,
-            details=details,
-            fragments=self._fragments[1],
+        if self._template is None or self._template[0] != id(shared):
+            fragments = {k: canonical_bytes(v) for k, v in shared.items()}
+            self._template = (id(shared), EntryTemplate(fragments))
+        data = self._template[1].build(
+            seq=head.seq + 1, prev=list(head.ids), action=action, details=details
         )
         self._write_line(data + b"\n")
         eid = hashlib.sha256(data).hexdigest()
