@@ -5,7 +5,9 @@ worth less). The baseline is the same code with recording taken out at run time 
 this harness only (``NO_AUDIT`` below: no git questions, no entries, no
 publication), so the difference is auditing and nothing else. Both versions run
 the same workload in the same repository, in ABBA order (audited, plain, plain,
-audited, ...) so neither always runs after the other.
+audited, ...) so neither always runs after the other, in three batches one after the
+other: the target must hold over all runs and in each batch, since on a shared VM the
+figure moves by a few points from one batch to the next.
 
 Workload: 100 independent stages, each writing one small file from the param ``v``.
 Every stage is first run for ``v: 1`` and ``v: 2``; the timed operation switches ``v``
@@ -104,15 +106,26 @@ def bench_audit(work: Path, tools: en.Tools, small: bool) -> en.Section:
         en.sh(["git", "add", "-A"], root)
         en.sh(["git", "commit", "-q", "-m", "pipeline"], root)
         pairs = 4 if small else 40
+        batches = 1 if small else 3
         times: dict[str, list[float]] = {"audited": [], "baseline": []}
+        per_batch: list[float] = []
         v = 2
-        for i in range(pairs):
-            order = (True, False) if i % 2 == 0 else (False, True)
-            for audited in order:
-                v = 1 if v == 2 else 2
-                (root / "params.yaml").write_text(f"v: {v}\n")
-                label = "audited" if audited else "baseline"
-                times[label].append(_run(audited, root, ["repro", "-j", "2"]))
+        for _batch in range(batches):
+            start = len(times["audited"])
+            for i in range(pairs):
+                order = (True, False) if i % 2 == 0 else (False, True)
+                for audited in order:
+                    v = 1 if v == 2 else 2
+                    (root / "params.yaml").write_text(f"v: {v}\n")
+                    label = "audited" if audited else "baseline"
+                    times[label].append(_run(audited, root, ["repro", "-j", "2"]))
+            diffs = [
+                a - b
+                for a, b in zip(times["audited"][start:], times["baseline"][start:], strict=True)
+            ]
+            per_batch.append(
+                statistics.median(diffs) / statistics.median(times["baseline"][start:])
+            )
         entries = en.sh([tools.mlrepro, "audit", "verify"], root).strip()
         med = {k: statistics.median(t) for k, t in times.items()}
         diffs = [a - b for a, b in zip(times["audited"], times["baseline"], strict=True)]
@@ -123,8 +136,10 @@ def bench_audit(work: Path, tools: en.Tools, small: bool) -> en.Section:
             f"{STAGES} stages restored from the run-cache per run (`repro -j 2`, the param "
             "switched between two values seen before); each restore is one audit entry.",
             "Baseline: the same code with recording taken out by the harness (no git "
-            "questions, no entries, no publication); ABBA order, "
-            f"{pairs} runs each. Overhead = median of the paired differences / baseline median.",
+            f"questions, no entries, no publication); ABBA order, {batches} batches of "
+            f"{pairs} runs each, one after the other in the same repository. Overhead = "
+            "median of the paired differences / baseline median, over all runs and per batch "
+            "(a batch shows how far the figure moves between runs of this benchmark).",
             f"After the runs: `{entries}`.",
             f"Load average: {en.loadavg()}.",
         ]
@@ -137,12 +152,20 @@ def bench_audit(work: Path, tools: en.Tools, small: bool) -> en.Section:
                 "95% interval of the overhead (bootstrap of the paired differences)",
                 f"{low / med['baseline']:+.1%} to {high / med['baseline']:+.1%}",
             ),
-            ("runs each", str(pairs)),
+            ("overhead per batch", ", ".join(f"{b:+.1%}" for b in per_batch)),
+            ("runs each", str(pairs * batches)),
         ]
+        worst = max(per_batch)
         sec.check(
             f"auditing slows a 100-stage cached repro by at most {OVERHEAD:.0%}",
             overhead * 100,
             overhead <= OVERHEAD,
+            "{:+.1f}%",
+        )
+        sec.check(
+            f"... in every batch (the worst of {batches})",
+            worst * 100,
+            worst <= OVERHEAD,
             "{:+.1f}%",
         )
         return sec
