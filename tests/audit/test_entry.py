@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import platform
 
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 
 from mlrepro.audit.entry import (
     MASK,
+    EntryTemplate,
     _patterns,
     build_entry,
     clean,
@@ -181,3 +183,38 @@ def test_an_entry_built_from_fragments_is_the_canonical_entry(
         **make_entry(seq=seq, prev=prev, action=action, details=details, shared=shared),
         "time": entry["time"],
     }
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.dictionaries(st.text(max_size=6), DETAILS, max_size=3),
+            st.sampled_from(["stage.run", "stage.restore", "add", "ü"]),
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+    st.text(max_size=8),
+)
+def test_one_template_builds_every_entry_of_a_command_canonically(
+    entries: list[tuple[dict, str]],  # type: ignore[type-arg]
+    host: str,
+) -> None:
+    # a command builds all its entries from one template, each chaining onto the last
+    shared = {
+        "actor": {"git_email": "a@example.com", "git_name": "ü", "os_user": "x"},
+        "env": environment(),
+        "git": {"branch": None, "commit": None, "dirty": None},
+        "host": host,
+    }
+    template = EntryTemplate({k: canonical_bytes(v) for k, v in shared.items()})
+    prev: list[str] = []
+    for seq, (details, action) in enumerate(entries, start=1):
+        data = template.build(seq=seq, prev=prev, action=action, details=details)
+        entry = json.loads(data)
+        assert data == canonical_bytes(entry)
+        assert entry == {
+            **make_entry(seq=seq, prev=prev, action=action, details=details, shared=shared),
+            "time": entry["time"],
+        }
+        prev = [hashlib.sha256(data).hexdigest()]
