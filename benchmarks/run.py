@@ -285,7 +285,14 @@ def machine_info() -> str:
 
 
 def write_results(sections: dict[str, str], info: str) -> None:
-    """Replace the sections just measured; keep the others (from an earlier --only run)."""
+    """Replace the sections just measured; keep the others (from an earlier --only run).
+    Each section just measured names the date and commit of this run, as sections kept
+    from an earlier run name theirs: the Machine section describes the latest run."""
+    when = [
+        line[2:] for line in info.splitlines() if line.startswith(("- date", "- mlrepro commit"))
+    ]
+    stamp = f"- measured: {'; '.join(when)}\n"
+    sections = {name: text.replace("\n\n", f"\n\n{stamp}", 1) for name, text in sections.items()}
     old: dict[str, str] = {}
     if RESULTS.exists():
         parts = RESULTS.read_text().split("\n## ")[1:]
