@@ -344,20 +344,6 @@ def _action_bytes(action: str) -> bytes:
     return canonical_bytes(action)
 
 
-def build_entry(
-    *,
-    seq: int,
-    prev: list[str],
-    action: str,
-    details: dict[str, Any],
-    fragments: dict[str, bytes],
-) -> bytes:
-    """The canonical bytes of the entry :func:`make_entry` would make, from the
-    canonical bytes of each shared value (``fragments``); a command that records
-    several entries keeps an :class:`EntryTemplate` instead."""
-    return EntryTemplate(fragments).build(seq=seq, prev=prev, action=action, details=details)
-
-
 def clean(details: dict[str, Any]) -> tuple[Any, bytes]:
     """``details`` with credentials masked and infinities tagged, and their canonical
     bytes. Most details (digests, paths, plain commands) need neither: their canonical

@@ -13,7 +13,6 @@ from mlrepro.audit.entry import (
     MASK,
     EntryTemplate,
     _patterns,
-    build_entry,
     clean,
     environment,
     make_entry,
@@ -176,7 +175,7 @@ def test_an_entry_built_from_fragments_is_the_canonical_entry(
         "host": host,
     }
     fragments = {k: canonical_bytes(v) for k, v in shared.items()}
-    data = build_entry(seq=seq, prev=prev, action=action, details=details, fragments=fragments)
+    data = EntryTemplate(fragments).build(seq=seq, prev=prev, action=action, details=details)
     entry = json.loads(data)
     assert data == canonical_bytes(entry)
     assert entry == {
