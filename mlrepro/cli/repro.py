@@ -11,6 +11,7 @@ import click
 
 from mlrepro.errors import EXIT_INTERRUPTED, MlreproError
 from mlrepro.ops.repro import repro as do_repro
+from mlrepro.render import status as render_status
 from mlrepro.workspace.project import Project
 
 
@@ -51,6 +52,12 @@ def _raise_interrupt(signum: int, frame: object) -> None:
 @click.option(
     "--wait", "wait_s", type=float, default=0.0, help="Seconds to wait for another mlrepro process."
 )
+@click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    help="Print no progress lines (errors and the commands' own output still show).",
+)
 def repro(
     targets: tuple[str, ...],
     jobs: int | None,
@@ -61,6 +68,7 @@ def repro(
     keep_going: bool,
     no_run_cache: bool,
     wait_s: float,
+    quiet: bool,
 ) -> None:
     """Run the stages whose inputs changed, independent ones in parallel."""
     project = Project.find()
@@ -69,9 +77,13 @@ def repro(
     signal.signal(signal.SIGTERM, _raise_interrupt)
 
     def on_event(kind: str, stage_id: str, text: str) -> None:
+        if quiet and kind not in ("line", "failed"):
+            return
         with out_lock:
             if kind == "line":
                 click.echo(f"[{stage_id}] {text}")
+            elif kind == "command":
+                click.echo(f"> {text}")  # as DVC prints it
             elif kind == "start":
                 click.echo(f"Running stage '{stage_id}': {text}")
             elif kind == "restored":
@@ -104,11 +116,8 @@ def repro(
     finally:
         project.close()
     if dry:
-        for o in result.outcomes:
-            if o.action == "would-run":
-                click.echo(f"would run '{o.id}': " + "; ".join(r.describe() for r in o.reasons))
-        if not any(o.action == "would-run" for o in result.outcomes):
-            click.echo("Everything is up to date.")
+        if not quiet:
+            click.echo(render_status.dry_run(result))
         return
     failed = result.failed
     if failed:
@@ -117,6 +126,8 @@ def repro(
             f"stage {names} failed: {failed[0].message}",
             hint="fix the stage and run `mlrepro repro` again; finished stages are kept",
         )
+    if quiet:
+        return
     ran = sum(o.action == "ran" for o in result.outcomes)
     restored = sum(o.action == "restored" for o in result.outcomes)
     if ran or restored:

@@ -34,6 +34,22 @@ class CommandResult:
     interrupted: bool = False
 
 
+def stage_env(root: str, stage_id: str) -> dict[str, str]:
+    """The environment a stage's command runs in: ours, plus what DVC gives its commands.
+
+    ``DVC_ROOT`` (the repository root, kept when already set, as DVC keeps it for
+    queued experiments) and ``DVC_STAGE`` (the stage's address, ``name`` or
+    ``sub/dvc.yaml:name``): tools such as dvclive read them to know they run inside a
+    pipeline, and without them call DVC's ``exp save`` when they finish.
+    ``MLREPRO_ROOT`` and ``MLREPRO_STAGE`` carry the same values, always ours."""
+    env = dict(os.environ)
+    env.setdefault("DVC_ROOT", root)
+    env["DVC_STAGE"] = stage_id
+    env["MLREPRO_ROOT"] = root
+    env["MLREPRO_STAGE"] = stage_id
+    return env
+
+
 def run_command(
     cmd: Any,
     *,
@@ -41,17 +57,21 @@ def run_command(
     on_line: Callable[[str], None],
     cancel: threading.Event,
     env: dict[str, str] | None = None,
+    on_command: Callable[[str], None] | None = None,
 ) -> CommandResult:
     """Run ``cmd`` (a string, or a list run one by one, as DVC does) through the shell.
 
-    Output (stdout and stderr together) goes to ``on_line`` one line at a time.
-    Each command runs in its own process group, so cancelling stops all of it.
+    ``on_command`` hears each command as it starts; its output (stdout and stderr
+    together) goes to ``on_line`` one line at a time. Each command runs in its own
+    process group, so cancelling stops all of it.
     """
     commands = cmd if isinstance(cmd, list) else [cmd]
     start = time.monotonic()
     for command in commands:
         if cancel.is_set():
             return CommandResult(130, time.monotonic() - start, interrupted=True)
+        if on_command is not None:
+            on_command(str(command))
         proc = subprocess.Popen(
             str(command),
             shell=True,

@@ -49,6 +49,7 @@ _MESSAGES = {
     "no-deps": "it has neither dependencies nor outputs, so it always runs (as in DVC)",
     "forced": "forced",
     "upstream": "upstream stage '{path}' will run",
+    "upstream-bytes": "will run if upstream stage '{path}' produces different bytes",
     "dep-changed": "dependency '{path}' changed ({old_digest} -> {new_digest})",
     "dep-missing": "dependency '{path}' is missing",
     "dep-added": "dependency '{path}' added",
@@ -71,13 +72,24 @@ def _short(digest: Any) -> str:
 
 @dataclass(frozen=True, slots=True)
 class StageStatus:
+    """Whether a stage will run, and why.
+
+    ``after`` names the upstream stages that will run first when every reason of
+    this one follows from them: then it runs only if they write different bytes
+    than the lock recorded, which repro can only tell once they ran."""
+
     id: str
     frozen: bool
     reasons: tuple[Reason, ...]
+    after: tuple[str, ...] = ()
 
     @property
     def changed(self) -> bool:
         return bool(self.reasons)
+
+    @property
+    def conditional(self) -> bool:
+        return bool(self.after)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,14 +128,16 @@ def own_reasons(ctx: Context, stage: Stage) -> list[Reason]:
     now_params = ctx.param_values(stage)
     for f in sorted(set(now_params) | set(record.params)):
         new, old = now_params.get(f, {}), record.params.get(f, {})
-        for key in sorted(set(new) | set(old)):
+        # in the order the pipeline names them, then those it no longer names
+        for key in [*new, *(k for k in old if k not in new)]:
             name = f"{f}:{key}" if f != "params.yaml" else key
             if key not in old:
                 reasons.append(Reason("param-added", name, None, new[key]))
             elif key not in new:
                 reasons.append(Reason("param-removed", name, old[key], None))
             elif old[key] != new[key] or type(old[key]) is not type(new[key]):
-                reasons.append(Reason("param-changed", name, old[key], new[key]))
+                before = in_order_of(old[key], new[key])
+                reasons.append(Reason("param-changed", name, before, new[key]))
     recorded_outs = {a.path: a for a in record.outs}
     for out in stage.all_outs:
         before = recorded_outs.get(out.path)
@@ -135,6 +149,15 @@ def own_reasons(ctx: Context, stage: Stage) -> list[Reason]:
         elif before.digest != f"xxh3-128:{st.xxh}":
             reasons.append(Reason("out-modified", out.path, before.digest, f"xxh3-128:{st.xxh}"))
     return reasons
+
+
+def in_order_of(old: Any, new: Any) -> Any:
+    """``old`` with its mappings' keys in ``new``'s order (the params file's), so the two
+    read side by side; the lock keeps them sorted."""
+    if not isinstance(old, dict) or not isinstance(new, dict):
+        return old
+    order = [*(k for k in new if k in old), *(k for k in old if k not in new)]
+    return {k: in_order_of(old[k], new.get(k)) for k in order}
 
 
 def select(
@@ -188,12 +211,47 @@ def plan(ctx: Context, order: list[str], *, force: bool = False) -> dict[str, St
         if stage.frozen and not force:
             result[sid] = StageStatus(sid, True, ())
             continue
-        reasons = [Reason("forced")] if force else own_reasons(ctx, stage)
-        for up in ctx.producers[sid]:
-            if up in result and result[up].changed:
-                reasons.append(Reason("upstream", up))
-        result[sid] = StageStatus(sid, stage.frozen, tuple(reasons))
+        if force:
+            result[sid] = StageStatus(sid, stage.frozen, (Reason("forced"),))
+            continue
+        reasons = own_reasons(ctx, stage)
+        ups = [u for u in ctx.producers[sid] if u in result and result[u].changed]
+        if not ups:
+            result[sid] = StageStatus(sid, stage.frozen, tuple(reasons))
+        elif all(_follows_upstream(ctx, stage, r, ups) for r in reasons):
+            # as repro will find: a stage whose inputs come back byte for byte is up to date
+            result[sid] = StageStatus(
+                sid,
+                stage.frozen,
+                (*(Reason("upstream-bytes", u) for u in ups), *reasons),
+                after=tuple(ups),
+            )
+        else:
+            result[sid] = StageStatus(
+                sid, stage.frozen, (*reasons, *(Reason("upstream", u) for u in ups))
+            )
     return result
+
+
+def _follows_upstream(ctx: Context, stage: Stage, reason: Reason, ups: list[str]) -> bool:
+    """True when ``reason`` goes away if the upstream stages ``ups`` rewrite what the lock
+    recorded: a dependency they produce is missing or differs now, and this stage's
+    record names the bytes their records name (or a part of them we cannot compare)."""
+    if reason.code not in ("dep-missing", "dep-changed") or reason.path is None:
+        return False
+    producers = [(s, out) for s, out in ctx.trie.overlapping(reason.path) if s.id in ups]
+    if not producers:
+        return False
+    mine = ctx.lock.stages.get(stage.id)
+    recorded = {a.path: a.digest for a in mine.deps} if mine is not None else {}
+    for up, out in producers:
+        if out != reason.path:
+            continue  # a folder's part or whole: only the upstream's run can tell
+        theirs = ctx.lock.stages.get(up.id)
+        written = next((a.digest for a in theirs.outs if a.path == out), None) if theirs else None
+        if written is None or written != recorded.get(reason.path):
+            return False
+    return True
 
 
 def data_status(ctx: Context) -> list[DataStatus]:

@@ -18,9 +18,9 @@ from typing import Any
 
 from mlrepro.audit.recorder import Recorder, artifact_json, stage_details
 from mlrepro.errors import MlreproError
-from mlrepro.exec.local import run_command, terminate_all
+from mlrepro.exec.local import run_command, stage_env, terminate_all
 from mlrepro.ops import runcache
-from mlrepro.ops.artifacts import Linker, all_present, save
+from mlrepro.ops.artifacts import Linker, save
 from mlrepro.ops.context import Context
 from mlrepro.ops.gitignore import ignore_outputs
 from mlrepro.ops.outputs import prepare_outputs, remove_output
@@ -31,7 +31,8 @@ from mlrepro.workspace.lockfile import Artifact, StageRecord, write_lock
 from mlrepro.workspace.project import Project
 from mlrepro.workspace.repolock import RepoLock
 
-# on_event(kind, stage_id, text): kind is "start", "line", "restored", "skipped", "done", "failed"
+# on_event(kind, stage_id, text): kind is "start", "command" (each command as it starts),
+# "line" (its output), "restored", "skipped", "done", "failed"
 EventSink = Callable[[str, str, str], None]
 
 
@@ -239,6 +240,8 @@ class _Runner:
             reasons = [Reason("forced")] if self.force else own_reasons(ctx, stage)
             if not reasons:
                 self._recache(stage)
+                if runcache.cacheable(stage):
+                    self._remember(stage, ctx.lock.stages[sid])
                 self.outcomes[sid] = StageOutcome(sid, "up-to-date")
                 self.emit("skipped", sid, "up to date")
                 return None
@@ -278,24 +281,17 @@ class _Runner:
             store.sync()
 
     def _run_cacheable(self, stage: Stage) -> bool:
-        # Same conditions as DVC's run-cache: something to key on and to restore,
-        # and no output that the command extends (persist) rather than rewrites.
-        return (
-            self.use_run_cache
-            and not self.force
-            and not stage.always_changed
-            and bool(stage.deps or stage.params)
-            and bool(stage.all_outs)
-            and not any(o.persist for o in stage.all_outs)
-        )
+        return self.use_run_cache and not self.force and runcache.cacheable(stage)
+
+    def _remember(self, stage: Stage, record: StageRecord) -> None:
+        """Keep ``record`` restorable from the run-cache (its outputs are in the cache)."""
+        runcache.remember(self.ctx.project.cache_dir, self.ctx.project.store, stage, record)
 
     def _restore(self, stage: Stage, record: StageRecord, key: str) -> bool:
         ctx = self.ctx
-        outs = runcache.lookup(ctx.project.cache_dir, key)
-        if outs is None or {a.path for a in outs} != {o.path for o in stage.all_outs}:
-            return False
         store = ctx.project.store
-        if not all(all_present(store, a) for a in outs):
+        outs = runcache.usable(ctx.project.cache_dir, store, stage, key)
+        if outs is None:
             return False
         for out in stage.all_outs:
             remove_output(ctx.project.root, out.path)
@@ -327,7 +323,9 @@ class _Runner:
             stage.cmd,
             cwd=os.path.join(root, stage.wdir),
             on_line=lambda line: self.emit("line", stage.id, line),
+            on_command=lambda command: self.emit("command", stage.id, command),
             cancel=self.cancel,
+            env=stage_env(root, stage.id),
         )
         if result.interrupted:
             raise _Interrupted()
@@ -402,6 +400,10 @@ class _Runner:
 
     def _record(self, stage: Stage, record: StageRecord) -> None:
         ctx = self.ctx
+        before = ctx.lock.stages.get(stage.id)
+        if before is not None and before != record and runcache.cacheable(stage):
+            # the state being replaced stays restorable when the inputs return to it
+            self._remember(stage, before)
         ctx.project.store.sync()  # the objects the record names are durable first
         ctx.lock = ctx.lock.with_stage(stage.id, record)
         write_lock(ctx.project.root, ctx.lock)

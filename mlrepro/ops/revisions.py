@@ -4,7 +4,8 @@ A revision answers: what bytes did ``path`` hold, what did ``mlrepro.lock`` say,
 and what was the pipeline. For a commit everything comes from git objects;
 nothing is checked out. Outputs that git does not hold (cached outputs are
 gitignored) are found through the revision's lock file and read from the cache,
-verified against their digest.
+verified against their digest; a file inside a recorded folder (the tutorial's
+``eval/metrics.json`` in the output ``eval``) through the folder's tree object.
 
 The pipeline of a commit is loaded by the same loader as the workspace's, from
 a scratch copy of the files it can read: every ``dvc.yaml``, the ignore files,
@@ -29,7 +30,8 @@ from mlrepro.errors import MlreproError, PipelineError
 from mlrepro.spec.api import load_pipeline
 from mlrepro.spec.model import Pipeline
 from mlrepro.store.objects import CorruptObjectError, MissingObjectError, ObjectStore
-from mlrepro.workspace.lockfile import LOCK_FILE, Lock, parse_lock
+from mlrepro.store.tree import MalformedTreeError, Tree
+from mlrepro.workspace.lockfile import LOCK_FILE, Artifact, Lock, parse_lock
 
 if TYPE_CHECKING:
     from mlrepro.git.repo import GitRepo
@@ -66,6 +68,7 @@ class Revisions:
         self._by_content: dict[str, Pipeline | PipelineError] = {}
         self._pipelines: dict[str | None, Pipeline | PipelineError] = {}
         self._locks: dict[str | None, Lock] = {}
+        self._trees: dict[str, Tree] = {}
 
     @classmethod
     def of(cls, project: Project) -> Revisions:
@@ -126,6 +129,10 @@ class Revisions:
         digest = self.recorded_digest(rev, path)
         if digest is None:
             return None
+        return self._cached(rev, path, digest)
+
+    def _cached(self, rev: Revision, path: str, digest: str) -> bytes:
+        """The cache object ``digest`` that holds ``path`` at ``rev``."""
         if self.store is None:
             raise Unreadable(f"'{path}' at {rev.label} is only in the cache")
         try:
@@ -152,17 +159,51 @@ class Revisions:
                 found += [posixpath.join(rel, f) for f in filenames]
             return sorted(found)
         prefix = folder.rstrip("/") + "/"
-        return sorted(p for p in self.git.files(rev.commit) if p.startswith(prefix))
+        listed = {p for p in self.git.files(rev.commit) if p.startswith(prefix)}
+        # and what recorded folders (gitignored outputs) hold there
+        for art in _recorded(self.lock(rev)):
+            if not art.isdir or not (
+                art.path.startswith(prefix) or prefix.startswith(art.path + "/")
+            ):
+                continue
+            try:
+                entries = self._tree(rev, art).entries
+            except Unreadable:
+                continue  # reading the file itself says why, with a hint
+            listed.update(
+                p for p in (f"{art.path}/{e.path}" for e in entries) if p.startswith(prefix)
+            )
+        return sorted(listed)
 
     def recorded_digest(self, rev: Revision, path: str) -> str | None:
-        """The digest ``rev``'s lock recorded for the output or data input ``path``."""
-        lock = self.lock(rev)
-        for record in lock.stages.values():
-            for out in record.outs:
-                if out.path == path and not out.isdir:
-                    return out.digest
-        data = lock.data.get(path)
-        return data.digest if data is not None and not data.isdir else None
+        """The digest ``rev``'s lock recorded for the output or data input ``path``, or
+        for a file inside a recorded folder (read from the folder's tree object)."""
+        folder: Artifact | None = None
+        for art in _recorded(self.lock(rev)):
+            if art.path == path and not art.isdir:
+                return art.digest
+            if art.isdir and path.startswith(art.path + "/"):
+                folder = art
+        if folder is None:
+            return None
+        rel = path[len(folder.path) + 1 :]
+        entry = next((e for e in self._tree(rev, folder).entries if e.path == rel), None)
+        return f"xxh3-128:{entry.xxh}" if entry is not None else None
+
+    def _tree(self, rev: Revision, folder: Artifact) -> Tree:
+        """The tree object of a recorded folder: as in DVC, the files inside a folder
+        output are known at any revision from its recorded listing."""
+        assert folder.digest is not None
+        tree = self._trees.get(folder.digest)
+        if tree is None:
+            try:
+                tree = Tree.from_bytes(self._cached(rev, folder.path, folder.digest))
+            except MalformedTreeError as exc:
+                raise Unreadable(
+                    f"'{folder.path}' at {rev.label}: {exc.message}", hint=exc.hint
+                ) from None
+            self._trees[folder.digest] = tree
+        return tree
 
     # -- lock and pipeline ----------------------------------------------------
 
@@ -238,3 +279,10 @@ class Revisions:
             except PipelineError as exc:
                 self._by_content[key] = exc
         return self._by_content[key]
+
+
+def _recorded(lock: Lock) -> list[Artifact]:
+    """Every output and data input a lock records, with a digest."""
+    found = [a for record in lock.stages.values() for a in record.outs]
+    found += lock.data.values()
+    return [a for a in found if a.digest is not None]

@@ -14,16 +14,37 @@ from typing import Any
 
 from mlrepro.canonical import canonical_bytes, finite
 from mlrepro.fsutil import atomic_write
+from mlrepro.ops.artifacts import all_present
 from mlrepro.spec.model import Stage
 from mlrepro.store.digest import sha_bytes
-from mlrepro.workspace.lockfile import Artifact
+from mlrepro.store.objects import ObjectStore
+from mlrepro.workspace.lockfile import Artifact, StageRecord
 
 RUN_VERSION = 1
 
 
-def run_key(stage: Stage, deps: list[Artifact], params: dict[str, dict[str, Any]]) -> str:
+def cacheable(stage: Stage) -> bool:
+    """Whether a stage's runs are remembered: the same conditions as DVC's run-cache,
+    something to key on and to restore, and no output that the command extends
+    (persist) rather than rewrites."""
+    return (
+        not stage.always_changed
+        and bool(stage.deps or stage.params)
+        and bool(stage.all_outs)
+        and not any(o.persist for o in stage.all_outs)
+    )
+
+
+def run_key(
+    stage: Stage,
+    deps: list[Artifact] | tuple[Artifact, ...],
+    params: dict[str, dict[str, Any]],
+    *,
+    cmd: str | list[str] | None = None,
+) -> str:
+    """The key of running ``stage`` (with ``cmd`` instead of its own, for a recorded run)."""
     material = {
-        "cmd": stage.cmd,
+        "cmd": stage.cmd if cmd is None else cmd,
         "wdir": stage.wdir,
         "deps": {a.path: a.digest for a in deps},
         "params": params,
@@ -45,6 +66,33 @@ def lookup(cache_dir: str, key: str) -> list[Artifact] | None:
         return [Artifact.from_json(a) for a in raw["outs"]]
     except (FileNotFoundError, ValueError, KeyError, TypeError):
         return None
+
+
+def usable(cache_dir: str, store: ObjectStore, stage: Stage, key: str) -> list[Artifact] | None:
+    """The entry under ``key`` when it restores every output of ``stage`` from objects
+    the cache holds; None otherwise."""
+    outs = lookup(cache_dir, key)
+    if outs is None or {a.path for a in outs} != {o.path for o in stage.all_outs}:
+        return None
+    return outs if all(all_present(store, a) for a in outs) else None
+
+
+def remember(cache_dir: str, store: ObjectStore, stage: Stage, rec: StageRecord) -> bool:
+    """Make a lock record restorable: an entry for the run it describes, when its outputs
+    are all in the cache and no entry exists yet. So a state the committed lock (or an
+    earlier repro) accepted comes back at once when the inputs return to it (issue 14).
+    Returns whether an entry was written."""
+    if not cacheable(stage) or not rec.outs or any(a.digest is None for a in rec.deps):
+        return False
+    if {a.path for a in rec.outs} != {o.path for o in stage.all_outs}:
+        return False
+    key = run_key(stage, rec.deps, rec.params, cmd=rec.cmd)
+    if lookup(cache_dir, key) is not None:
+        return False
+    if not all(all_present(store, a) for a in rec.outs):
+        return False
+    record(cache_dir, key, list(rec.outs))
+    return True
 
 
 def record(cache_dir: str, key: str, outs: list[Artifact]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from mlrepro.ops.repro import ReproResult
 from mlrepro.ops.status import StatusReport
 
 STATUS_JSON_VERSION = 1
@@ -42,6 +43,8 @@ def to_json(report: StatusReport) -> str:
                 "changed": s.changed,
                 "frozen": s.frozen,
                 "reasons": [r.to_json() for r in s.reasons],
+                # runs only if these upstream stages write different bytes than recorded
+                "conditional_on": list(s.after),
             }
             for s in report.stages
         ],
@@ -50,3 +53,22 @@ def to_json(report: StatusReport) -> str:
         ],
     }
     return json.dumps(doc, indent=2, ensure_ascii=False, default=str)
+
+
+def dry_run(result: ReproResult) -> str:
+    """What ``repro --dry`` would run, one line a stage."""
+    lines = []
+    for o in result.outcomes:
+        if o.action != "would-run":
+            continue
+        if any(r.code == "upstream-bytes" for r in o.reasons):
+            ups = [r.path for r in o.reasons if r.code == "upstream-bytes"]
+            names = " or ".join(f"'{u}'" for u in ups)
+            lines.append(
+                f"would run '{o.id}' if {names} produce{'s' if len(ups) == 1 else ''}"
+                " different bytes: "
+                + "; ".join(r.describe() for r in o.reasons if r.code != "upstream-bytes")
+            )
+        else:
+            lines.append(f"would run '{o.id}': " + "; ".join(r.describe() for r in o.reasons))
+    return "\n".join(lines) or "Everything is up to date."

@@ -403,3 +403,37 @@ def test_unreadable_or_unknown_lock_file_is_a_clear_error(proj: Proj) -> None:
         assert proj.runs("prepare") == 1
     proj.write("mlrepro.lock", good)
     proj.ok("status", "--check")
+
+
+def test_each_command_is_echoed_as_it_starts_and_quiet_keeps_errors(proj: Proj) -> None:
+    """Issue 14: as DVC does, ``> CMD`` for each command of a stage before its output;
+    ``-q`` drops the progress lines, never a command's output or the error."""
+    first = proj.cmd(["write", "a.txt", "a"])
+    second = f"{first} && echo second-says-hi"
+    proj.write("in.txt", "in\n")
+    proj.pipeline(
+        {
+            "two": {"cmd": [first, second], "deps": ["in.txt"], "outs": ["a.txt"]},
+            "bad": {"cmd": proj.cmd(["fail", "3"]), "deps": ["a.txt"], "outs": ["b.txt"]},
+        }
+    )
+    proc = proj.mlrepro("repro", "-j", "1")
+    assert proc.returncode == 1
+    lines = proc.stdout.splitlines()
+    assert lines.index(f"> {first}") < lines.index(f"> {second}")
+    assert lines.index(f"> {second}") < lines.index("[two] second-says-hi")
+    assert lines.index("Running stage 'two': never run (no entry in mlrepro.lock)") < (
+        lines.index(f"> {first}")
+    )
+    assert f"> {proj.cmd(['fail', '3'])}" in lines
+
+    proj.write("in.txt", "in v2\n")
+    quiet = proj.mlrepro("repro", "-q")
+    assert quiet.returncode == 1
+    # the commands' own output stays, the progress goes
+    assert quiet.stdout.splitlines() == ["[two] second-says-hi", "[bad] tool: failing on purpose"]
+    assert "error: stage 'bad' failed: command exited with status 3" in quiet.stderr
+    assert "Stage 'bad' failed" in quiet.stderr
+
+    proj.pipeline({"two": {"cmd": [first, second], "deps": ["in.txt"], "outs": ["a.txt"]}})
+    assert proj.ok("repro", "-q").stdout == ""  # up to date: nothing at all

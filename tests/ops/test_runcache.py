@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 import xxhash
 
-from tests.ops.conftest import Proj
+from tests.ops.conftest import Proj, git_env
 
 
 def param_stage(proj: Proj, *, persist: bool = False) -> None:
@@ -138,3 +141,79 @@ def test_corrupt_run_cache_object_falls_back_to_running(proj: Proj) -> None:
     assert proc.returncode == 0, proc.stderr
     assert proj.runs("train") == 3
     assert proj.read("out/lr.json") == "0.1"
+
+
+def two_stages(proj: Proj) -> None:
+    """train (tracked param) -> evaluate (reads train's folder)."""
+    param_stage(proj)
+    log = str(proj.ext("runs.log"))
+    pipeline = json.loads(json.dumps(proj_yaml(proj)))
+    pipeline["evaluate"] = {
+        "cmd": proj.cmd(["log", log, "evaluate"], ["cat", "score.txt", "out/lr.json"]),
+        "deps": ["out"],
+        "outs": ["score.txt"],
+    }
+    proj.pipeline(pipeline)
+    proj.ok("repro")
+    proj.commit("results")
+
+
+def proj_yaml(proj: Proj) -> dict[str, object]:
+    import yaml
+
+    stages = yaml.safe_load(proj.read("dvc.yaml"))["stages"]
+    assert isinstance(stages, dict)
+    return stages
+
+
+def clone_with_objects(proj: Proj, tmp_path: Path) -> Proj:
+    """A fresh clone whose cache holds the objects (as a pull would bring them) but no
+    run-cache entry, with the outputs checked out."""
+    dest = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(proj.root), str(dest)], check=True, env=git_env())
+    clone = Proj(root=dest, tool=proj.tool, outside=proj.outside)
+    shutil.copytree(proj.cache / "xxh3-128", clone.cache / "xxh3-128")
+    clone.ok("checkout")
+    assert clone.run_entries() == []
+    return clone
+
+
+@pytest.mark.parametrize("first_repro", [True, False], ids=["after-a-no-op-repro", "at-once"])
+def test_revert_in_a_fresh_clone_restores_from_the_first_round_trip(
+    proj: Proj, tmp_path: Path, first_repro: bool
+) -> None:
+    """Issue 14: a state the committed lock records (and whose outputs the cache holds)
+    is restorable: change a param, repro, change it back, repro runs nothing."""
+    two_stages(proj)
+    clone = clone_with_objects(proj, tmp_path)
+    before = (proj.runs("train"), proj.runs("evaluate"))
+    if first_repro:
+        # accepted as up to date from the committed lock: that makes it restorable
+        assert "Everything is up to date." in clone.ok("repro").stdout
+        assert len(clone.run_entries()) == 2
+    lock = clone.lock_text()
+    set_lr(clone, 0.2)
+    clone.ok("repro")
+    assert (proj.runs("train"), proj.runs("evaluate")) == (before[0] + 1, before[1] + 1)
+    set_lr(clone, 0.1)
+    out = clone.ok("repro").stdout
+    assert "Done: 0 ran, 2 restored" in out, out
+    assert (proj.runs("train"), proj.runs("evaluate")) == (before[0] + 1, before[1] + 1)
+    assert clone.lock_text() == lock
+    assert clone.read("score.txt") == "0.1"
+    clone.ok("status", "--check")
+
+
+def test_a_lock_record_whose_outputs_are_not_cached_is_not_remembered(
+    proj: Proj, tmp_path: Path
+) -> None:
+    """Nothing to restore from: a clone without the objects runs again, and the run-cache
+    never names objects it lacks."""
+    two_stages(proj)
+    dest = tmp_path / "bare-clone"
+    subprocess.run(["git", "clone", "-q", str(proj.root), str(dest)], check=True, env=git_env())
+    clone = Proj(root=dest, tool=proj.tool, outside=proj.outside)
+    clone.ok("repro")  # runs both: the outputs are missing and nothing is cached
+    for entry in clone.run_entries():
+        for art in json.loads(entry.read_text())["outs"]:
+            assert clone.object_path(art["digest"]).exists()

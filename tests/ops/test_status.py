@@ -66,6 +66,10 @@ def reasons(doc: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     return {s["id"]: s["reasons"] for s in doc["stages"]}
 
 
+def by_id(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {s["id"]: s for s in doc["stages"]}
+
+
 def codes(doc: dict[str, Any]) -> dict[str, list[str]]:
     return {sid: [r["code"] for r in rs] for sid, rs in reasons(doc).items()}
 
@@ -118,16 +122,23 @@ def test_dependency_change_and_upstream(proj: Proj) -> None:
     dep = r["prepare"][0]
     assert dep["path"] == "src.txt" and dep["old"] == old and dep["new"] != old
     assert dep["new"].startswith("xxh3-128:")
+    # downstream stages run only if their upstream writes different bytes (issue 14)
     assert r["train"] == [
-        {"code": "upstream", "message": "upstream stage 'prepare' will run", "path": "prepare"}
+        {
+            "code": "upstream-bytes",
+            "message": "will run if upstream stage 'prepare' produces different bytes",
+            "path": "prepare",
+        }
     ]
-    assert [x["code"] for x in r["evaluate"]] == ["upstream"]
+    assert [x["code"] for x in r["evaluate"]] == ["upstream-bytes"]
     assert r["evaluate"][0]["path"] == "train"
+    assert by_id(doc)["evaluate"]["conditional_on"] == ["train"]
+    assert by_id(doc)["prepare"]["conditional_on"] == []
     # a frozen stage is never reported, even though its dependency changed
     assert r["frozen_one"] == []
     text = proj.fails("status", "--why", "--check", code=3).stdout
     assert "prepare:\n    dependency 'src.txt' changed (xxh3-128:" in text
-    assert "train:\n    upstream stage 'prepare' will run" in text
+    assert "train:\n    will run if upstream stage 'prepare' produces different bytes" in text
     proj.ok("repro")
     assert proj.runs("frozen_one") == 0
     up_to_date_except_clock(proj)
@@ -148,7 +159,7 @@ def test_nested_param_changed_old_to_new(proj: Proj) -> None:
         }
     ]
     assert r["prepare"] == []
-    assert [x["code"] for x in r["evaluate"]] == ["upstream"]
+    assert [x["code"] for x in r["evaluate"]] == ["upstream-bytes"]
     text = proj.ok("status", "--why").stdout
     assert "param 'model.lr' changed: 0.1 -> 0.25" in text
     # an untracked key changing is not a reason
@@ -185,7 +196,7 @@ def test_output_missing_and_modified(proj: Proj) -> None:
     assert r["train"] == [
         {"code": "out-missing", "message": "output 'model.bin' is missing", "path": "model.bin"}
     ]
-    assert [x["code"] for x in r["evaluate"]] == ["dep-missing", "upstream"]
+    assert [x["code"] for x in r["evaluate"]] == ["upstream-bytes", "dep-missing"]
     proj.ok("checkout")
     up_to_date_except_clock(proj)
 
@@ -195,8 +206,9 @@ def test_output_missing_and_modified(proj: Proj) -> None:
     assert [x["code"] for x in r["prepare"]] == ["out-modified"]
     assert r["prepare"][0]["old"] == recorded
     assert r["prepare"][0]["new"] != recorded
-    # the consumer sees its dependency changed, and its producer will run
-    assert [x["code"] for x in r["train"]] == ["dep-changed", "upstream"]
+    # the consumer sees its dependency changed, but its producer will run first and
+    # write it again: whether the consumer runs depends on the bytes it writes
+    assert [x["code"] for x in r["train"]] == ["upstream-bytes", "dep-changed"]
     assert "output 'prepared.txt' was modified" in proj.ok("status", "--why").stdout
 
 
@@ -223,3 +235,68 @@ def test_status_targets(proj: Proj) -> None:
     pipeline(proj)
     doc = status_json(proj, "train")
     assert [s["id"] for s in doc["stages"]] == ["prepare", "train"]
+
+
+def ran_in(proc_stdout: str) -> set[str]:
+    return {
+        line.split("'")[1] for line in proc_stdout.splitlines() if line.startswith("Running stage")
+    }
+
+
+def test_status_and_repro_agree_when_upstream_rewrites_the_same_bytes(proj: Proj) -> None:
+    """Issue 14: a missing input that an upstream stage will write again is no promise of a
+    run; status says the stage runs only if the upstream writes different bytes, and repro
+    (which judges after the upstream ran) then finds it up to date."""
+    pipeline(proj)
+    proj.ok("repro")
+    os.unlink(proj.root / "prepared.txt")  # prepare's output, train's input
+    doc = status_json(proj)
+    assert codes(doc)["prepare"] == ["out-missing"]
+    assert codes(doc)["train"] == ["upstream-bytes", "dep-missing"]
+    assert by_id(doc)["train"]["conditional_on"] == ["prepare"]
+    assert by_id(doc)["evaluate"]["conditional_on"] == ["train"]
+    text = proj.ok("status").stdout
+    assert "train: will run if upstream stage 'prepare' produces different bytes" in text
+    dry = proj.ok("repro", "--dry").stdout
+    assert "would run 'prepare': output 'prepared.txt' is missing" in dry
+    assert "would run 'train' if 'prepare' produces different bytes" in dry
+    out = proj.ok("repro", "--no-run-cache").stdout
+    assert ran_in(out) == {"prepare", "clock"}  # the same bytes came back: nothing else ran
+    assert proj.runs("train") == 1 and proj.runs("evaluate") == 1
+
+
+def test_status_promises_a_run_when_the_record_disagrees(proj: Proj) -> None:
+    """A consumer whose record names other bytes than its producer's record will run
+    whatever the producer writes again: no condition is given."""
+    pipeline(proj)
+    proj.ok("repro")
+    proj.write("src.txt", "source v2\n")
+    proj.ok("repro", "prepare")  # prepare's record moves on; train's still names v1's bytes
+    os.unlink(proj.root / "prepared.txt")
+    doc = status_json(proj)
+    assert codes(doc)["train"] == ["dep-missing", "upstream"]
+    assert by_id(doc)["train"]["conditional_on"] == []
+    out = proj.ok("repro", "--no-run-cache").stdout
+    assert {"prepare", "train"} <= ran_in(out)
+
+
+def test_a_changed_section_reads_in_the_files_key_order(proj: Proj) -> None:
+    """Issue 14: the lock keeps keys sorted, but the message shows the old value in the
+    params file's order, beside the new one."""
+    proj.write("params.yaml", "train:\n  seed: 1\n  n_est: 50\n  min_split: 0.01\n")
+    proj.pipeline(
+        {
+            "train": {
+                "cmd": proj.cmd(["write", "m.txt", "m"]),
+                "params": ["train"],
+                "outs": ["m.txt"],
+            }
+        }
+    )
+    proj.ok("repro")
+    proj.write("params.yaml", "train:\n  seed: 1\n  n_est: 60\n  min_split: 0.01\n")
+    text = proj.ok("status", "--why").stdout
+    assert (
+        "param 'train' changed: {'seed': 1, 'n_est': 50, 'min_split': 0.01} -> "
+        "{'seed': 1, 'n_est': 60, 'min_split': 0.01}"
+    ) in text
