@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlrepro.dag.select import topological_order
+from mlrepro.ops import runcache
 from mlrepro.ops.context import Context
 from mlrepro.spec.model import Stage
 
@@ -76,12 +77,14 @@ class StageStatus:
 
     ``after`` names the upstream stages that will run first when every reason of
     this one follows from them: then it runs only if they write different bytes
-    than the lock recorded, which repro can only tell once they ran."""
+    than the lock recorded, which repro can only tell once they ran. ``restore``:
+    its inputs were seen before and its outputs are cached, so repro restores them."""
 
     id: str
     frozen: bool
     reasons: tuple[Reason, ...]
     after: tuple[str, ...] = ()
+    restore: bool = False  # repro would restore its outputs from the cache, not run it
 
     @property
     def changed(self) -> bool:
@@ -203,7 +206,9 @@ def _expand_groups(ctx: Context, targets: Iterable[str]) -> list[str]:
     return out
 
 
-def plan(ctx: Context, order: list[str], *, force: bool = False) -> dict[str, StageStatus]:
+def plan(
+    ctx: Context, order: list[str], *, force: bool = False, use_run_cache: bool = True
+) -> dict[str, StageStatus]:
     """Status of every stage in ``order``, upstream changes propagated downstream."""
     result: dict[str, StageStatus] = {}
     for sid in order:
@@ -216,21 +221,55 @@ def plan(ctx: Context, order: list[str], *, force: bool = False) -> dict[str, St
             continue
         reasons = own_reasons(ctx, stage)
         ups = [u for u in ctx.producers[sid] if u in result and result[u].changed]
+        restore = bool(reasons) and use_run_cache
         if not ups:
-            result[sid] = StageStatus(sid, stage.frozen, tuple(reasons))
-        elif all(_follows_upstream(ctx, stage, r, ups) for r in reasons):
-            # as repro will find: a stage whose inputs come back byte for byte is up to date
+            restore = restore and _restorable(ctx, stage)
+            result[sid] = StageStatus(sid, stage.frozen, tuple(reasons), restore=restore)
+            continue
+        own = [r for r in reasons if not _follows_upstream(ctx, stage, r, ups)]
+        # its own outputs missing or altered: its lock block brings them back
+        restore = restore and all(r.code in _OUTPUT_GONE for r in own) and bool(own)
+        restore = restore and _block_restorable(ctx, stage)
+        if not own or restore:
+            # as repro will find: a stage whose inputs come back byte for byte is up to
+            # date (or restored from its block), which it can only tell after they ran
             result[sid] = StageStatus(
                 sid,
                 stage.frozen,
                 (*(Reason("upstream-bytes", u) for u in ups), *reasons),
                 after=tuple(ups),
+                restore=restore,
             )
         else:
             result[sid] = StageStatus(
                 sid, stage.frozen, (*reasons, *(Reason("upstream", u) for u in ups))
             )
     return result
+
+
+_OUTPUT_GONE = frozenset({"out-missing", "out-modified"})
+
+
+def _restorable(ctx: Context, stage: Stage) -> bool:
+    """Whether repro would restore the stage's outputs from the cache, not run it."""
+    deps = [ctx.dep_artifact(d) for d in sorted(set(stage.deps))]
+    if any(d.digest is None for d in deps):
+        return False
+    key = runcache.run_key(stage, deps, ctx.param_values(stage))
+    project = ctx.project
+    return runcache.restorable(
+        project.cache_dir, project.store, stage, key, ctx.lock.stages.get(stage.id)
+    )
+
+
+def _block_restorable(ctx: Context, stage: Stage) -> bool:
+    """Whether the stage's lock block names outputs the cache holds, all of them."""
+    rec = ctx.lock.stages.get(stage.id)
+    if rec is None or not runcache.cacheable(stage):
+        return False
+    key = runcache.run_key(stage, rec.deps, rec.params, cmd=rec.cmd)
+    project = ctx.project
+    return runcache.restorable(project.cache_dir, project.store, stage, key, rec)
 
 
 def _follows_upstream(ctx: Context, stage: Stage, reason: Reason, ups: list[str]) -> bool:

@@ -43,7 +43,9 @@ def _quiet(kind: str, stage_id: str, text: str) -> None:
 @dataclass(frozen=True, slots=True)
 class StageOutcome:
     id: str
-    action: str  # "ran", "restored", "up-to-date", "failed", "blocked", "interrupted", "would-run"
+    # "ran", "restored", "up-to-date", "failed", "blocked", "interrupted", "would-run",
+    # "would-restore"
+    action: str
     reasons: tuple[Reason, ...] = ()
     message: str = ""
     duration: float = 0.0
@@ -84,10 +86,16 @@ def repro(
         if dry:
             ctx = Context.load(project)
             order = select(ctx, targets, downstream=downstream, single=single_item)
-            statuses = plan(ctx, order, force=force)
+            statuses = plan(ctx, order, force=force, use_run_cache=use_run_cache)
             return ReproResult(
                 tuple(
-                    StageOutcome(sid, "would-run" if st.changed else "up-to-date", st.reasons)
+                    StageOutcome(
+                        sid,
+                        ("would-restore" if st.restore else "would-run")
+                        if st.changed
+                        else "up-to-date",
+                        st.reasons,
+                    )
                     for sid, st in statuses.items()
                     if not st.frozen or force
                 )
@@ -259,8 +267,14 @@ class _Runner:
             return None
         record = StageRecord(cmd=stage.cmd, deps=tuple(deps), params=params)
         key = runcache.run_key(stage, deps, params)
-        if self._run_cacheable(stage) and self._restore(stage, record, key):
-            return None
+        if self._run_cacheable(stage):
+            before = ctx.lock.stages.get(sid)
+            if before is not None:
+                # its lock block is a run too: when only its outputs are missing or
+                # altered (a fresh clone with a filled cache), they come back from it
+                self._remember(stage, before)
+            if self._restore(stage, record, key):
+                return None
         self.emit("start", sid, "; ".join(r.describe() for r in reasons))
         fut = pool.submit(self._execute, stage)
         self._reasons[sid] = tuple(reasons)

@@ -77,6 +77,24 @@ def usable(cache_dir: str, store: ObjectStore, stage: Stage, key: str) -> list[A
     return outs if all(all_present(store, a) for a in outs) else None
 
 
+def restorable(
+    cache_dir: str, store: ObjectStore, stage: Stage, key: str, rec: StageRecord | None
+) -> bool:
+    """Whether repro would restore ``stage`` (inputs keyed ``key``) instead of running
+    it: from an entry, or from its lock block ``rec`` when that is the same run."""
+    if not cacheable(stage):
+        return False
+    if usable(cache_dir, store, stage, key) is not None:
+        return True
+    return (
+        rec is not None
+        and bool(rec.outs)
+        and {a.path for a in rec.outs} == {o.path for o in stage.all_outs}
+        and run_key(stage, rec.deps, rec.params, cmd=rec.cmd) == key
+        and all(all_present(store, a) for a in rec.outs)
+    )
+
+
 def remember(cache_dir: str, store: ObjectStore, stage: Stage, rec: StageRecord) -> bool:
     """Make a lock record restorable: an entry for the run it describes, when its outputs
     are all in the cache and no entry exists yet. So a state the committed lock (or an

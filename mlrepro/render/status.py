@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from mlrepro.ops.plan import StageStatus
 from mlrepro.ops.repro import ReproResult
 from mlrepro.ops.status import StatusReport
 
@@ -17,12 +18,13 @@ def to_text(report: StatusReport, *, why: bool) -> str:
         if not s.changed:
             continue
         if why:
-            lines.append(f"{s.id}:")
+            lines.append(f"{s.id}{_restore_note(s)}:")
             lines += [f"    {r.describe()}" for r in s.reasons]
         else:
             lines.append(
                 f"{s.id}: {s.reasons[0].describe()}"
                 + (f" (+{len(s.reasons) - 1} more)" if len(s.reasons) > 1 else "")
+                + _restore_note(s)
             )
     changed_data = [d for d in report.data if d.state != "unchanged"]
     if changed_data:
@@ -31,6 +33,12 @@ def to_text(report: StatusReport, *, why: bool) -> str:
     if not lines:
         return "Everything is up to date."
     return "\n".join(lines)
+
+
+def _restore_note(s: StageStatus) -> str:
+    if not s.restore:
+        return ""
+    return " (else restored from the cache)" if s.conditional else " (restored from the cache)"
 
 
 def to_json(report: StatusReport) -> str:
@@ -45,6 +53,7 @@ def to_json(report: StatusReport) -> str:
                 "reasons": [r.to_json() for r in s.reasons],
                 # runs only if these upstream stages write different bytes than recorded
                 "conditional_on": list(s.after),
+                "restore": s.restore,
             }
             for s in report.stages
         ],
@@ -56,19 +65,22 @@ def to_json(report: StatusReport) -> str:
 
 
 def dry_run(result: ReproResult) -> str:
-    """What ``repro --dry`` would run, one line a stage."""
+    """What ``repro --dry`` would do, one line a stage that it would not skip."""
     lines = []
     for o in result.outcomes:
-        if o.action != "would-run":
+        if o.action not in ("would-run", "would-restore"):
             continue
-        if any(r.code == "upstream-bytes" for r in o.reasons):
-            ups = [r.path for r in o.reasons if r.code == "upstream-bytes"]
-            names = " or ".join(f"'{u}'" for u in ups)
+        ups = [r.path for r in o.reasons if r.code == "upstream-bytes"]
+        why = "; ".join(r.describe() for r in o.reasons if r.code != "upstream-bytes")
+        why = f": {why}" if why else ""
+        names = " or ".join(f"'{u}'" for u in ups)
+        bytes_ = f"{names} produce{'s' if len(ups) == 1 else ''} different bytes"
+        if o.action == "would-restore":
             lines.append(
-                f"would run '{o.id}' if {names} produce{'s' if len(ups) == 1 else ''}"
-                " different bytes: "
-                + "; ".join(r.describe() for r in o.reasons if r.code != "upstream-bytes")
+                f"would restore '{o.id}' from the cache"
+                + (f" unless {bytes_}" if ups else "")
+                + why
             )
         else:
-            lines.append(f"would run '{o.id}': " + "; ".join(r.describe() for r in o.reasons))
+            lines.append(f"would run '{o.id}'" + (f" if {bytes_}" if ups else "") + why)
     return "\n".join(lines) or "Everything is up to date."

@@ -217,3 +217,35 @@ def test_a_lock_record_whose_outputs_are_not_cached_is_not_remembered(
     for entry in clone.run_entries():
         for art in json.loads(entry.read_text())["outs"]:
             assert clone.object_path(art["digest"]).exists()
+
+
+def test_a_fresh_clone_with_the_objects_restores_instead_of_running(
+    proj: Proj, tmp_path: Path
+) -> None:
+    """Issue 14: outputs missing in a clone whose cache holds what the committed lock names
+    come back from the cache; status says so beforehand, and repro agrees."""
+    two_stages(proj)
+    dest = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(proj.root), str(dest)], check=True, env=git_env())
+    clone = Proj(root=dest, tool=proj.tool, outside=proj.outside)
+    shutil.copytree(proj.cache / "xxh3-128", clone.cache / "xxh3-128")
+    runs = (proj.runs("train"), proj.runs("evaluate"))
+    doc = json.loads(clone.ok("status", "--json").stdout)
+    stages = {s["id"]: s for s in doc["stages"]}
+    assert stages["train"]["restore"] is True and stages["train"]["conditional_on"] == []
+    assert stages["evaluate"]["restore"] is True
+    assert stages["evaluate"]["conditional_on"] == ["train"]
+    text = clone.ok("status").stdout
+    assert "train: output 'out' is missing (restored from the cache)" in text
+    assert "(else restored from the cache)" in text.split("evaluate:")[1]
+    dry = clone.ok("repro", "--dry").stdout
+    assert "would restore 'train' from the cache: output 'out' is missing" in dry
+    assert "would restore 'evaluate' from the cache unless 'train' produces different bytes" in dry
+    out = clone.ok("repro").stdout
+    assert "Done: 0 ran, 2 restored" in out
+    assert (proj.runs("train"), proj.runs("evaluate")) == runs
+    assert clone.read("score.txt") == "0.1"
+    clone.ok("status", "--check")
+    # with --no-run-cache nothing is promised from the cache
+    os.unlink(dest / "score.txt")
+    assert "(restored" not in clone.ok("repro", "--dry", "--no-run-cache").stdout

@@ -258,8 +258,10 @@ def test_status_and_repro_agree_when_upstream_rewrites_the_same_bytes(proj: Proj
     text = proj.ok("status").stdout
     assert "train: will run if upstream stage 'prepare' produces different bytes" in text
     dry = proj.ok("repro", "--dry").stdout
-    assert "would run 'prepare': output 'prepared.txt' is missing" in dry
+    assert "would restore 'prepare' from the cache: output 'prepared.txt' is missing" in dry
     assert "would run 'train' if 'prepare' produces different bytes" in dry
+    assert "would run 'evaluate' if 'train' produces different bytes\n" in dry
+    assert "would run 'prepare'" in proj.ok("repro", "--dry", "--no-run-cache").stdout
     out = proj.ok("repro", "--no-run-cache").stdout
     assert ran_in(out) == {"prepare", "clock"}  # the same bytes came back: nothing else ran
     assert proj.runs("train") == 1 and proj.runs("evaluate") == 1
