@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from mlrepro.errors import UsageError
-from mlrepro.ops.metrics import RevisionValues, compare, read_metrics, read_params
+from mlrepro.ops.metrics import RevisionValues, compare, read_metrics, read_params, read_warnings
 from mlrepro.ops.revisions import WORKSPACE, Revision, Revisions
 from mlrepro.render import metrics as render
 from mlrepro.workspace.project import Project
@@ -16,12 +16,9 @@ def _open() -> tuple[Project, Revisions]:
     return project, Revisions.of(project)
 
 
-def _warn(results: list[RevisionValues]) -> None:
-    for r in results:
-        if r.failed is not None:
-            click.echo(f"warning: {r.rev.label}: {r.failed}", err=True)
-        for e in r.errors:
-            click.echo(f"warning: {e.path} at {e.rev}: {e.message}", err=True)
+def _warn(results: list[RevisionValues], *, grouped: bool = False) -> None:
+    for line in read_warnings(results, grouped=grouped):
+        click.echo(f"warning: {line}", err=True)
 
 
 precision_option = click.option(
@@ -67,7 +64,7 @@ def show(
                 results = _hide_clean_workspace(revs, results)
     finally:
         project.close()
-    _warn(results)
+    _warn(results, grouped=many)
     if as_json:
         click.echo(render.show_json(results, with_revision=many))
     else:

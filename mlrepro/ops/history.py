@@ -6,18 +6,24 @@ pipeline files and git-tracked metrics files and the lock file's blob (which
 names the cached metrics' digests). Commits whose identity equals their
 parent's cannot differ and are skipped unread; the others are read once, and a
 row is kept when its values differ from the previous kept row's.
+
+Only the commits of the range (the last N with ``limit``) are read, and only they
+are named in the notes; missing metrics files are summed up in a line or two
+(:func:`mlrepro.ops.metrics.read_warnings`), not noted per commit.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mlrepro.errors import MlreproError
 from mlrepro.git.repo import CommitInfo
-from mlrepro.ops.metrics import metrics_files, read_metrics
+from mlrepro.ops.metrics import RevisionValues, metrics_files, read_metrics, read_warnings
 from mlrepro.ops.revisions import Revision, Revisions
 from mlrepro.workspace.lockfile import LOCK_FILE
+
+Values = dict[tuple[str, str], Any]  # (metrics file, key) -> number
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +37,7 @@ class History:
     columns: list[str] = field(default_factory=list)
     rows: list[HistoryRow] = field(default_factory=list)  # oldest first
     notes: list[str] = field(default_factory=list)
+    files: dict[str, tuple[str, str]] = field(default_factory=dict)  # column -> (file, key)
 
 
 def _identity(revs: Revisions, commit: str) -> tuple[str | None, ...]:
@@ -48,56 +55,59 @@ def metrics_history(
 ) -> History:
     commits = revs.git.log(rev_range, limit=limit)
     out = History()
-    seen: dict[tuple[str | None, ...], dict[str, Any]] = {}
-    raw: list[tuple[CommitInfo, dict[str, Any]]] = []
+    seen: dict[tuple[str | None, ...], tuple[Values, RevisionValues]] = {}
+    raw: list[tuple[CommitInfo, Values]] = []
+    read: list[RevisionValues] = []
     for info in reversed(commits):  # oldest first
-        values = _values(revs, info, seen, out)
+        values, result = _values(revs, info, seen)
         raw.append((info, values))
+        read.append(result)
+    out.notes = read_warnings(read[::-1], grouped=True)  # newest first, as git log
 
-    paths = {name.split(":", 1)[0] for _, v in raw for name in v}
-    single = len(paths) <= 1
+    single = len({path for _, v in raw for path, _key in v}) <= 1
     previous: dict[str, Any] | None = None
     for info, values in raw:
-        named = {(k.split(":", 1)[1] if single else k): v for k, v in values.items()}
-        if wanted:
-            named = {k: v for k, v in named.items() if _selected(k, wanted)}
+        named: dict[str, Any] = {}
+        for (path, key), v in values.items():
+            column = key if single else f"{path}:{key}"
+            if not wanted or {column, key, f"{path}:{key}"} & set(wanted):
+                out.files[column] = path, key
+                named[column] = v
         if named and named != previous:
             out.rows.append(HistoryRow(info, named))
             previous = named
     out.columns = sorted({k for r in out.rows for k in r.values})
+    out.files = {c: out.files[c] for c in out.columns}
     return out
-
-
-def _selected(name: str, wanted: tuple[str, ...]) -> bool:
-    key = name.split(":", 1)[-1]
-    return name in wanted or key in wanted
 
 
 def _values(
     revs: Revisions,
     info: CommitInfo,
-    seen: dict[tuple[str | None, ...], dict[str, Any]],
-    out: History,
-) -> dict[str, Any]:
+    seen: dict[tuple[str | None, ...], tuple[Values, RevisionValues]],
+) -> tuple[Values, RevisionValues]:
+    """The commit's numeric metrics, and what reading found."""
     rev = Revision(info.short, info.sha)
     pipeline_key = _identity(revs, info.sha)
     try:
         paths = metrics_files(revs, rev)
     except MlreproError as exc:  # a pipeline that does not load: no metrics here
-        out.notes.append(f"{info.short}: {exc.message}")
-        return {}
+        return {}, RevisionValues(rev, failed=exc.message)
     files = revs.git.files(info.sha)
     # git-tracked metrics files are part of the identity too
     key = (*pipeline_key, *(files[p].sha if p in files else None for p in paths))
     if key in seen:
-        return seen[key]
+        known, earlier = seen[key]
+        # the same files: missing here too (counted in the summary line); a file that
+        # cannot be read was told once, at the first commit that has it
+        errors = [replace(e, rev=rev.label) for e in earlier.errors if e.missing]
+        return known, replace(earlier, rev=rev, errors=errors)
     result = read_metrics(revs, rev, tuple(paths))  # the files found above, not again
-    out.notes += [f"{e.path} at {info.short}: {e.message}" for e in result.errors]
-    values: dict[str, Any] = {}
+    values: Values = {}
     for path, flat in result.files.items():
         items = flat.items() if isinstance(flat, dict) else [("", flat)]
         for k, v in items:
             if isinstance(v, int | float) and not isinstance(v, bool):
-                values[f"{path}:{k}"] = v
-    seen[key] = values
-    return values
+                values[path, k] = v
+    seen[key] = values, result
+    return values, result

@@ -20,7 +20,9 @@ per column, several rows give ``<row>.<column>`` from row 0.
 
 A file that cannot be read at a revision (missing, malformed, not in the cache)
 is an error of that file at that revision, reported beside the result; its
-values count as absent. It never stops the comparison.
+values count as absent. It never stops the comparison. Files keep the order the
+revision lists them in, read or not (DVC's ``metrics show`` order), and a diff
+lists them in that order too.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from __future__ import annotations
 import csv
 import io
 import posixpath
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +40,7 @@ from mlrepro.spec.fields import DEFAULT_PARAMS_FILE
 from mlrepro.spec.paramsfile import parse_params_bytes
 
 UNPARSABLE = "unable to parse"  # DVC's cell for a scalar file compared with a mapping
+NO_SUCH_FILE = "no such file"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +48,7 @@ class FileError:
     rev: str  # revision label
     path: str
     message: str
+    missing: bool = False  # the revision has no such file (as opposed to one we cannot read)
 
 
 @dataclass
@@ -55,6 +60,17 @@ class RevisionValues:
     raw: dict[str, Any] = field(default_factory=dict)  # path -> the parsed (filtered) value
     errors: list[FileError] = field(default_factory=list)
     failed: str | None = None  # the whole revision could not be read (its pipeline)
+    paths: list[str] = field(default_factory=list)  # every file, read or not, in the rev's order
+
+    def order(self) -> list[str]:
+        """The files in the revision's order (then any not listed in ``paths``)."""
+        return list(dict.fromkeys([*self.paths, *self.files, *(e.path for e in self.errors)]))
+
+    @property
+    def none_exist(self) -> bool:
+        """The revision names files, and not one of them exists."""
+        missing = {e.path for e in self.errors if e.missing}
+        return bool(self.paths) and missing == set(self.paths)
 
 
 # -- reading ---------------------------------------------------------------------
@@ -154,15 +170,16 @@ def metrics_files(revs: Revisions, rev: Revision, targets: tuple[str, ...] = ())
 def read_metrics(revs: Revisions, rev: Revision, targets: tuple[str, ...] = ()) -> RevisionValues:
     out = RevisionValues(rev)
     try:
-        paths = metrics_files(revs, rev, targets)
+        out.paths = metrics_files(revs, rev, targets)
     except MlreproError as exc:
         out.failed = exc.message
         return out
-    for path in paths:
+    for path in out.paths:
         try:
             data = revs.read(rev, path)
             if data is None:
-                raise MlreproError("no such file")
+                out.errors.append(FileError(rev.label, path, NO_SUCH_FILE, missing=True))
+                continue
             value = keep_metrics(_parse(path, data))
         except (MlreproError, ValueError, UnicodeDecodeError) as exc:
             out.errors.append(FileError(rev.label, path, _describe(exc)))
@@ -209,11 +226,13 @@ def read_params(
     except MlreproError as exc:
         out.failed = exc.message
         return out
+    out.paths = list(tracked)
     for path, keys in tracked.items():
         try:
             data = revs.read(rev, path)
             if data is None:
-                raise MlreproError("no such file")
+                out.errors.append(FileError(rev.label, path, NO_SUCH_FILE, missing=True))
+                continue
             value = parse_params_bytes(data, path)
         except (MlreproError, ValueError, UnicodeDecodeError) as exc:
             out.errors.append(FileError(rev.label, path, _describe(exc)))
@@ -260,10 +279,14 @@ def _as_keys(value: Any, other: Any) -> dict[str, Any]:
 def compare(old: RevisionValues, new: RevisionValues, *, all_keys: bool = False) -> list[Delta]:
     """Per file and key, old and new values; unchanged keys only with ``all_keys``.
 
-    Files in path order, keys sorted; "unchanged" is Python equality (so 32 and 32.0
-    are equal), as in DVC."""
+    Files in the new revision's order, then those only the old one has (the order
+    ``metrics show`` lists them in: DVC's diff order is a Python set's, different from
+    run to run); keys sorted; "unchanged" is Python equality (so 32 and 32.0 are
+    equal), as in DVC."""
     deltas: list[Delta] = []
-    for path in sorted(old.files.keys() | new.files.keys()):
+    for path in dict.fromkeys([*new.order(), *old.order()]):
+        if path not in old.files and path not in new.files:
+            continue
         a = _as_keys(old.files.get(path), new.files.get(path))
         b = _as_keys(new.files.get(path), old.files.get(path))
         for key in sorted(a.keys() | b.keys()):
@@ -273,3 +296,56 @@ def compare(old: RevisionValues, new: RevisionValues, *, all_keys: bool = False)
             diff = vb - va if _numeric(va) and _numeric(vb) else None  # type: ignore[operator]
             deltas.append(Delta(path, key, va, vb, diff))
     return deltas
+
+
+# -- telling what could not be read ----------------------------------------------
+
+_NAMED = 5  # revisions a summary line names before "and N more"
+
+
+def _short(label: str) -> str:
+    """A full commit id as git abbreviates it; names stay as they are."""
+    hexdigits = set("0123456789abcdef")
+    return label[:7] if len(label) == 40 and set(label) <= hexdigits else label
+
+
+def _listed(labels: Sequence[str]) -> str:
+    """``3 commits: a, b, c``; a long list names the first few and counts the rest."""
+    noun = "revision" if "workspace" in labels else "commit"
+    count = f"{len(labels)} {noun}{'' if len(labels) == 1 else 's'}"
+    shown = ", ".join(_short(label) for label in labels[:_NAMED])
+    more = f" and {len(labels) - _NAMED} more" if len(labels) > _NAMED else ""
+    return f"{count}: {shown}{more}"
+
+
+def _failure(label: str, failed: str) -> str:
+    # a commit's pipeline error already starts "at <label>: " (Revisions.pipeline)
+    return f"{label}: {failed.removeprefix(f'at {label}: ')}"
+
+
+def read_warnings(results: Sequence[RevisionValues], *, grouped: bool = False) -> list[str]:
+    """What to tell the user about what could not be read, one line each.
+
+    Without ``grouped``: a line per pipeline that does not load and per file that
+    cannot be read. With ``grouped`` (many revisions: ``show -a/-T/-A``, ``history``),
+    missing files are summed up, as DVC names in one line the revisions it failed on:
+    one line for the revisions that have none of their metrics files, one per path
+    for the files missing at revisions that have others. Files that exist but cannot
+    be read keep a line each, since each is a different problem."""
+    empty: list[str] = []
+    by_path: dict[str, list[str]] = {}
+    lines: list[str] = []
+    for r in results:
+        if r.failed is not None:
+            lines.append(_failure(r.rev.label, r.failed))
+        if grouped and r.none_exist:
+            empty.append(r.rev.label)
+            continue
+        for e in r.errors:
+            if grouped and e.missing:
+                by_path.setdefault(e.path, []).append(r.rev.label)
+            else:
+                lines.append(f"{e.path} at {e.rev}: {e.message}")
+    summary = [f"no metrics file in {_listed(empty)}"] if empty else []
+    summary += [f"{path}: {NO_SUCH_FILE} in {_listed(labels)}" for path, labels in by_path.items()]
+    return summary + lines

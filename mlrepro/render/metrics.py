@@ -2,10 +2,11 @@
 
 Tables: ``Path | Metric | <old rev> | <new rev> | Change`` (``Param`` and no
 Change for params), revisions named as the user typed them; ``metrics show``:
-``[Revision] | Path | <every metric key, sorted>``. Floats in metrics tables are
-rounded to ``precision`` decimal places (5 by default, and 0 also means 5, as in
-DVC); params are never rounded; JSON is never rounded. JSON has DVC's shapes and
-is one line.
+``[Revision] | Path | <every metric key, sorted>``, a row per file in the
+revision's order (DVC's), unreadable files in their place. Floats in metrics
+tables are rounded to ``precision`` decimal places (5 by default, and 0 also
+means 5, as in DVC); params are never rounded; JSON is never rounded. JSON has
+DVC's shapes and is one line.
 """
 
 from __future__ import annotations
@@ -84,8 +85,7 @@ def show_table(
     for r in results:
         if r.failed is not None:
             continue
-        failed = {e.path for e in r.errors}
-        for path in [*r.files, *sorted(failed)]:
+        for path in r.order():  # DVC's order, unreadable files in their place
             value = r.files.get(path)
             flat = value if isinstance(value, dict) else ({"": value} if value is not None else {})
             row = [r.rev.label] if with_revision else []
@@ -102,8 +102,12 @@ def show_json(results: Sequence[RevisionValues], *, with_revision: bool) -> str:
         if r.failed is not None:
             doc[key] = {"error": {"type": "PipelineError", "msg": r.failed}}
             continue
-        data: dict[str, Any] = {p: {"data": v} for p, v in r.raw.items()}
-        for e in r.errors:
-            data[e.path] = {"error": {"type": "FileError", "msg": e.message}}
+        errors = {e.path: e.message for e in r.errors}
+        data: dict[str, Any] = {
+            p: {"data": r.raw[p]}
+            if p in r.raw
+            else {"error": {"type": "FileError", "msg": errors[p]}}
+            for p in r.order()
+        }
         doc[key] = {"data": data}
     return json.dumps(doc)

@@ -214,3 +214,109 @@ def test_show_across_branches_tags_and_commits(repo: Path, command: str) -> None
         assert errors_as_flags(json.loads(ours.stdout)) == errors_as_flags(json.loads(dvc.stdout))
     else:
         assert same_table(ours.stdout, dvc.stdout), f"DVC:\n{dvc.stdout}\nmlrepro:\n{ours.stdout}"
+
+
+# -- file order, and commits without their metrics files (issue 14) ------------------
+
+ORDERED_YAML = "metrics:\n  - z.json\n  - a.json\n  - eval/metrics.json\n"
+ORDERED_COMMITS: list[dict[str, str]] = [
+    {},  # the pipeline names three files, none exists yet
+    {"notes.txt": "x"},  # still none
+    {"z.json": '{"b": 1, "a": 2}'},  # one of three
+    {"a.json": '{"x": 1}', "eval/metrics.json": '{"m": 1, "k": 0}'},
+]
+ORDERED_WORKSPACE = {
+    "z.json": '{"b": 2, "a": 3}',
+    "a.json": '{"x": 2}',
+    "eval/metrics.json": '{"m": 2, "k": 0}',
+}
+
+
+@pytest.fixture(scope="module")
+def ordered(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Metrics files named out of path order; early commits lack some or all of them."""
+    root = tmp_path_factory.mktemp("metrics-order")
+    sh(["git", "init", "-q", "-b", "main"], root)
+    assert sh([sys.executable, "-m", "dvc", "init", "-q"], root).returncode == 0
+    sh(["git", "add", "-A"], root)
+    assert sh(["git", "commit", "-q", "-m", "dvc init"], root).returncode == 0  # no pipeline
+    (root / "dvc.yaml").write_text(ORDERED_YAML)
+    (root / "eval").mkdir()
+    for i, files in enumerate(ORDERED_COMMITS):
+        write(root, files)
+        sh(["git", "add", "-A"], root)
+        assert sh(["git", "commit", "-q", "-m", f"o{i + 1}"], root).returncode == 0
+    write(root, ORDERED_WORKSPACE)
+    return root
+
+
+def table_rows(stdout: str) -> list[list[str]]:
+    return [line.split() for line in stdout.splitlines()[1:]]
+
+
+def by_revision(rows: list[list[str]]) -> dict[str, list[list[str]]]:
+    out: dict[str, list[list[str]]] = {}
+    for row in rows:
+        out.setdefault(row[0], []).append(row)
+    return out
+
+
+def paths_in_order(rows: list[list[str]]) -> list[str]:
+    return list(dict.fromkeys(row[0] for row in rows))
+
+
+def test_show_lists_files_in_dvc_order_unreadable_ones_in_place(ordered: Path) -> None:
+    for command in ("metrics show", "metrics show --md"):
+        dvc, ours = tool(ordered, "dvc", command), tool(ordered, "mlrepro", command)
+        assert ours.stdout == dvc.stdout, f"DVC:\n{dvc.stdout}\nmlrepro:\n{ours.stdout}"
+    dvc = tool(ordered, "dvc", "metrics show -A")
+    ours = tool(ordered, "mlrepro", "metrics show -A")
+    assert dvc.returncode == 0 and ours.returncode == 0, ours.stderr
+    assert ours.stdout.splitlines()[0] == dvc.stdout.splitlines()[0]
+    # each revision's rows, in order (the order of revisions with one date is git's)
+    assert by_revision(table_rows(ours.stdout)) == by_revision(table_rows(dvc.stdout))
+    doc = json.loads(tool(ordered, "mlrepro", "metrics show -A --json").stdout)
+    for rev, entry in doc.items():
+        if entry.get("data"):
+            assert list(entry["data"]) == ["z.json", "a.json", "eval/metrics.json"], rev
+
+
+def test_diff_lists_files_in_the_order_show_does(ordered: Path) -> None:
+    """DVC's diff order is a Python set's (it changes from run to run); ours is DVC's
+    `metrics show` order, and the rows are DVC's diff rows."""
+    shown = paths_in_order(table_rows(tool(ordered, "dvc", "metrics show").stdout))
+    assert shown == ["z.json", "a.json", "eval/metrics.json"]
+    for command in ("metrics diff", "metrics diff HEAD~1 HEAD --all", "metrics diff HEAD~2"):
+        dvc, ours = tool(ordered, "dvc", command), tool(ordered, "mlrepro", command)
+        assert dvc.returncode == 0 and ours.returncode == 0, ours.stderr
+        assert same_table(ours.stdout, dvc.stdout), f"DVC:\n{dvc.stdout}\nmlrepro:\n{ours.stdout}"
+        listed = paths_in_order(table_rows(ours.stdout))
+        assert listed == [p for p in shown if p in listed], command
+        doc = json.loads(tool(ordered, "mlrepro", command + " --json").stdout)
+        assert list(doc) == listed
+
+
+def noun(n: int) -> str:
+    return f"{n} commit" + ("" if n == 1 else "s")
+
+
+def test_show_all_commits_sums_up_missing_files_as_dvc_names_them(ordered: Path) -> None:
+    """DVC names in one line the revisions it could not read every file of; the warnings
+    say the same, split into commits with no metrics file and files missing elsewhere."""
+    doc = json.loads(tool(ordered, "dvc", "metrics show -A --json").stdout)
+    none: list[str] = []
+    some: dict[str, list[str]] = {}
+    for rev, entry in doc.items():
+        files = entry.get("data", {})
+        failed = [p for p, f in files.items() if "error" in f]
+        if files and len(failed) == len(files):
+            none.append(rev[:7])
+        else:
+            for p in failed:
+                some.setdefault(p, []).append(rev[:7])
+    assert len(none) == 2 and some  # the fixture has both kinds
+    ours = tool(ordered, "mlrepro", "metrics show -A")
+    assert ours.stderr.splitlines() == [
+        f"warning: no metrics file in {noun(len(none))}: {', '.join(none)}",
+        *(f"warning: {p}: no such file in {noun(len(r))}: {', '.join(r)}" for p, r in some.items()),
+    ]

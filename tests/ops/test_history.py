@@ -75,3 +75,10 @@ def test_plots_png_and_svg(proj: Proj) -> None:
     assert len(circles) == 8  # 4 rows x 2 metrics
     proc = proj.fails("metrics", "history", "--plot", str(proj.root.parent / "h.gif"), code=2)
     assert ".svg or .png" in proc.stderr
+
+
+def test_a_metric_named_with_its_file_is_kept_when_there_is_one_file(proj: Proj) -> None:
+    build(proj)
+    doc = json.loads(proj.ok("metrics", "history", "m.json:acc", "--json").stdout)
+    assert doc["metrics"] == ["acc"]
+    assert [r["values"] for r in doc["rows"]] == [{"acc": a} for a in (0.7, 0.65, 0.6, 0.5)]

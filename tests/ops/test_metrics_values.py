@@ -9,7 +9,9 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mlrepro.ops import metrics
 from mlrepro.ops.metrics import (
+    FileError,
     RevisionValues,
     _parse,
     compare,
@@ -102,3 +104,61 @@ def test_csv_and_tsv_tables(columns: list[str], rows: list[list[int]], sep: str)
         assert parsed == as_dicts[0]
     else:
         assert parsed == {str(i): d for i, d in enumerate(as_dicts)}
+
+
+paths = st.lists(
+    st.sampled_from(["z.json", "a.json", "eval/m.json", "b.yaml", "c.csv"]), unique=True
+)
+
+
+@given(paths, paths, st.data())
+def test_diff_lists_files_as_show_does(
+    old_paths: list[str], new_paths: list[str], data: Any
+) -> None:
+    """The new revision's files in its order, then the files only the old one has (#14)."""
+    values = st.dictionaries(keys, st.integers(0, 3), min_size=1, max_size=3)
+    old = RevisionValues(Revision("a", None), {p: data.draw(values) for p in old_paths})
+    new = RevisionValues(Revision("b", None), {p: data.draw(values) for p in new_paths})
+    old.paths, new.paths = old_paths, new_paths
+    listed = list(dict.fromkeys(d.path for d in compare(old, new, all_keys=True)))
+    assert listed == new_paths + [p for p in old_paths if p not in new_paths]
+
+
+@given(
+    st.lists(st.tuples(st.sets(st.sampled_from(["m.json", "n.json"])), st.booleans()), max_size=9)
+)
+def test_many_revisions_missing_files_are_summed_up(revisions: list[tuple[set[str], bool]]) -> None:
+    """One line for the revisions with none of their files, one per path for the others;
+    each revision named once, and a long list cut after five names."""
+    results = []
+    for i, (missing, malformed) in enumerate(revisions):
+        label = f"{i:07x}" * 5 + f"{i:05x}"  # a full commit id
+        r = RevisionValues(Revision(label, label), paths=["m.json", "n.json"])
+        r.errors = [
+            FileError(label, p, metrics.NO_SUCH_FILE, missing=True) for p in sorted(missing)
+        ]
+        if malformed and "n.json" not in missing:
+            r.errors.append(FileError(label, "n.json", "line 1: invalid JSON"))
+        results.append(r)
+    lines = metrics.read_warnings(results, grouped=True)
+    empty = [r.rev.label[:7] for r in results if r.none_exist]
+    some: dict[str, list[str]] = {}  # path -> revisions, paths as they first come
+    for r in results:
+        for e in r.errors:
+            if e.missing and not r.none_exist:
+                some.setdefault(e.path, []).append(r.rev.label[:7])
+    expected = []
+    for prefix, named in [
+        ("no metrics file", empty),
+        *((f"{p}: no such file", some[p]) for p in some),
+    ]:
+        if named:
+            noun = "commit" if len(named) == 1 else "commits"
+            more = f" and {len(named) - 5} more" if len(named) > 5 else ""
+            expected.append(f"{prefix} in {len(named)} {noun}: {', '.join(named[:5])}{more}")
+    malformed_lines = [line for line in lines if "invalid JSON" in line]
+    assert lines == expected + malformed_lines
+    assert len(malformed_lines) == sum(1 for m, bad in revisions if bad and "n.json" not in m)
+    # one revision alone (as `metrics diff` reads them): a line per file, as before
+    for r in results:
+        assert metrics.read_warnings([r]) == [f"{e.path} at {e.rev}: {e.message}" for e in r.errors]
