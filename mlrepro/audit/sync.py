@@ -21,7 +21,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from mlrepro.audit.chain import StoredEntry, verify
+from mlrepro.audit.chain import StoredEntry
 from mlrepro.audit.entry import context, entry_bytes, entry_id, make_entry
 from mlrepro.audit.store import REF, AuditStore, entry_path
 from mlrepro.errors import MlreproError
@@ -125,16 +125,3 @@ def _newest(files: dict[str, str]) -> StoredEntry:
     if best is None:
         raise MlreproError("an audit log with no entries cannot be merged")
     return StoredEntry(best[0], best[1], b"")
-
-
-def verify_remotes(store: AuditStore) -> dict[str, list[str]]:
-    """Problems in each fetched remote log (remote name -> lines)."""
-    problems: dict[str, list[str]] = {}
-    for ref in store.git.refs_under(REMOTES):
-        name = ref.removeprefix(REMOTES + "/")
-        stored = store.published(store.git.tip(ref))
-        verdict = verify(stored)
-        problems[name] = [
-            f"entry #{b.seq} ({b.entry[:16]}…): {b.kind}: {b.why}" for b in verdict.breaks
-        ]
-    return problems

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -13,13 +12,12 @@ import click
 from mlrepro.audit.store import AuditStore
 from mlrepro.audit.sync import pull as do_pull
 from mlrepro.audit.sync import push as do_push
-from mlrepro.audit.sync import verify_remotes
-from mlrepro.audit.verify import deep_check, verify_log
+from mlrepro.audit.verify import check_log, check_remotes, deep_check, verify_log
+from mlrepro.cli.group import Group
 from mlrepro.errors import EXIT_ERROR, UsageError
+from mlrepro.render import audit as render
 from mlrepro.workspace.project import Project
 from mlrepro.workspace.repolock import RepoLock
-
-AUDIT_LOG_JSON_VERSION = 1
 
 
 @contextlib.contextmanager
@@ -39,22 +37,7 @@ def _opened(*, locked: bool = False) -> Iterator[tuple[Project, AuditStore]]:
         project.close()
 
 
-def _what(details: dict[str, Any]) -> str:
-    """The thing an entry is about, for the one-line listing."""
-    if details.get("stage"):
-        return str(details["stage"])
-    if isinstance(details.get("artifact"), dict):
-        return str(details["artifact"].get("path", ""))
-    if details.get("name"):  # config and remote changes
-        return str(details["name"])
-    removed = details.get("removed")
-    if isinstance(removed, int | list):  # gc, repair
-        count = removed if isinstance(removed, int) else len(removed)
-        return f"{count} object{'s' if count != 1 else ''}"
-    return ""
-
-
-@click.group()
+@click.group(cls=Group)
 def audit() -> None:
     """The tamper-evident audit log (refs/mlrepro/audit)."""
 
@@ -76,49 +59,33 @@ def log(
     stage: str | None,
     as_json: bool,
 ) -> None:
-    """Show the audit log, newest first."""
+    """Show the audit log, newest first (entries that fail verification marked)."""
     with _opened() as (_project, store):
-        entries = store.entries()
+        report = check_log(store)
         if commit is not None:
             # a revision (branch, tag, HEAD~2) names its commit; anything else is an id prefix
             resolved = store.git.tip(f"{commit}^{{commit}}")
             commit = resolved or commit
 
-    def keep(e: dict) -> bool:  # type: ignore[type-arg]
-        details = e.get("details") or {}
-        who = " ".join(str(v) for v in (e.get("actor") or {}).values())
+    def keep(e: dict[str, Any]) -> bool:
+        details = render.part(e, "details")
+        who = " ".join(str(v) for v in render.part(e, "actor").values())
         return (
-            (commit is None or str((e.get("git") or {}).get("commit") or "").startswith(commit))
+            (commit is None or str(render.part(e, "git").get("commit") or "").startswith(commit))
             and (since is None or str(e.get("time", "")) >= since)
             and (actor is None or actor.lower() in who.lower())
             and (action_ is None or e.get("action") == action_)
             and (stage is None or details.get("stage") == stage)
         )
 
-    chosen = [(eid, e) for eid, e in reversed(entries) if keep(e)]  # newest first
+    chosen = [c for c in reversed(report.entries) if keep(c.entry)]  # newest first
     if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "version": AUDIT_LOG_JSON_VERSION,
-                    "entries": [{"id": eid, **e} for eid, e in chosen],
-                },
-                indent=2,
-            )
-        )
-        return
-    for _eid, e in chosen:
-        who = (e.get("actor") or {}).get("git_email") or (e.get("actor") or {}).get("os_user")
-        details = e.get("details") or {}
-        what = _what(details)
-        status = details.get("status")
-        git = e.get("git") or {}
-        click.echo(
-            f"#{e.get('seq')}  {e.get('time')}  {e.get('action')}  {what}"
-            + (f"  [{status}]" if status and status != "succeeded" else "")
-            + f"  by {who} on {e.get('host')}"
-            + f"  at {str(git.get('commit') or '-')[:12]}{' (dirty)' if git.get('dirty') else ''}"
-        )
+        click.echo(render.log_json(chosen))
+    else:
+        for c in chosen:
+            click.echo(render.log_line(c))
+    if not report.ok:
+        click.echo(render.log_warning(report), err=True)
 
 
 @audit.command("verify")
@@ -126,30 +93,27 @@ def log(
 def verify(deep: bool) -> None:
     """Check every entry's id and every link; exit 0 only when everything checks."""
     with _opened() as (project, store):
-        verdict = verify_log(store)
+        report = verify_log(store)
         deep_result = deep_check(store, project.store) if deep else None
-        remotes = verify_remotes(store)
-    for name, lines in sorted(remotes.items()):
-        for line in lines:
-            click.echo(f"BROKEN in the log fetched from '{name}': {line}")
-    for b in verdict.breaks:
-        where = f"entry #{b.seq} ({b.entry[:16]}…)" if b.seq >= 0 else f"{b.entry[:16]}…"
-        click.echo(f"BROKEN {where}: {b.kind}: {b.why}")
+        remotes = check_remotes(store)
+    for name, theirs in sorted(remotes.items()):
+        for line in render.verify_lines(theirs, f"in the log fetched from '{name}': "):
+            click.echo(line)
+    for line in render.verify_lines(report):
+        click.echo(line)
     if deep_result is not None:
         for digest, why in deep_result.mismatches:
             click.echo(f"MISMATCH {digest}: {why}")
     ok = (
-        verdict.ok
+        report.ok
         and (deep_result is None or not deep_result.mismatches)
-        and not any(remotes.values())
+        and all(r.ok for r in remotes.values())
     )
-    summary = f"{verdict.entries} entries"
+    summary = render.summary_line(report)
     if deep_result is not None:
         summary += f", {deep_result.checked} artifacts re-hashed"
     if ok:
-        click.echo(
-            f"audit log OK: {summary}, head {verdict.heads[0][:16] if verdict.heads else '-'}"
-        )
+        click.echo(f"audit log OK: {summary}, head {report.heads[0][:16] if report.heads else '-'}")
         return
     click.echo(f"audit log NOT OK: {summary}", err=True)
     sys.exit(EXIT_ERROR)

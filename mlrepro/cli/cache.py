@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import click
 
+from mlrepro.cli.group import Group
 from mlrepro.errors import MlreproError
 from mlrepro.ops.cache import verify as do_verify
 from mlrepro.workspace.project import Project
 
 
-@click.group()
+@click.group(cls=Group)
 def cache() -> None:
     """Inspect and repair the local cache."""
 

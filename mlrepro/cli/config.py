@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from mlrepro.cli.group import Group
 from mlrepro.errors import MlreproError
 from mlrepro.ops import settings
 from mlrepro.workspace.project import Project
@@ -59,7 +60,7 @@ def config(
         project.close()
 
 
-@click.group()
+@click.group(cls=Group)
 def remote() -> None:
     """Name the remote caches this project pushes to and pulls from."""
 

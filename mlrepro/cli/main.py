@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from mlrepro import __version__
+from mlrepro.cli.group import Group
 from mlrepro.errors import EXIT_ERROR, EXIT_INTERRUPTED, MlreproError
 
 # name -> (module, attribute, one-line help). The help text lives here so that
@@ -52,7 +53,10 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
-class _LazyGroup(click.Group):
+class _LazyGroup(Group):
+    """Lists and suggests commands from ``_COMMANDS`` alone: neither ``--help`` nor an
+    unknown command imports a command's module."""
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(_COMMANDS)
 

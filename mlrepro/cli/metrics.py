@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from mlrepro.cli.group import Group
 from mlrepro.errors import UsageError
 from mlrepro.ops.metrics import RevisionValues, compare, read_metrics, read_params, read_warnings
 from mlrepro.ops.revisions import WORKSPACE, Revision, Revisions
@@ -29,7 +30,7 @@ precision_option = click.option(
 )
 
 
-@click.group()
+@click.group(cls=Group)
 def metrics() -> None:
     """Show and compare metrics (DVC's `metrics show` and `metrics diff`)."""
 
@@ -175,7 +176,7 @@ def metrics_diff(
     )
 
 
-@click.group()
+@click.group(cls=Group)
 def params() -> None:
     """Compare params (DVC's `params diff`)."""
 

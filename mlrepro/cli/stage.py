@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from mlrepro.cli.group import Group
 from mlrepro.spec.api import load_pipeline, pipeline_json
 from mlrepro.spec.model import Stage
 from mlrepro.spec.project import find_root
@@ -22,7 +23,7 @@ def _summary(s: Stage) -> str:
     return "; ".join(parts)
 
 
-@click.group()
+@click.group(cls=Group)
 def stage() -> None:
     """Inspect the pipeline's stages."""
 

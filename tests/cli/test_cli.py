@@ -86,8 +86,7 @@ def test_version_and_help(tmp_path: Path) -> None:
 
 def test_unknown_command_is_a_usage_error(tmp_path: Path) -> None:
     proc = run(tmp_path, "frobnicate")
-    assert proc.returncode == 2
-    assert "No such command" in proc.stderr
+    assert_user_error(proc, "unknown command 'frobnicate'", code=2)
 
 
 def test_init_creates_versioned_config_and_gitignore(tmp_path: Path) -> None:

@@ -136,11 +136,14 @@ def test_secrets_never_enter_an_entry(proj: Proj) -> None:
     assert "API_KEY=***" in raw
 
 
-def tamper(proj: Proj, edit: Callable[[bytes], bytes], *, keep_history: bool = True) -> None:
-    """Rewrite the newest entry's blob with git plumbing and move the ref (a force-push):
-    in a commit on top of the tip, or (``keep_history=False``) in a history of its own."""
+def tamper(
+    proj: Proj, edit: Callable[[bytes], bytes], *, keep_history: bool = True, which: int = -1
+) -> None:
+    """Rewrite an entry's blob (the newest, or ``which``, oldest first from 0) with git
+    plumbing and move the ref (a force-push): in a commit on top of the tip, or
+    (``keep_history=False``) in a history of its own."""
     tip = proj.git("rev-parse", "refs/mlrepro/audit").strip()
-    path = sorted(proj.git("ls-tree", "-r", "--name-only", tip).split())[-1]
+    path = sorted(proj.git("ls-tree", "-r", "--name-only", tip).split())[which]
     data = subprocess.run(
         ["git", "cat-file", "blob", f"{tip}:{path}"], cwd=proj.root, capture_output=True, check=True
     ).stdout
@@ -183,6 +186,127 @@ def test_an_entry_edited_with_git_plumbing_is_reported(proj: Proj) -> None:
     proc = proj.fails("audit", "verify")
     assert "BROKEN entry #2" in proc.stdout and "edited" in proc.stdout
     assert "audit log NOT OK" in proc.stderr
+
+
+def four_runs(proj: Proj) -> list[dict]:  # type: ignore[type-arg]
+    """Four stage runs, one publication each (lr 0.1 to 0.4): the log, oldest first."""
+    pipeline(proj)
+    for lr in (0.1, 0.2, 0.3, 0.4):
+        proj.params({"lr": lr})
+        proj.ok("repro")
+    log = entries(proj)[::-1]
+    assert [e["details"]["params"]["params.yaml"]["lr"] for e in log] == [0.1, 0.2, 0.3, 0.4]
+    return log
+
+
+def broken_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("BROKEN")]
+
+
+def test_one_edited_entry_is_named_as_the_break_with_what_follows(proj: Proj) -> None:
+    log = four_runs(proj)
+    proj.ok("audit", "verify")
+    tamper(proj, lambda b: b.replace(b'"lr":0.2', b'"lr":0.25'), which=1)
+    proc = proj.fails("audit", "verify")
+    # one break, at the edited entry (not a cascade through the entries around it),
+    # saying what it is, when it was, and which check failed: its own hash
+    [line] = broken_lines(proc.stdout)
+    second = log[1]
+    assert line.startswith(
+        f"BROKEN entry #2 (stage.run train, {second['time']}, id {second['id'][:16]}…): "
+        "edited: its bytes hash to "
+    ), line
+    assert line.endswith("not to the id it is stored under")
+    # what follows from it, in one line: the head still vouches for the later entries
+    after = proc.stdout.splitlines()[proc.stdout.splitlines().index(line) + 1]
+    assert after == (
+        "the chain breaks at entry #2: #3-#4 still chain up to the head, but #1 no longer "
+        "does: the log cannot show that it is unchanged"
+    )
+    # the count is every entry checked, the edited one included
+    assert proc.stderr.strip() == "audit log NOT OK: 4 entries, 1 broken"
+    # `audit log` marks the edited entry, in text and in JSON
+    text = proj.ok("audit", "log")
+    marked = [line for line in text.stdout.splitlines() if "[BROKEN: edited]" in line]
+    assert [m.split()[0] for m in marked] == ["#2"]
+    assert "the chain breaks at entry #2 (edited)" in text.stderr
+    doc = json.loads(proj.ok("audit", "log", "--json").stdout)
+    assert doc["version"] == 1
+    assert {e["seq"]: e["verified"] for e in doc["entries"]} == {
+        4: True,
+        3: True,
+        2: False,
+        1: True,
+    }
+    edited = next(e for e in doc["entries"] if e["seq"] == 2)
+    assert edited["details"]["params"]["params.yaml"]["lr"] == 0.25  # as it reads now
+
+
+def unpublish(proj: Proj, last: int) -> None:
+    """As if the commands that recorded the ``last`` newest entries (one publication
+    each) were killed before publishing: the ref back, the entries in the pending file."""
+    ref = "refs/mlrepro/audit"
+    paths = sorted(proj.git("ls-tree", "-r", "--name-only", ref).split())[-last:]
+    lines = [
+        subprocess.run(
+            ["git", "cat-file", "blob", f"{ref}:{path}"],
+            cwd=proj.root,
+            capture_output=True,
+            check=True,
+        ).stdout
+        for path in paths
+    ]
+    proj.git("update-ref", ref, f"{ref}~{last}")
+    (proj.root / ".mlrepro/audit/pending.jsonl").write_bytes(b"".join(x + b"\n" for x in lines))
+
+
+def edit_pending(proj: Proj, old: bytes, new: bytes) -> None:
+    pending = proj.root / ".mlrepro/audit/pending.jsonl"
+    data = pending.read_bytes()
+    assert data.count(old) == 1
+    pending.write_bytes(data.replace(old, new))
+
+
+def test_an_edited_line_of_the_pending_file_is_named_through_the_entry_after_it(
+    proj: Proj,
+) -> None:
+    log = four_runs(proj)
+    unpublish(proj, 2)
+    assert proj.ok("audit", "verify").stdout.startswith("audit log OK: 4 entries")
+    # a pending line is its entry's bytes, its id their hash: an edit leaves the entry
+    # consistent with itself, and only the next entry's `prev` shows it
+    edit_pending(proj, b'"lr":0.3', b'"lr":0.35')
+    proc = proj.fails("audit", "verify")
+    [line] = broken_lines(proc.stdout)
+    third = log[2]
+    assert line.startswith(f"BROKEN entry #3 (stage.run train, {third['time']}, id "), line
+    assert f": edited: entry #4 names {third['id'][:16]}… as the entry before it" in line
+    assert proc.stdout.splitlines()[-1] == (
+        "the chain breaks at entry #3: #4 still chains up to the head, but #1-#2 no longer "
+        "do: the log cannot show that they are unchanged"
+    )
+    assert proc.stderr.strip() == "audit log NOT OK: 4 entries, 1 broken"
+    flags = {e["seq"]: e["verified"] for e in entries(proj)}
+    assert flags == {4: True, 3: False, 2: True, 1: True}
+
+
+def test_an_edited_newest_pending_entry_is_named_against_the_head_verified_here(
+    proj: Proj,
+) -> None:
+    log = four_runs(proj)
+    proj.ok("audit", "verify")  # this clone remembers #4
+    unpublish(proj, 2)
+    edit_pending(proj, b'"lr":0.4', b'"lr":0.45')
+    proc = proj.fails("audit", "verify")
+    [line] = broken_lines(proc.stdout)
+    newest = log[3]
+    assert line.startswith(f"BROKEN entry #4 (stage.run train, {newest['time']}, id "), line
+    assert f"edited: this clone verified #4 as {newest['id'][:16]}…" in line
+    assert proc.stdout.splitlines()[-1] == (
+        "the chain breaks at entry #4: no entry chains up to an intact head, so the log "
+        "cannot show that #1-#3 are unchanged"
+    )
+    assert proc.stderr.strip() == "audit log NOT OK: 4 entries, 1 broken"
 
 
 def test_a_log_cut_short_after_verification_is_reported(proj: Proj) -> None:
