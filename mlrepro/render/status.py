@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlrepro.ops.plan import StageStatus
-from mlrepro.ops.repro import ReproResult
 from mlrepro.ops.status import StatusReport
+
+if TYPE_CHECKING:  # only `repro --dry` renders one; `status` need not import repro
+    from mlrepro.ops.repro import ReproResult
 
 STATUS_JSON_VERSION = 1
 
