@@ -29,7 +29,7 @@ def main() -> None:
     with open(f"plots/{name}_roc.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["fpr", "tpr"])
-        w.writerows((f"{a:.6f}", f"{b:.6f}") for a, b in zip(fpr, tpr))
+        w.writerows((f"{a:.6f}", f"{b:.6f}") for a, b in zip(fpr, tpr, strict=True))
 
 
 if __name__ == "__main__":

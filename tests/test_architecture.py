@@ -50,7 +50,9 @@ def test_third_party_libraries_stay_in_their_layer(module: Path) -> None:
         owner = OWNERS.get(top(name))
         if owner:
             allowed = (owner,) if isinstance(owner, str) else owner
-            assert rel(module).startswith(allowed), f"{rel(module)} imports {name}; only {owner} may"
+            assert rel(module).startswith(allowed), (
+                f"{rel(module)} imports {name}; only {owner} may"
+            )
 
 
 CORE = [

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tests.oracle.dvc_oracle import Accepted, OracleResult, Rejected, Unsupported, run_oracle
+from tests.oracle.dvc_oracle import Accepted, OracleResult, Rejected, run_oracle
 
 # Pinned so that nothing depends on the machine's git config.
 GIT_ENV = {
