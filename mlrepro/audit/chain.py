@@ -56,6 +56,9 @@ def parse(stored: StoredEntry) -> dict[str, Any] | None:
 
 
 def verify(stored: list[StoredEntry], known_head: str | None = None) -> Verdict:
+    """Every check that fails, as the format states them: the plain reference verifier.
+    The commands use :func:`mlrepro.audit.verify.check`, which traces each failure to
+    the entry that caused it; a property test keeps the two passing and failing alike."""
     breaks: list[Break] = []
     by_id: dict[str, dict[str, Any]] = {}
     for s in stored:

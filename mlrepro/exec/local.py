@@ -37,13 +37,14 @@ class CommandResult:
 def stage_env(root: str, stage_id: str) -> dict[str, str]:
     """The environment a stage's command runs in: ours, plus what DVC gives its commands.
 
-    ``DVC_ROOT`` (the repository root, kept when already set, as DVC keeps it for
-    queued experiments) and ``DVC_STAGE`` (the stage's address, ``name`` or
-    ``sub/dvc.yaml:name``): tools such as dvclive read them to know they run inside a
-    pipeline, and without them call DVC's ``exp save`` when they finish.
-    ``MLREPRO_ROOT`` and ``MLREPRO_STAGE`` carry the same values, always ours."""
+    ``DVC_ROOT`` (the repository root) and ``DVC_STAGE`` (the stage's address, ``name``
+    or ``sub/dvc.yaml:name``): tools such as dvclive read them to know they run inside a
+    pipeline, and without them call DVC's ``exp save`` when they finish. DVC keeps an
+    inherited ``DVC_ROOT`` for its queued experiments; mlrepro has none, and one
+    inherited from an outer ``dvc repro`` would name another project, so it is always
+    this one. ``MLREPRO_ROOT`` and ``MLREPRO_STAGE`` carry the same values."""
     env = dict(os.environ)
-    env.setdefault("DVC_ROOT", root)
+    env["DVC_ROOT"] = root
     env["DVC_STAGE"] = stage_id
     env["MLREPRO_ROOT"] = root
     env["MLREPRO_STAGE"] = stage_id

@@ -10,6 +10,9 @@ from mlrepro.dag.select import topological_order
 from mlrepro.ops import runcache
 from mlrepro.ops.context import Context
 from mlrepro.spec.model import Stage
+from mlrepro.store.objects import CorruptObjectError, MissingObjectError
+from mlrepro.store.tree import MalformedTreeError, Tree
+from mlrepro.workspace.lockfile import Artifact
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,8 +212,18 @@ def _expand_groups(ctx: Context, targets: Iterable[str]) -> list[str]:
 def plan(
     ctx: Context, order: list[str], *, force: bool = False, use_run_cache: bool = True
 ) -> dict[str, StageStatus]:
-    """Status of every stage in ``order``, upstream changes propagated downstream."""
+    """Status of every stage in ``order``, judged as repro will judge it.
+
+    repro decides whether a stage is up to date only once its upstream stages have
+    finished, so a dependency that an upstream stage rewrites is judged by the bytes it
+    will write: known when that stage is restored from the cache (the entry or lock
+    block names them), unknown when it runs. A stage whose every reason follows from
+    an unknown is conditional (``after``); one whose inputs all come back as recorded is
+    up to date."""
     result: dict[str, StageStatus] = {}
+    # output path -> the digest it will have once the stages before it are done
+    # (None: not known until its stage has run)
+    coming: dict[str, str | None] = {}
     for sid in order:
         stage = ctx.by_id[sid]
         if stage.frozen and not force:
@@ -218,79 +231,172 @@ def plan(
             continue
         if force:
             result[sid] = StageStatus(sid, stage.frozen, (Reason("forced"),))
+            coming.update(dict.fromkeys((o.path for o in stage.all_outs), None))
             continue
-        reasons = own_reasons(ctx, stage)
         ups = [u for u in ctx.producers[sid] if u in result and result[u].changed]
-        restore = bool(reasons) and use_run_cache
-        if not ups:
-            restore = restore and _restorable(ctx, stage)
-            result[sid] = StageStatus(sid, stage.frozen, tuple(reasons), restore=restore)
-            continue
-        own = [r for r in reasons if not _follows_upstream(ctx, stage, r, ups)]
-        # its own outputs missing or altered: its lock block brings them back
-        restore = restore and all(r.code in _OUTPUT_GONE for r in own) and bool(own)
-        restore = restore and _block_restorable(ctx, stage)
-        if not own or restore:
-            # as repro will find: a stage whose inputs come back byte for byte is up to
-            # date (or restored from its block), which it can only tell after they ran
-            result[sid] = StageStatus(
+        reasons = own_reasons(ctx, stage)
+        # dependencies an upstream stage rewrites are judged by what it will write
+        rewritten = {d for d in stage.deps if _produced_by(ctx, d, ups)}
+        standing = [r for r in reasons if not (r.code in _DEP_CODES and r.path in rewritten)]
+        following: list[Reason] = []
+        waits: list[str] = []
+        definite = False
+        for d in sorted(rewritten):
+            now = next((r for r in reasons if r.path == d and r.code in _DEP_CODES), None)
+            decided_by, coming_digest = _decided_upstream(ctx, stage, d, ups, coming)
+            if decided_by is None:
+                definite = True
+                if now is not None:
+                    standing.append(now)
+                elif coming_digest is not None:
+                    standing.append(
+                        Reason("dep-changed", d, _recorded_dep(ctx, stage, d), coming_digest)
+                    )
+            elif decided_by:
+                if now is not None:
+                    following.append(now)
+                waits += [u for u in decided_by if u not in waits]
+            # else: the bytes coming back are the recorded ones, whatever is there now
+        running = [u for u in ups if not (result[u].restore and not result[u].conditional)]
+        outs: list[Artifact] | None = None
+        if definite or (standing and not waits):
+            if not waits and use_run_cache:
+                outs = _restore_outs(ctx, stage, coming)
+            status = StageStatus(
                 sid,
                 stage.frozen,
-                (*(Reason("upstream-bytes", u) for u in ups), *reasons),
-                after=tuple(ups),
+                (*standing, *following, *(Reason("upstream", u) for u in running)),
+                restore=outs is not None,
+            )
+        elif not standing and not waits:
+            status = StageStatus(sid, stage.frozen, ())
+        elif not standing:
+            status = StageStatus(
+                sid,
+                stage.frozen,
+                (*(Reason("upstream-bytes", u) for u in waits), *following),
+                after=tuple(waits),
+            )
+        elif all(r.code in _OUTPUT_GONE for r in standing):
+            # when the upstream writes its recorded bytes, the lock block brings the
+            # outputs back; otherwise the stage runs
+            restore = use_run_cache and _block_restorable(ctx, stage)
+            status = StageStatus(
+                sid,
+                stage.frozen,
+                (*(Reason("upstream-bytes", u) for u in waits), *standing, *following),
+                after=tuple(waits),
                 restore=restore,
             )
-        else:
-            result[sid] = StageStatus(
-                sid, stage.frozen, (*reasons, *(Reason("upstream", u) for u in ups))
+        else:  # a reason of its own (a param, the command...) and an upstream that runs
+            status = StageStatus(
+                sid,
+                stage.frozen,
+                (*standing, *following, *(Reason("upstream", u) for u in running)),
             )
+        result[sid] = status
+        if status.changed:
+            known = {a.path: a.digest for a in outs or ()}
+            coming.update({o.path: known.get(o.path) for o in stage.all_outs})
     return result
 
 
 _OUTPUT_GONE = frozenset({"out-missing", "out-modified"})
+_DEP_CODES = frozenset({"dep-missing", "dep-changed"})
 
 
-def _restorable(ctx: Context, stage: Stage) -> bool:
-    """Whether repro would restore the stage's outputs from the cache, not run it."""
-    deps = [ctx.dep_artifact(d) for d in sorted(set(stage.deps))]
+def _produced_by(ctx: Context, path: str, ups: list[str]) -> bool:
+    return any(s.id in ups for s, _ in ctx.trie.overlapping(path))
+
+
+def _recorded_dep(ctx: Context, stage: Stage, path: str) -> str | None:
+    mine = ctx.lock.stages.get(stage.id)
+    return next((a.digest for a in mine.deps if a.path == path), None) if mine else None
+
+
+def _decided_upstream(
+    ctx: Context, stage: Stage, path: str, ups: list[str], coming: dict[str, str | None]
+) -> tuple[list[str] | None, str | None]:
+    """How the dependency ``path`` will compare with this stage's lock block once the
+    upstream stages ``ups`` are done, and the digest it will have when that is known.
+    None: it will differ, or nothing can tell; ``[]``: the bytes that come back are the
+    recorded ones; else the upstream stages whose bytes decide (they run: if they write
+    what their lock blocks recorded, it matches)."""
+    recorded = _recorded_dep(ctx, stage, path)
+    producers = [(s, out) for s, out in ctx.trie.overlapping(path) if s.id in ups]
+    deciding: list[str] = []
+    known: str | None = None
+    for up, out in producers:
+        if out == path:
+            known = coming.get(out)
+            theirs = known if known is not None else _recorded_out(ctx, up.id, out)
+        elif path.startswith(out + "/"):  # a file inside the upstream's folder
+            theirs = _inside(ctx, up.id, out, coming.get(out), path)
+            known = theirs if coming.get(out) is not None else None
+        else:
+            return None, None  # a folder holding the upstream's output and other files
+        if recorded is None or theirs is None or theirs != recorded:
+            return None, known
+        if known is None:
+            deciding.append(up.id)
+    return deciding, known
+
+
+def _recorded_out(ctx: Context, sid: str, path: str) -> str | None:
+    rec = ctx.lock.stages.get(sid)
+    return next((a.digest for a in rec.outs if a.path == path), None) if rec else None
+
+
+def _inside(ctx: Context, sid: str, folder: str, digest: str | None, path: str) -> str | None:
+    """The digest of ``path`` inside the folder output ``folder``: from the tree object
+    of ``digest``, or of the folder the stage's lock block records."""
+    digest = digest or _recorded_out(ctx, sid, folder)
+    if digest is None:
+        return None
+    try:
+        tree = Tree.from_bytes(ctx.project.store.read_bytes(digest.split(":", 1)[1]))
+    except (MissingObjectError, CorruptObjectError, MalformedTreeError):
+        return None
+    rel = path[len(folder) + 1 :]
+    entry = next((e for e in tree.entries if e.path == rel), None)
+    return f"xxh3-128:{entry.xxh}" if entry is not None else None
+
+
+def _restore_outs(
+    ctx: Context, stage: Stage, coming: dict[str, str | None]
+) -> list[Artifact] | None:
+    """What repro would restore the stage from (its inputs as they will be once the
+    stages before it are done), or None when it runs."""
+    deps = []
+    for d in sorted(set(stage.deps)):
+        overlapping = [out for out in coming if d == out or _nested(d, out)]
+        if not overlapping:
+            deps.append(ctx.dep_artifact(d))
+        elif overlapping == [d] and coming[d] is not None:
+            deps.append(Artifact(d, coming[d]))
+        else:  # rewritten by a stage that runs, or only in part: known after it ran
+            return None
     if any(d.digest is None for d in deps):
-        return False
+        return None
     key = runcache.run_key(stage, deps, ctx.param_values(stage))
     project = ctx.project
-    return runcache.restorable(
+    return runcache.source(
         project.cache_dir, project.store, stage, key, ctx.lock.stages.get(stage.id)
     )
+
+
+def _nested(a: str, b: str) -> bool:
+    return a.startswith(b + "/") or b.startswith(a + "/")
 
 
 def _block_restorable(ctx: Context, stage: Stage) -> bool:
     """Whether the stage's lock block names outputs the cache holds, all of them."""
     rec = ctx.lock.stages.get(stage.id)
-    if rec is None or not runcache.cacheable(stage):
+    if rec is None:
         return False
-    key = runcache.run_key(stage, rec.deps, rec.params, cmd=rec.cmd)
     project = ctx.project
-    return runcache.restorable(project.cache_dir, project.store, stage, key, rec)
-
-
-def _follows_upstream(ctx: Context, stage: Stage, reason: Reason, ups: list[str]) -> bool:
-    """True when ``reason`` goes away if the upstream stages ``ups`` rewrite what the lock
-    recorded: a dependency they produce is missing or differs now, and this stage's
-    record names the bytes their records name (or a part of them we cannot compare)."""
-    if reason.code not in ("dep-missing", "dep-changed") or reason.path is None:
-        return False
-    producers = [(s, out) for s, out in ctx.trie.overlapping(reason.path) if s.id in ups]
-    if not producers:
-        return False
-    mine = ctx.lock.stages.get(stage.id)
-    recorded = {a.path: a.digest for a in mine.deps} if mine is not None else {}
-    for up, out in producers:
-        if out != reason.path:
-            continue  # a folder's part or whole: only the upstream's run can tell
-        theirs = ctx.lock.stages.get(up.id)
-        written = next((a.digest for a in theirs.outs if a.path == out), None) if theirs else None
-        if written is None or written != recorded.get(reason.path):
-            return False
-    return True
+    key = runcache.block_key(stage, rec)
+    return runcache.source(project.cache_dir, project.store, stage, key, rec) is not None
 
 
 def data_status(ctx: Context) -> list[DataStatus]:

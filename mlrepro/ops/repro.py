@@ -164,6 +164,17 @@ class _Runner:
             ctx.project.store, ctx.hasher, ctx.project.config.link_types, ctx.project.tmp_dir
         )
         self._reasons: dict[str, tuple[Reason, ...]] = {}
+        # stages whose lock block the workspace bore out before anything ran (their
+        # dependencies, params, command and outputs matched it): see _record
+        self._borne_out = {sid for sid in order if self._bears_out(sid)}
+
+    def _bears_out(self, sid: str) -> bool:
+        if sid not in self.ctx.lock.stages:
+            return False
+        try:
+            return not own_reasons(self.ctx, self.ctx.by_id[sid])
+        except MlreproError:
+            return False  # a params file gone: the stage fails when it is reached
 
     # -- scheduling ------------------------------------------------------------
 
@@ -267,17 +278,11 @@ class _Runner:
             return None
         record = StageRecord(cmd=stage.cmd, deps=tuple(deps), params=params)
         key = runcache.run_key(stage, deps, params)
-        if self._run_cacheable(stage):
-            before = ctx.lock.stages.get(sid)
-            if before is not None:
-                # its lock block is a run too: when only its outputs are missing or
-                # altered (a fresh clone with a filled cache), they come back from it
-                self._remember(stage, before)
-            if self._restore(stage, record, key):
-                return None
+        self._reasons[sid] = tuple(reasons)
+        if self._run_cacheable(stage) and self._restore(stage, record, key):
+            return None
         self.emit("start", sid, "; ".join(r.describe() for r in reasons))
         fut = pool.submit(self._execute, stage)
-        self._reasons[sid] = tuple(reasons)
         return fut, (stage, record, key)
 
     # -- one stage --------------------------------------------------------------
@@ -302,9 +307,14 @@ class _Runner:
         runcache.remember(self.ctx.project.cache_dir, self.ctx.project.store, stage, record)
 
     def _restore(self, stage: Stage, record: StageRecord, key: str) -> bool:
+        """Bring the outputs back from the cache instead of running: from the stage's own
+        lock block when it records this run (outputs only missing or altered, as in a
+        fresh clone whose cache holds the objects), else from a run-cache entry."""
         ctx = self.ctx
         store = ctx.project.store
-        outs = runcache.usable(ctx.project.cache_dir, store, stage, key)
+        outs = runcache.source(
+            ctx.project.cache_dir, store, stage, key, ctx.lock.stages.get(stage.id)
+        )
         if outs is None:
             return False
         for out in stage.all_outs:
@@ -322,7 +332,10 @@ class _Runner:
             self.emit("line", stage.id, f"run-cache entry unusable ({exc.message}); running it")
             return False
         self._audit("stage.restore", stage, record, key, outs)
-        self._record(stage, StageRecord(record.cmd, record.deps, record.params, tuple(outs)))
+        restored = StageRecord(record.cmd, record.deps, record.params, tuple(outs))
+        self._record(stage, restored)
+        # the workspace now bears the block out, as for a stage found up to date
+        self._remember(stage, restored)
         self.outcomes[stage.id] = StageOutcome(
             stage.id, "restored", message="restored from the run-cache"
         )
@@ -415,14 +428,30 @@ class _Runner:
     def _record(self, stage: Stage, record: StageRecord) -> None:
         ctx = self.ctx
         before = ctx.lock.stages.get(stage.id)
-        if before is not None and before != record and runcache.cacheable(stage):
-            # the state being replaced stays restorable when the inputs return to it
+        reasons = self._reasons.get(stage.id, ())
+        if (
+            before is not None
+            and before != record
+            and (
+                stage.id in self._borne_out
+                or (reasons and all(r.code in _CLAIMED for r in reasons))
+            )
+            and runcache.cacheable(stage)
+        ):
+            # The block being replaced stays restorable when the inputs return to it, when
+            # the workspace bore it out as the up-to-date check does: before anything ran,
+            # or (the stage's own change) all but the params or command the user edited,
+            # whose old values only the block can tell.
             self._remember(stage, before)
         ctx.project.store.sync()  # the objects the record names are durable first
         ctx.lock = ctx.lock.with_stage(stage.id, record)
         write_lock(ctx.project.root, ctx.lock)
         ignore_outputs(ctx.project.root, [o.path for o in stage.all_outs if o.cache])
         ctx.project.stats.flush()
+
+
+# reasons that leave a lock block's outputs and dependencies checked against the workspace
+_CLAIMED = frozenset({"param-changed", "param-added", "param-removed", "cmd-changed"})
 
 
 class _Failed(Exception):

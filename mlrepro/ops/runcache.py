@@ -77,39 +77,54 @@ def usable(cache_dir: str, store: ObjectStore, stage: Stage, key: str) -> list[A
     return outs if all(all_present(store, a) for a in outs) else None
 
 
-def restorable(
-    cache_dir: str, store: ObjectStore, stage: Stage, key: str, rec: StageRecord | None
-) -> bool:
-    """Whether repro would restore ``stage`` (inputs keyed ``key``) instead of running
-    it: from an entry, or from its lock block ``rec`` when that is the same run."""
-    if not cacheable(stage):
-        return False
-    if usable(cache_dir, store, stage, key) is not None:
-        return True
+def _block_matches(stage: Stage, rec: StageRecord | None, key: str | None = None) -> bool:
+    """``rec`` names every output of ``stage`` and (with ``key``) is the run ``key`` names."""
     return (
         rec is not None
         and bool(rec.outs)
+        and all(a.digest is not None for a in rec.deps)
         and {a.path for a in rec.outs} == {o.path for o in stage.all_outs}
-        and run_key(stage, rec.deps, rec.params, cmd=rec.cmd) == key
-        and all(all_present(store, a) for a in rec.outs)
+        and (key is None or block_key(stage, rec) == key)
     )
 
 
+def block_key(stage: Stage, rec: StageRecord) -> str:
+    """The key of the run a lock block records (its command, digests and values; the
+    working folder and output paths are the stage's, which the block matches)."""
+    return run_key(stage, rec.deps, rec.params, cmd=rec.cmd)
+
+
+def source(
+    cache_dir: str, store: ObjectStore, stage: Stage, key: str, block: StageRecord | None
+) -> list[Artifact] | None:
+    """What restores ``stage`` for the inputs keyed ``key``, or None (it must run).
+
+    The stage's own lock block comes first when it records this very run and the cache
+    holds its objects: the lock says what this commit's outputs are (as ``checkout``
+    would bring them back), even where a later run of a command that is not
+    deterministic left another entry under the same key. Otherwise the entry."""
+    if not cacheable(stage):
+        return None
+    if _block_matches(stage, block, key):
+        assert block is not None
+        if all(all_present(store, a) for a in block.outs):
+            return list(block.outs)
+    return usable(cache_dir, store, stage, key)
+
+
 def remember(cache_dir: str, store: ObjectStore, stage: Stage, rec: StageRecord) -> bool:
-    """Make a lock record restorable: an entry for the run it describes, when its outputs
-    are all in the cache and no entry exists yet. So a state the committed lock (or an
-    earlier repro) accepted comes back at once when the inputs return to it (issue 14).
-    Returns whether an entry was written."""
-    if not cacheable(stage) or not rec.outs or any(a.digest is None for a in rec.deps):
+    """Make a lock block restorable: an entry for the run it records, when its outputs
+    are all in the cache and there is no usable entry under its key yet. Called only for
+    blocks the workspace bears out (see repro), so a state a repro accepted comes back
+    at once when the inputs return to it (issue 14). Returns whether it wrote one."""
+    if not cacheable(stage) or not _block_matches(stage, rec):
         return False
-    if {a.path for a in rec.outs} != {o.path for o in stage.all_outs}:
-        return False
-    key = run_key(stage, rec.deps, rec.params, cmd=rec.cmd)
-    if lookup(cache_dir, key) is not None:
+    key = block_key(stage, rec)
+    if usable(cache_dir, store, stage, key) is not None:
         return False
     if not all(all_present(store, a) for a in rec.outs):
         return False
-    record(cache_dir, key, list(rec.outs))
+    record(cache_dir, key, list(rec.outs))  # replaces an entry whose objects are gone
     return True
 
 

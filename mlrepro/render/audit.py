@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -36,13 +37,22 @@ def log_line(c: Checked) -> str:
     who = actor.get("git_email") or actor.get("os_user")
     status = details.get("status")
     broken = c.problem
-    return (
+    return shown(
         f"#{e.get('seq')}  {e.get('time')}  {e.get('action')}  {what(details)}"
         + (f"  [{status}]" if status and status != "succeeded" else "")
         + (f"  [BROKEN: {_TAG.get(broken.kind, broken.kind)}]" if broken else "")
         + f"  by {who} on {e.get('host')}"
         + f"  at {str(git.get('commit') or '-')[:12]}{' (dirty)' if git.get('dirty') else ''}"
     )
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def shown(text: str) -> str:
+    """Entry text as printed: control characters (a newline, a terminal escape) written
+    as ``\\xNN``, so no entry, edited or not, can forge a line of a report or restyle it."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def part(entry: dict[str, Any], key: str) -> dict[str, Any]:
@@ -138,8 +148,8 @@ def _name(p: Problem) -> str:
         action = " ".join(
             str(x) for x in (p.about.get("action"), what(part(p.about, "details"))) if x
         )
-        about = f"{action}, {p.about.get('time')}, "
-    return f"entry #{p.seq} ({about}id {p.entry[:16]}…)"
+        about = shown(f"{action}, {p.about.get('time')}, ")
+    return f"entry #{p.seq} ({about}id {shown(p.entry[:16])}…)"
 
 
 def _span(seqs: Iterable[int], most: int = 3) -> str:

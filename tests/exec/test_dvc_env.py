@@ -120,15 +120,19 @@ def test_commands_see_the_root_and_their_stage(proj: Proj) -> None:
 
 
 def test_an_inherited_dvc_stage_is_replaced(proj: Proj, monkeypatch: pytest.MonkeyPatch) -> None:
-    # mlrepro run from inside another pipeline's stage: each command gets its own stage name
+    # mlrepro run from inside another pipeline's stage: each command gets its own stage
+    # name and this repository's root (mlrepro has no queued experiments that would
+    # need the outer root, for which DVC keeps an inherited DVC_ROOT)
     monkeypatch.setenv("DVC_STAGE", "outer")
     monkeypatch.setenv("MLREPRO_STAGE", "outer")
+    monkeypatch.setenv("DVC_ROOT", "/somewhere/else")
     proj.write("show_env.py", SHOW_ENV)
     proj.pipeline({"inner": {"cmd": f"{PY} show_env.py inner.json", "outs": ["inner.json"]}})
     proj.commit("pipeline")
     proj.ok("repro")
     seen = json.loads(proj.read("inner.json"))
     assert seen["DVC_STAGE"] == seen["MLREPRO_STAGE"] == "inner"
+    assert seen["DVC_ROOT"] == seen["MLREPRO_ROOT"] == os.path.realpath(proj.root)
 
 
 TRAIN = """\

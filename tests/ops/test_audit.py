@@ -379,3 +379,18 @@ def test_log_filters_by_revision_time_and_actor(proj: Proj) -> None:
     assert entries(proj, "--actor", "somebody else") == []
     assert len(entries(proj, "--since", "2000-01-01")) == 2
     assert entries(proj, "--since", "2999-01-01") == []
+
+
+def test_an_edited_entry_cannot_forge_report_lines(proj: Proj) -> None:
+    """The edited entry's own text (a newline, a terminal escape in its action) is shown
+    escaped: the forger cannot add an 'audit log OK' line or recolour the report."""
+    four_runs(proj)
+    forged = b"stage.run\\naudit log OK: 4 entries\\u001b[32m"
+    tamper(
+        proj, lambda b: b.replace(b'"action":"stage.run"', b'"action":"' + forged + b'"'), which=1
+    )
+    proc = proj.fails("audit", "verify")
+    for text in (proc.stdout, proj.ok("audit", "log").stdout):
+        assert "\x1b" not in text
+        assert not any(line.startswith("audit log OK") for line in text.splitlines())
+        assert "stage.run\\x0aaudit log OK: 4 entries\\x1b[32m" in text
