@@ -250,3 +250,34 @@ def test_a_fresh_clone_with_the_objects_restores_instead_of_running(
     # with --no-run-cache nothing is promised from the cache
     os.unlink(dest / "score.txt")
     assert "(restored" not in clone.ok("repro", "--dry", "--no-run-cache").stdout
+
+
+def test_the_stages_own_lock_block_comes_before_a_later_entry(proj: Proj) -> None:
+    """A command that is not deterministic, run twice with the same inputs: the run-cache
+    keeps the later run, but at a commit whose lock names the first one, repro restores
+    the first (as checkout would) and leaves the committed lock as it was."""
+    stamps = str(proj.ext("stamps.jsonl"))
+    proj.write("in.txt", "in\n")
+    proj.pipeline(
+        {
+            "clock": {
+                "cmd": proj.cmd(["stamp", stamps, "clock", "ran"], ["cat", "out.txt", stamps]),
+                "deps": ["in.txt"],
+                "outs": ["out.txt"],
+            }
+        }
+    )
+    proj.ok("repro")
+    proj.commit("first")
+    first = proj.read("out.txt")
+    proj.ok("repro", "-f")
+    assert proj.read("out.txt") != first
+    proj.commit("second")
+    proj.git("checkout", "-q", "HEAD~1", "--", "mlrepro.lock")
+    lock = proj.lock_text()
+    os.unlink(proj.root / "out.txt")
+    doc = json.loads(proj.ok("status", "--json").stdout)
+    assert doc["stages"][0]["restore"] is True
+    proj.ok("repro")
+    assert proj.read("out.txt") == first
+    assert proj.lock_text() == lock
