@@ -124,7 +124,8 @@ def repro(
         names = ", ".join(f"'{o.id}'" for o in failed)
         raise MlreproError(
             f"stage {names} failed: {failed[0].message}",
-            hint="fix the stage and run `mlrepro repro` again; finished stages are kept",
+            hint=failed[0].hint
+            or "fix the stage and run `mlrepro repro` again; finished stages are kept",
         )
     if quiet:
         return

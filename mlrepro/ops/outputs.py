@@ -49,3 +49,24 @@ def remove_output(root: str, relpath: str) -> None:
         shutil.rmtree(full)
     elif os.path.lexists(full):
         os.unlink(full)
+
+
+def outside(root: str, relpath: str) -> str | None:
+    """Where ``relpath`` really is when a symbolic link on its way (itself or a folder
+    above it) leads out of the repository; None when it stays inside. Checked before a
+    command runs and again after, since a command can make the link itself (issue 15)."""
+    real = os.path.realpath(os.path.join(root, relpath))
+    top = os.path.realpath(root)
+    if real == top or real.startswith(top.rstrip(os.sep) + os.sep):
+        return None
+    return real
+
+
+def drop_outside_link(root: str, relpath: str) -> bool:
+    """Remove ``relpath`` when it is itself a link leading outside and its folder lies
+    inside the repository (removing through a linked folder would delete elsewhere)."""
+    full = os.path.join(root, relpath)
+    if not os.path.islink(full) or outside(root, os.path.dirname(relpath) or ".") is not None:
+        return False
+    os.unlink(full)
+    return True

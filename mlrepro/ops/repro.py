@@ -23,7 +23,7 @@ from mlrepro.ops import runcache
 from mlrepro.ops.artifacts import Linker, save
 from mlrepro.ops.context import Context
 from mlrepro.ops.gitignore import ignore_outputs
-from mlrepro.ops.outputs import prepare_outputs, remove_output
+from mlrepro.ops.outputs import drop_outside_link, outside, prepare_outputs, remove_output
 from mlrepro.ops.plan import Reason, own_reasons, plan, select
 from mlrepro.spec.model import Stage
 from mlrepro.store.objects import CorruptObjectError, MissingObjectError
@@ -49,6 +49,7 @@ class StageOutcome:
     reasons: tuple[Reason, ...] = ()
     message: str = ""
     duration: float = 0.0
+    hint: str | None = None  # what to do, for a failure that knows
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +128,13 @@ def _save_data_inputs(ctx: Context, audit: Recorder) -> None:
     """Cache and record raw data that stages depend on (so a clone can restore it)."""
     changed = False
     for path in ctx.data_inputs():
+        where = outside(ctx.project.root, path)
+        if where is not None:
+            raise MlreproError(
+                f"data input '{path}' is a symbolic link leading outside the repository "
+                f"(to '{where}'): mlrepro caches data inputs and keeps no outside file",
+                hint="copy or move the data into the repository",
+            )
         artifact = save(ctx.project.store, ctx.hasher, path)
         if ctx.lock.data.get(path) != artifact:
             ctx.lock = ctx.lock.with_data(artifact)
@@ -243,6 +251,7 @@ class _Runner:
                     self.outcomes[stage.id] = StageOutcome(
                         stage.id, "interrupted", message="interrupted"
                     )
+                    self._leave_failed(stage)
                 raise
         return ReproResult(tuple(self.outcomes[sid] for sid in self.order if sid in self.outcomes))
 
@@ -367,6 +376,19 @@ class _Runner:
         ]
         if missing:
             raise _Failed(f"the command did not create output '{missing[0]}'", result.duration)
+        for o in stage.all_outs:
+            # the command may have made the output a link out of the repository: its
+            # target's bytes must not enter the cache, the lock or the audit log
+            where = outside(root, o.path)
+            if where is not None:
+                dropped = drop_outside_link(root, o.path)
+                raise _Failed(
+                    f"output '{o.path}' is a symbolic link leading outside the repository "
+                    f"(to '{where}')" + ("; the link was removed" if dropped else ""),
+                    result.duration,
+                    hint="a stage must write its outputs inside the repository, "
+                    "not link to files elsewhere",
+                )
         artifacts = [save(self.ctx.project.store, self.ctx.hasher, o.path) for o in stage.all_outs]
         return artifacts, result.duration
 
@@ -380,10 +402,14 @@ class _Runner:
         except _Interrupted:
             self.outcomes[sid] = StageOutcome(sid, "interrupted", reasons, "interrupted")
             self._audit("stage.run", stage, record, key, [], status="interrupted")
+            self._leave_failed(stage)
             return False
         except _Failed as exc:
-            self.outcomes[sid] = StageOutcome(sid, "failed", reasons, exc.message, exc.duration)
+            self.outcomes[sid] = StageOutcome(
+                sid, "failed", reasons, exc.message, exc.duration, hint=exc.hint
+            )
             self.emit("failed", sid, exc.message)
+            self._leave_failed(stage)
             self._audit(
                 "stage.run",
                 stage,
@@ -396,9 +422,11 @@ class _Runner:
                 exit_status=exc.exit_status,
             )
             return False
-        except MlreproError as exc:
-            self.outcomes[sid] = StageOutcome(sid, "failed", reasons, exc.message)
+        except MlreproError as exc:  # caching its outputs failed (a link out of a folder...)
+            self.outcomes[sid] = StageOutcome(sid, "failed", reasons, exc.message, hint=exc.hint)
             self.emit("failed", sid, exc.message)
+            self._audit("stage.run", stage, record, key, [], status="failed", message=exc.message)
+            self._leave_failed(stage)
             return False
         for a in artifacts:
             self.ctx.forget(a.path)
@@ -408,6 +436,19 @@ class _Runner:
         self.outcomes[sid] = StageOutcome(sid, "ran", reasons, duration=duration)
         self.emit("done", sid, f"{duration:.1f}s")
         return True
+
+    def _leave_failed(self, stage: Stage) -> None:
+        """A failed or interrupted stage's outputs stay as its command left them, for
+        the user to look at, but gitignored like every cached output, so `git add -A`
+        never commits half-written results (issue 15)."""
+        root = self.ctx.project.root
+        left = [
+            o.path
+            for o in stage.all_outs
+            if o.cache and os.path.lexists(os.path.join(root, o.path)) and not outside(root, o.path)
+        ]
+        if left:
+            ignore_outputs(root, left)
 
     def _audit(
         self,
@@ -455,11 +496,18 @@ _CLAIMED = frozenset({"param-changed", "param-added", "param-removed", "cmd-chan
 
 
 class _Failed(Exception):
-    def __init__(self, message: str, duration: float = 0.0, exit_status: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        duration: float = 0.0,
+        exit_status: int | None = None,
+        hint: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.duration = duration
         self.exit_status = exit_status
+        self.hint = hint
 
 
 class _Interrupted(Exception):
