@@ -46,12 +46,19 @@ def push(store: AuditStore, remote: str) -> int:
     if tip is None:
         return 0
     try:
-        store.git.push(remote, REF)
+        refused = store.git.push(remote, REF)
     except MlreproError as exc:
         raise MlreproError(
             f"the audit log was not pushed to '{remote}': {exc.message}",
-            hint=f"run `mlrepro audit pull {remote}` first, then push again",
+            hint="check the remote's name and that it can be reached (`git remote -v`)",
         ) from None
+    if refused is not None:
+        # one line, not git's page of advice: the remote holds entries this clone lacks
+        raise MlreproError(
+            f"the audit log was not pushed to '{remote}': the remote refused it ({refused}); "
+            "its log has entries this clone does not have",
+            hint=f"run `mlrepro audit pull {remote}` first, then push again",
+        )
     return len(store.git.files(tip, "entries"))
 
 

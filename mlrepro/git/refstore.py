@@ -231,8 +231,31 @@ class RefStore:
         out = self._git("for-each-ref", "--format=%(refname)", prefix, check=False) or ""
         return out.split()
 
-    def push(self, remote: str, ref: str) -> None:
-        self._git("push", "-q", remote, f"{ref}:{ref}")
+    def push(self, remote: str, ref: str) -> str | None:
+        """Push ``ref`` to the same name on ``remote``: None when it went through, else the
+        reason the remote refused it, as git words it (``fetch first``, ``non-fast-forward``).
+        A push that could not be made at all raises, with git's first error line."""
+        proc = subprocess.run(
+            ["git", "push", "--porcelain", remote, f"{ref}:{ref}"],
+            cwd=self.root,
+            capture_output=True,
+            check=False,
+        )
+        if proc.returncode == 0:
+            return None
+        # --porcelain: one "FLAG<TAB>FROM:TO<TAB>SUMMARY (REASON)" line per ref; "!" refused
+        for line in proc.stdout.decode(errors="replace").splitlines():
+            fields = line.split("\t")
+            if len(fields) >= 3 and fields[0] == "!":
+                summary = fields[2]
+                return summary[summary.find("(") + 1 : -1] if summary.endswith(")") else summary
+        lines = proc.stderr.decode(errors="replace").splitlines()
+        first = next((ln for ln in lines if ln.startswith(("fatal:", "error:"))), None)
+        raise MlreproError(
+            (first or (lines[0] if lines else f"git push exited with {proc.returncode}"))
+            .removeprefix("fatal: ")
+            .removeprefix("error: ")
+        )
 
     def blobs(self, commit: str, folder: str) -> list[tuple[str, bytes]]:
         """(path, bytes) of every file under ``folder`` at ``commit``: one ``ls-tree``

@@ -52,7 +52,12 @@ def test_two_clones_append_concurrently_and_converge(
     b.ok("repro")
     a.ok("audit", "push")
     proc = b.fails("audit", "push")
-    assert "pull" in proc.stderr  # the remote moved on: pull first
+    # the remote moved on: one line and what to do, not git's rejection (issue 15)
+    assert proc.stderr.splitlines() == [
+        "error: the audit log was not pushed to 'origin': the remote refused it (fetch first); "
+        "its log has entries this clone does not have",
+        "hint: run `mlrepro audit pull origin` first, then push again",
+    ]
     assert "merged: 1 entries" in b.ok("audit", "pull").stdout
     b.ok("audit", "push")
     a.ok("audit", "pull")
@@ -84,3 +89,13 @@ def test_an_edited_and_force_pushed_log_is_reported_in_the_other_clone(
     out = b.fails("audit", "verify").stdout
     assert "BROKEN in the log fetched from 'origin': entry #1" in out and "edited" in out
     assert str(bare)  # the remote is a real bare repository on disk
+
+
+def test_a_push_to_no_such_remote_says_so_in_one_line(proj: Proj) -> None:
+    pipeline(proj)
+    proj.ok("repro")
+    proc = proj.fails("audit", "push", "nowhere")
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 2, proc.stderr
+    assert lines[0].startswith("error: the audit log was not pushed to 'nowhere': 'nowhere'")
+    assert lines[1] == "hint: check the remote's name and that it can be reached (`git remote -v`)"
