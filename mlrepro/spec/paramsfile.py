@@ -13,14 +13,27 @@ import json
 import os
 from typing import Any
 
+import xxhash
+
 from mlrepro.errors import PipelineError
 from mlrepro.spec.yamlio import parse_yaml
 
+# parsed files by (path, digest of their bytes): the pipeline loader reads params.yaml
+# for its variables and the params reader for the tracked values, and a large file
+# (tens of MB) costs seconds to parse; keyed by content, never by a stat that a
+# rewrite within one clock tick could leave unchanged (issue 15)
+_parsed: dict[tuple[str, str, str], Any] = {}
+
 
 def load_params_file(abspath: str, relpath: str) -> Any:
-    """Parse the file at ``abspath`` (reported as ``relpath``) into Python data."""
+    """Parse the file at ``abspath`` (reported as ``relpath``) into Python data. The
+    result is shared by every caller that reads the same bytes: never change it."""
     with open(abspath, "rb") as f:
-        return parse_params_bytes(f.read(), relpath)
+        data = f.read()
+    key = (abspath, relpath, xxhash.xxh3_128_hexdigest(data))
+    if key not in _parsed:
+        _parsed[key] = parse_params_bytes(data, relpath)
+    return _parsed[key]
 
 
 def parse_params_bytes(data: bytes, relpath: str, *, raw: bool = False) -> Any:

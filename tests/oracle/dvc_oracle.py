@@ -117,7 +117,12 @@ def run_oracle(root: str | os.PathLike[str]) -> OracleResult:
         tmp_path = Path(tmp)
         copy = tmp_path / "project"
         shutil.copytree(src, copy, symlinks=True)
-        with _dvc_environment(tmp_path), _chdir(copy), warnings.catch_warnings():
+        with (
+            _dvc_environment(tmp_path),
+            _chdir(copy),
+            _pure_yaml(),
+            warnings.catch_warnings(),
+        ):
             # pygtrie deprecations raised from inside DVC's graph code.
             warnings.simplefilter("ignore", DeprecationWarning)
             try:
@@ -161,6 +166,21 @@ def _describe(exc: BaseException) -> str:
         cause = cause.__cause__ or cause.__context__
         seen += 1
     return "\n".join(parts)
+
+
+@contextlib.contextmanager
+def _pure_yaml() -> Iterator[None]:
+    """DVC with ruamel's Python parser, the reference behaviour (a ``pip install dvc``
+    today, whose ruamel no longer pulls its C parser in). mlrepro itself uses the C
+    parser where it gives the same result, so the comparison checks that too."""
+    import ruamel.yaml.main as ruamel_main
+
+    saved = ruamel_main.CParser
+    ruamel_main.CParser = None
+    try:
+        yield
+    finally:
+        ruamel_main.CParser = saved
 
 
 @contextlib.contextmanager
