@@ -20,6 +20,7 @@ same bytes.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -30,7 +31,7 @@ from typing import Any, NamedTuple
 from mlrepro.audit.chain import StoredEntry, parse
 from mlrepro.audit.entry import EntryTemplate, entry_id
 from mlrepro.canonical import canonical_bytes
-from mlrepro.errors import MlreproError
+from mlrepro.errors import MlreproError, add_path
 from mlrepro.git.refstore import AUDIT_REF, Import, RefConflict, RefStore
 
 REF = AUDIT_REF
@@ -210,12 +211,18 @@ class AuditStore:
             self._end = end if end >= 0 else len(held)
             if self._end and held[self._end - 1 : self._end] != b"\n":
                 line = b"\n" + line  # after a torn line (a crash): start a line of its own
-        if self._end + len(line) > self._size:
-            grown = max(self._size * 2, self._end + len(line) + RESERVE, RESERVE)
-            grown = -(-grown // 4096) * 4096
-            os.pwrite(self._fd, bytes(grown - self._size), self._size)
-            self._size = grown
-        os.pwrite(self._fd, line, self._end)  # one write: a line is whole or torn, never mixed
+        try:
+            if self._end + len(line) > self._size:
+                grown = max(self._size * 2, self._end + len(line) + RESERVE, RESERVE)
+                grown = -(-grown // 4096) * 4096
+                os.pwrite(self._fd, bytes(grown - self._size), self._size)
+                self._size = grown
+            os.pwrite(self._fd, line, self._end)  # one write: whole or torn, never mixed
+        except OSError as exc:
+            # a full disk: at worst a torn line, which readers skip and the next
+            # append starts a line after, as after a crash
+            add_path(exc, self.pending_path)
+            raise
         self._end += len(line)
 
     def _send(self, data: bytes) -> None:
@@ -234,17 +241,21 @@ class AuditStore:
         self._marks.append(self._import.blob(data))
 
     def sync(self) -> None:
-        if self._fd is not None:
-            os.fsync(self._fd)
-            return
         try:
-            fd = os.open(self.pending_path, os.O_RDONLY)
-        except FileNotFoundError:
-            return
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+            if self._fd is not None:
+                os.fsync(self._fd)
+                return
+            try:
+                fd = os.open(self.pending_path, os.O_RDONLY)
+            except FileNotFoundError:
+                return
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            add_path(exc, self.pending_path)  # fsync names no file
+            raise
 
     def publish(self) -> int:
         """Commit pending entries to the ref; how many were published."""
@@ -290,12 +301,27 @@ class AuditStore:
                 streamed.abandon()
         # the entries are in the ref now; a crash before this line publishes them again,
         # which the check above (or, for older tips, the same paths and bytes) makes a no-op
-        os.truncate(self.pending_path, 0)
-        self._end = self._size = 0
+        self._clear()
         self._mine = []
         self._tip = False  # moved: read it again if needed
         self._tidy()
         return len(pending)
+
+    def _clear(self) -> None:
+        """Empty the pending file but keep its blocks: zeros over its lines (readers stop
+        at the first zero byte), so the next command's entries go into space the file
+        already has. On a full disk, `gc` must record what it deletes before it can
+        free anything (issue 15)."""
+        if self._fd is None:
+            with (
+                contextlib.suppress(FileNotFoundError),
+                open(self.pending_path, "r+b", buffering=0) as f,
+            ):
+                f.write(bytes(os.fstat(f.fileno()).st_size))
+            return
+        if self._end:
+            os.pwrite(self._fd, bytes(self._end), 0)
+        self._end = 0
 
     def _tidy(self) -> None:
         """Each publication adds a pack to the repository, and every git command (this

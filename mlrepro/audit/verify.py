@@ -30,13 +30,14 @@ import hashlib
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 from mlrepro.audit.chain import StoredEntry, parse
 from mlrepro.audit.entry import entry_id
 from mlrepro.audit.store import AuditStore
 from mlrepro.audit.sync import REMOTES
+from mlrepro.errors import os_error
 from mlrepro.fsutil import atomic_write
 from mlrepro.store.digest import hash_file
 from mlrepro.store.objects import ObjectStore
@@ -68,6 +69,9 @@ class Report:
     chained: tuple[int, ...]  # seqs of the entries that still chain up to the head
     cut_off: tuple[int, ...]  # seqs of entries with their bytes intact the head cannot reach
     entries: tuple[Checked, ...]  # every readable entry, oldest first
+    # why a log that verified could not be remembered as verified here (a full or
+    # read-only disk); empty when it was, or when nothing was to be remembered
+    unremembered: str = ""
 
     @property
     def ok(self) -> bool:
@@ -297,8 +301,19 @@ def verify_log(store: AuditStore) -> Report:
         head = report.heads[0]
         # its seq too: an entry edited where nothing after it shows it is then named
         seq = next(c.entry["seq"] for c in report.entries if c.id == head)
-        os.makedirs(store.dir, exist_ok=True)
-        atomic_write(_known_path(store), json.dumps({"head": head, "seq": seq}).encode() + b"\n")
+        if known_head(store) == Known(head, seq):
+            return report  # remembered already: nothing to write (a full disk stays usable)
+        try:
+            os.makedirs(store.dir, exist_ok=True)
+            atomic_write(
+                _known_path(store), json.dumps({"head": head, "seq": seq}).encode() + b"\n"
+            )
+        except OSError as exc:
+            # The log verified; only remembering it failed, which weakens the next
+            # verification (it compares with the head remembered before), not this
+            # one: say so and go on (issue 15). atomic_write left nothing behind.
+            why = os_error(exc, path=_known_path(store)).message
+            return replace(report, unremembered=why)
     return report
 
 

@@ -96,6 +96,12 @@ def verify(deep: bool) -> None:
         report = verify_log(store)
         deep_result = deep_check(store, project.store) if deep else None
         remotes = check_remotes(store)
+    if report.unremembered:
+        click.echo(
+            f"warning: could not remember the verified head ({report.unremembered}); "
+            "the next audit verify compares with the head remembered before",
+            err=True,
+        )
     for name, theirs in sorted(remotes.items()):
         for line in render.verify_lines(theirs, f"in the log fetched from '{name}': "):
             click.echo(line)

@@ -17,7 +17,7 @@ import click
 
 from mlrepro import __version__
 from mlrepro.cli.group import Group
-from mlrepro.errors import EXIT_ERROR, EXIT_INTERRUPTED, MlreproError
+from mlrepro.errors import EXIT_ERROR, EXIT_INTERRUPTED, MlreproError, os_error
 
 # name -> (module, attribute, one-line help). The help text lives here so that
 # `mlrepro --help` can list commands without importing them.
@@ -169,6 +169,14 @@ def _main(args: list[str]) -> Any:
         # `mlrepro stage list | head` closing the pipe is not an error.
         sys.stderr.close()
         sys.exit(0)
+    except OSError as exc:
+        # the system refused (a full or read-only disk, a permission, a limit): the
+        # user's to fix, not a bug (issue 15); one line naming the path, and a hint
+        if debug:
+            raise
+        error = os_error(exc)
+        _report(error)
+        sys.exit(error.exit_code)
     except Exception:  # pragma: no cover - a bug in mlrepro, not a user error
         if debug:
             raise

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlrepro.audit.recorder import Recorder, artifact_json, stage_details
-from mlrepro.errors import MlreproError
+from mlrepro.errors import MlreproError, os_error
 from mlrepro.exec.local import run_command, stage_env, terminate_all
 from mlrepro.ops import runcache
 from mlrepro.ops.artifacts import Linker, save
@@ -389,7 +389,12 @@ class _Runner:
                     hint="a stage must write its outputs inside the repository, "
                     "not link to files elsewhere",
                 )
-        artifacts = [save(self.ctx.project.store, self.ctx.hasher, o.path) for o in stage.all_outs]
+        try:
+            artifacts = [
+                save(self.ctx.project.store, self.ctx.hasher, o.path) for o in stage.all_outs
+            ]
+        except OSError as exc:  # a full or read-only disk: the user's to fix (issue 15)
+            raise os_error(exc, doing="caching its outputs") from exc
         return artifacts, result.duration
 
     def _finish(

@@ -21,8 +21,10 @@ class StatusReport:
 
 
 def status(project: Project, *, targets: Iterable[str] | None = None) -> StatusReport:
+    # loaded before the flush is due: an invalid pipeline is reported as itself, never
+    # hidden behind a stat cache that could not even be opened (a full disk, issue 15)
+    ctx = Context.load(project)
     try:
-        ctx = Context.load(project)
         order = select(ctx, targets)
         statuses = plan(ctx, order)
         data = data_status(ctx)

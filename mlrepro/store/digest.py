@@ -13,16 +13,19 @@ costs, not the hashing.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import mmap
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import BinaryIO
 
 import xxhash
+
+from mlrepro.errors import add_path
 
 XXH = "xxh3-128"
 SHA = "sha256"
@@ -122,6 +125,9 @@ def read_small(path: str) -> bytes:
     fd = os.open(path, os.O_RDONLY)
     try:
         return read_fd(fd)
+    except OSError as exc:
+        add_path(exc, path)  # a read error (EIO) names no file
+        raise
     finally:
         os.close(fd)
 
@@ -173,21 +179,42 @@ def hash_mapped(
         while offset < total:
             length = min(WINDOW, total - offset)
             mm = mmap.mmap(f.fileno(), length, access=mmap.ACCESS_READ, offset=offset)
-            view = memoryview(mm)
-            try:
-                pending = [_pool().submit(s.update, view)] if s is not None else []
-                if sink is not None:
-                    pending.append(_pool().submit(_call, sink, view))
-                x.update(view)
-                for p in pending:
-                    p.result()
-            finally:
-                view.release()
-                mm.close()
+            _hash_window(mm, x, s, sink)
             offset += length
             size += length
     # (a file that grows while it is read is caught by the caller's stat check)
     return Digest(xxh=x.hexdigest(), size=size, sha=s.hexdigest() if s is not None else None)
+
+
+def _hash_window(
+    mm: mmap.mmap,
+    x: xxhash.xxh3_128,
+    s: hashlib._Hash | None,
+    sink: Callable[[memoryview], object] | None,
+) -> None:
+    """Feed one mapped window to xxh3 here, and to sha256 and the sink in helper threads.
+
+    Whatever fails, every helper is done with the window before it is let go, and an
+    error surfaces as itself (issue 15). Unmapping under a helper still reading would
+    crash; and where a helper's error holds a view of the window (the traceback of an
+    ENOSPC raised in the sink keeps its slices alive), closing the map raises
+    BufferError, which would replace that error: the map is then left to be unmapped
+    when the error and its views are gone."""
+    view = memoryview(mm)
+    pending: list[Future[None]] = []
+    try:
+        if s is not None:
+            pending.append(_pool().submit(s.update, view))
+        if sink is not None:
+            pending.append(_pool().submit(_call, sink, view))
+        x.update(view)
+    finally:
+        wait(pending)
+        with contextlib.suppress(BufferError):
+            view.release()
+            mm.close()
+    for p in pending:
+        p.result()  # the first error, if any
 
 
 def hash_file(path: str, *, sha: bool = False, size: int | None = None) -> Digest:
@@ -197,7 +224,11 @@ def hash_file(path: str, *, sha: bool = False, size: int | None = None) -> Diges
         return hash_mapped(path, sha=sha)
     except (ValueError, OSError):  # not mappable (a pipe, a special file system)
         with open(path, "rb", buffering=0) as f:
-            return hash_stream(f, sha=sha)
+            try:
+                return hash_stream(f, sha=sha)
+            except OSError as exc:
+                add_path(exc, path)  # a read error (EIO) names no file
+                raise
 
 
 def parse_tagged(value: str, algo: str) -> str:

@@ -22,7 +22,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from mlrepro.errors import MlreproError
+from mlrepro.errors import MlreproError, add_path
 from mlrepro.store import fileio
 from mlrepro.store.digest import (
     SMALL,
@@ -87,7 +87,11 @@ class _Batch:
             self._close_source()
             self.source_fd = os.open(head or ".", os.O_RDONLY | os.O_DIRECTORY)
             self.source_dir = head
-        return os.open(name, os.O_RDONLY, dir_fd=self.source_fd)
+        try:
+            return os.open(name, os.O_RDONLY, dir_fd=self.source_fd)
+        except OSError as exc:
+            add_path(exc, path, instead=True)  # not the bare name, relative to the folder
+            raise
 
     def _close_source(self) -> None:
         if self.source_fd >= 0:
@@ -211,16 +215,37 @@ class ObjectStore:
         """Copy ``src`` into the store while hashing it (one read of the file)."""
         if size is not None and size <= SMALL:
             return self.add_small(src, sha=sha)[0]
-        tmp = fileio.tmp_name(self.tmp_dir)
+        folder = self.tmp_dir
+        tmp = fileio.tmp_name(folder)
         try:
-            writer = fileio.DirectWriter(tmp)
+            try:
+                writer = fileio.DirectWriter(tmp)
+            except OSError as exc:
+                add_path(exc, folder, instead=True)  # the cache's folder, not a temporary name
+                raise
+            failed: list[bool] = []  # whether writing the copy failed (not reading)
+
+            def sink(view: memoryview) -> None:
+                try:
+                    writer(view)
+                except OSError as exc:
+                    add_path(exc, folder)  # a write error names no file
+                    failed.append(True)
+                    raise
+
             try:
                 try:
-                    digest = hash_mapped(src, sha=sha, sink=writer)
-                except (ValueError, OSError):  # not mappable: read it as a stream
-                    writer.restart()
+                    digest = hash_mapped(src, sha=sha, sink=sink)
+                except (ValueError, OSError):
+                    if failed:  # the copy failed (a full disk): reading again would too
+                        raise
+                    writer.restart()  # not mappable: read it as a stream
                     with open(src, "rb", buffering=0) as f:
-                        digest = hash_stream(f, sha=sha, sink=writer)
+                        try:
+                            digest = hash_stream(f, sha=sha, sink=sink)
+                        except OSError as exc:
+                            add_path(exc, src)  # a read error (EIO) names no file
+                            raise
             finally:
                 writer.close()
             if self.has(digest.xxh):
@@ -229,7 +254,9 @@ class ObjectStore:
                 os.chmod(tmp, READ_ONLY)
                 self._publish(tmp, digest.xxh)
         except BaseException:
-            with contextlib.suppress(FileNotFoundError):
+            # never made, or on a disk that refuses even this (read-only): the
+            # error that brought us here is the one to report
+            with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
         return digest
@@ -273,17 +300,23 @@ class ObjectStore:
                 )
             except OSError as exc:
                 if exc.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
+                    add_path(exc, parent, instead=True)  # not a name relative to the folder
                     raise
                 _tmpfile = False  # not on this file system: named temporary files
             else:
                 try:
-                    fileio.write_all(fd, data)
+                    try:
+                        fileio.write_all(fd, data)
+                    except OSError as exc:
+                        add_path(exc, parent)  # unnamed: its folder, on the same device
+                        raise
                     try:
                         fileio.name_open_file(fd, folder, name)
                     except FileExistsError:
                         pass  # written meanwhile: the same bytes (same address)
                     except OSError as exc:
                         if exc.errno not in (errno.ENOENT, errno.EXDEV, errno.EPERM):
+                            add_path(exc, self.path(xxh), instead=True)
                             raise
                         _tmpfile = False  # no /proc here: fall through to the old way
                     else:
@@ -292,10 +325,16 @@ class ObjectStore:
                     os.close(fd)
         tmp = fileio.tmp_name(parent)
         try:
-            fileio.write_new(tmp, data, READ_ONLY)
+            try:
+                fileio.write_new(tmp, data, READ_ONLY)
+            except OSError as exc:
+                add_path(exc, parent, instead=True)  # the folder, not a temporary name
+                raise
             self._publish(tmp, xxh)
         except BaseException:
-            with contextlib.suppress(FileNotFoundError):
+            # never made, or on a disk that refuses even this (read-only): the
+            # error that brought us here is the one to report
+            with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
 
@@ -340,11 +379,15 @@ class ObjectStore:
 
     def verify(self, xxh: str) -> bool:
         """Whether the object exists and its bytes still match its address."""
+        path = self.path(xxh)
         try:
-            with open(self.path(xxh), "rb", buffering=0) as f:
+            with open(path, "rb", buffering=0) as f:
                 return hash_stream(f).xxh == xxh
         except FileNotFoundError:
             return False
+        except OSError as exc:
+            add_path(exc, path)  # a read error (EIO) names no file
+            raise
 
     def remove(self, xxh: str) -> None:
         with contextlib.suppress(FileNotFoundError):

@@ -8,6 +8,7 @@ another process has to wait or give up.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -52,13 +53,19 @@ class RepoLock:
             "command": " ".join(["mlrepro", *sys.argv[1:]])[:200],
             "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(info).encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(info).encode(), 0)
+        except OSError:
+            # who holds the lock is only told to a process that has to wait; on a full
+            # disk the flock above is the lock, and `gc` must still get it (issue 15)
+            pass
         self._fd = fd
 
     def release(self) -> None:
         if self._fd is not None:
-            os.ftruncate(self._fd, 0)
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, 0)
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None

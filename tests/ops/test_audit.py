@@ -359,7 +359,7 @@ def test_entries_of_a_killed_repro_are_kept_and_published_next_time(proj: Proj) 
     proj.ok("repro")
     log = entries(proj)
     assert [e["details"].get("stage") for e in log if e["action"] == "stage.run"] == ["b", "a"]
-    assert (proj.root / ".mlrepro/audit/pending.jsonl").read_text() == ""
+    assert (proj.root / ".mlrepro/audit/pending.jsonl").read_text().strip("\0") == ""
     proj.ok("audit", "verify")
 
 

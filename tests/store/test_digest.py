@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import os
@@ -21,6 +22,7 @@ from mlrepro.store.digest import (
     Digest,
     digest_bytes,
     hash_file,
+    hash_mapped,
     hash_stream,
     parse_tagged,
     read_fd,
@@ -170,3 +172,28 @@ def test_tagged_digests_round_trip(data: bytes) -> None:
 def test_parse_tagged_refuses(value: str, algo: str) -> None:
     with pytest.raises(ValueError):
         parse_tagged(value, algo)
+
+
+@pytest.mark.parametrize("sha", [False, True])
+def test_a_sink_error_in_a_mapped_window_surfaces_as_itself(tmp_path: Path, sha: bool) -> None:
+    """Issue 15: a full disk while a large file is copied into the cache surfaced as
+    ``BufferError: cannot close exported pointers exist``. The failing sink (like the
+    direct writer, which slices the window) leaves views of the window alive in its
+    error's traceback, and closing the map under them raised over the real error."""
+    data = os.urandom(3 * SMALL)
+    path = tmp_path / "big.bin"
+    path.write_bytes(data)
+
+    def full_disk(view: memoryview) -> None:
+        head = view[: len(view) // 2]  # held by this frame, as write_all holds its slices
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), f"{len(head)} bytes")
+
+    with pytest.raises(OSError) as caught:
+        hash_mapped(str(path), sha=sha, sink=full_disk)
+    assert caught.value.errno == errno.ENOSPC
+    assert not isinstance(caught.value.__context__, BufferError)
+    del caught  # the error and the views it holds go; the map with them
+    # the same thread's next file hashes as before (no window or helper left over)
+    received: list[bytes] = []
+    check(hash_mapped(str(path), sha=sha, sink=lambda v: received.append(bytes(v))), data, sha=sha)
+    assert b"".join(received) == data

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import random
 import stat
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ from mlrepro.store import placing as placing_mod
 from mlrepro.store.digest import CHUNK, SMALL, XXH, hash_stream
 from mlrepro.store.objects import CorruptObjectError, MissingObjectError, ObjectStore
 from mlrepro.store.placing import copy_out, link_out
+from tests.adversarial.test_disk import fill, free_bytes, remount_read_only, small_disk
 
 DATA = st.binary(max_size=20_000)
 # real temp folders inside property tests: a fresh folder per example
@@ -616,3 +618,79 @@ def test_batches_belong_to_their_threads(store: ObjectStore, tmp_path: Path) -> 
             want = [xxhash.xxh3_128_hexdigest(Path(p).read_bytes()) for p in trees[who]]
             assert got[who] == want
     assert store._batches == {}
+
+
+# -- a full or read-only disk (issue 15), on a real tmpfs ----------------------------
+
+
+@pytest.fixture
+def disk(tmp_path: Path) -> Iterator[Path]:
+    with small_disk(tmp_path / "disk", size=4 << 20) as mounted:
+        yield mounted
+
+
+def test_a_large_file_on_a_full_disk_fails_with_enospc_naming_the_cache(
+    disk: Path, tmp_path: Path
+) -> None:
+    """The copy into the cache runs out of space part-way: the error is ENOSPC itself
+    (it was BufferError), naming the cache's folder; no temporary file or object stays,
+    the space comes back, and the next add that fits works."""
+    store = ObjectStore(str(disk / "cache"))
+    src = tmp_path / "big.bin"
+    src.write_bytes(random.Random(6).randbytes(6 << 20))  # more than the disk holds
+    free = free_bytes(disk)
+    with pytest.raises(OSError) as caught:
+        store.add_file(str(src), size=src.stat().st_size)
+    assert caught.value.errno == errno.ENOSPC
+    assert caught.value.filename == str(disk / "cache" / "tmp")
+    del caught
+    assert objects_on_disk(store) == []
+    assert debris(disk) == []
+    assert free_bytes(disk) >= free - (64 << 10)  # only folders were made
+    fits = random.Random(2).randbytes(SMALL + 4096)
+    src.write_bytes(fits)
+    d = store.add_file(str(src), size=len(fits))
+    assert Path(store.path(d.xxh)).read_bytes() == fits
+
+
+@pytest.mark.parametrize("unnamed", [True, False], ids=["O_TMPFILE", "named-temp"])
+def test_a_small_object_on_a_full_disk_fails_naming_its_folder(
+    disk: Path, monkeypatch: pytest.MonkeyPatch, unnamed: bool
+) -> None:
+    if unnamed and not objects_mod._tmpfile:
+        pytest.skip("O_TMPFILE is not available here")
+    monkeypatch.setattr(objects_mod, "_tmpfile", unnamed)  # which of the two ways is taken
+    store = ObjectStore(str(disk / "cache"))
+    data = random.Random(3).randbytes(20_000)
+    xxh = xxhash.xxh3_128_hexdigest(data)
+    folder = os.path.dirname(store.path(xxh))
+    os.makedirs(folder)
+    fill(disk)
+    with pytest.raises(OSError) as caught:
+        store.add_bytes(data)
+    assert caught.value.errno == errno.ENOSPC
+    assert caught.value.filename == folder
+    assert objects_on_disk(store) == []
+    assert debris(disk) == []
+
+
+@pytest.mark.parametrize("unnamed", [True, False], ids=["O_TMPFILE", "named-temp"])
+def test_a_read_only_cache_refuses_naming_the_folder_and_still_reads(
+    disk: Path, monkeypatch: pytest.MonkeyPatch, unnamed: bool
+) -> None:
+    if unnamed and not objects_mod._tmpfile:
+        pytest.skip("O_TMPFILE is not available here")
+    monkeypatch.setattr(objects_mod, "_tmpfile", unnamed)
+    store = ObjectStore(str(disk / "cache"))
+    kept = store.add_bytes(b"kept")
+    data = b"new bytes"
+    xxh = xxhash.xxh3_128_hexdigest(data)
+    folder = os.path.dirname(store.path(xxh))
+    os.makedirs(folder, exist_ok=True)
+    remount_read_only(disk)
+    with pytest.raises(OSError) as caught:
+        ObjectStore(store.root).add_bytes(data)
+    assert caught.value.errno == errno.EROFS
+    assert caught.value.filename == folder  # not a name relative to an open folder
+    assert store.read_bytes(kept) == b"kept"
+    assert store.verify(kept)
