@@ -8,9 +8,8 @@ largest of theirs. See docs/format.md, "Audit log".
 Nothing secret goes in. The environment is the Python version, the platform and
 the installed packages (names and versions only); no environment variable is read.
 The actor is git's configured name and email and the OS user name. Free text that
-reaches an entry (stage commands, paths) is passed through :func:`redact`, which
-masks credentials in URLs and values of options or assignments whose name says
-secret, token, password or key.
+reaches an entry (stage commands, paths) is passed through :func:`redact`
+(:mod:`mlrepro.secrets`, the detector the lock file and the configuration use too).
 """
 
 from __future__ import annotations
@@ -25,99 +24,15 @@ from typing import Any
 
 from mlrepro.canonical import canonical_bytes, canonical_text, finite
 
+# the detector is shared with the lock file and the committed configuration (issue 15);
+# its names stay importable from here
+from mlrepro.secrets import MASK as MASK
+from mlrepro.secrets import is_secret_name as is_secret_name
+from mlrepro.secrets import may_hold_secret
+from mlrepro.secrets import redact as redact
+from mlrepro.secrets import redact_value as redact_value
+
 AUDIT_VERSION = 1
-MASK = "***"
-
-# the patterns are compiled on first use (importing this module stays cheap for
-# commands that end up recording nothing)
-_SECRET_WORD = (
-    r"(?:secret|token|password|passwd|pwd|passphrase|api[_-]?key|access[_-]?key"
-    r"|private[_-]?key|secret[_-]?key|account[_-]?key|customer[_-]?key"
-    r"|connection[_-]?string|credentials?|authorization|bearer)"
-)
-# a name whose last word says it holds a credential: password, api_key, AWS_SECRET_ACCESS_KEY,
-# client-secret, auth_token, Azure's account_key and connection_string, S3's sse_customer_key
-# (not "tokenizer" or "max_tokens")
-_SECRET_NAME = rf"(?:[A-Za-z0-9]+[_.-])*{_SECRET_WORD}"
-
-
-@cache
-def _patterns() -> dict[str, re.Pattern[str]]:
-    return {
-        "url_userinfo": re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s@]+@"),
-        "option": re.compile(
-            rf"(?P<name>--?{_SECRET_NAME})(?P<sep>=|\s+)(?P<value>\"[^\"]*\"|'[^']*'|[^\s]+)",
-            re.IGNORECASE,
-        ),
-        "assign": re.compile(
-            rf"(?<![A-Za-z0-9])(?P<name>{_SECRET_NAME})(?P<sep>\s*[=:]\s*)"
-            rf"(?P<value>\"[^\"]*\"|'[^']*'|[^\s,;&|]+)",
-            re.IGNORECASE,
-        ),
-        # well-known credential shapes, wherever they appear
-        "tokens": re.compile(
-            r"\b(?:AKIA[0-9A-Z]{16}|ASIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}"
-            r"|github_pat_[A-Za-z0-9_]{30,}|xox[baprs]-[A-Za-z0-9-]{10,}|sk-[A-Za-z0-9]{20,}"
-            r"|eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,})\b"
-        ),
-        "secret_key": re.compile(rf"^{_SECRET_NAME}$", re.IGNORECASE),
-    }
-
-
-# pieces of text every pattern above needs (in lower case): ASCII text holding none is
-# left as it is after a few substring searches instead of four regex substitutions
-# (digests and paths, mostly). Non-ASCII text always takes the full path: case-blind
-# regexes match some non-ASCII letters (the long s, the dotless i) with ASCII ones.
-_NEEDED = (
-    *("secret", "token", "passw", "passphrase", "pwd", "credential"),
-    *("apikey", "api_key", "api-key", "accesskey", "access_key", "access-key"),
-    *("privatekey", "private_key", "private-key", "accountkey", "account_key", "account-key"),
-    *("customerkey", "customer_key", "customer-key"),
-    *("connectionstring", "connection_string", "connection-string"),
-    *("authorization", "bearer", "://", "akia", "asia", "github_pat_", "xox", "sk-", "eyj"),
-    *("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
-)
-
-
-def _suspect(text: str) -> bool:
-    if not text.isascii():
-        return True
-    low = text.lower()
-    return any(piece in low for piece in _NEEDED)
-
-
-def is_secret_name(name: str) -> bool:
-    """Whether a key or option name says its value is a credential (``api_token``,
-    ``secret_access_key``, ``password``)."""
-    return _suspect(name) and _patterns()["secret_key"].match(name) is not None
-
-
-def redact(text: str) -> str:
-    """``text`` with anything that looks like a credential replaced by ``***``."""
-    if not _suspect(text):
-        return text
-    p = _patterns()
-    text = p["url_userinfo"].sub(lambda m: f"{m['scheme']}{MASK}@", text)
-    text = p["option"].sub(lambda m: f"{m['name']}{m['sep']}{MASK}", text)
-    text = p["assign"].sub(lambda m: f"{m['name']}{m['sep']}{MASK}", text)
-    return p["tokens"].sub(MASK, text)
-
-
-def redact_value(value: Any) -> Any:
-    """``value`` with credentials masked: in text, and whole values under keys whose
-    name says secret (a param ``api_token: xyz`` is recorded as ``api_token: ***``)."""
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, list | tuple):
-        return [redact_value(v) for v in value]
-    if isinstance(value, dict):
-        return {
-            k: MASK
-            if isinstance(k, str) and _patterns()["secret_key"].match(k)
-            else redact_value(v)
-            for k, v in value.items()
-        }
-    return value
 
 
 def entry_bytes(entry: dict[str, Any]) -> bytes:
@@ -354,7 +269,7 @@ def clean(details: dict[str, Any]) -> tuple[Any, bytes]:
         text = canonical_text(details)
     except ValueError:  # NaN or an infinity
         text = None
-    if text is not None and not _suspect(text):
+    if text is not None and not may_hold_secret(text):
         return details, text.encode("utf-8")
     cleaned = finite(redact_value(details))
     return cleaned, canonical_bytes(cleaned)

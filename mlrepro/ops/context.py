@@ -9,6 +9,7 @@ from typing import Any
 
 from mlrepro.dag.graph import OutputTrie, build_trie
 from mlrepro.errors import PipelineError
+from mlrepro.secrets import holds_secret, redact
 from mlrepro.spec import paths
 from mlrepro.spec.api import load_pipeline
 from mlrepro.spec.model import Pipeline, Stage
@@ -140,7 +141,18 @@ def git_tracked(root: str, candidates: list[str]) -> set[str]:
 
 
 def check_stage_paths(root: str, stage: Stage) -> None:
-    """Outputs must stay inside the repository (no ``..``, absolute paths or URLs)."""
+    """Outputs must stay inside the repository (no ``..``, absolute paths or URLs), and
+    no path may hold a credential: paths go into the committed lock as they are."""
+    for p in (*stage.deps, *(o.path for o in stage.all_outs)):
+        if holds_secret(p):
+            raise PipelineError(
+                f"path '{redact(p)}' holds a credential, and paths are written to "
+                "mlrepro.lock, which is committed",
+                path=stage.dvcfile,
+                stage=stage.name,
+                hint="keep credentials out of dvc.yaml paths: give them to the tool through "
+                "the environment or a gitignored config file (e.g. a remote's config.local)",
+            )
     for out in stage.all_outs:
         p = out.path
         bad = paths.is_url(p) or p.startswith("/") or p == ".." or p.startswith("../") or p == "."

@@ -9,6 +9,7 @@ from typing import Any
 from mlrepro.dag.select import topological_order
 from mlrepro.ops import runcache
 from mlrepro.ops.context import Context
+from mlrepro.secrets import mask_for_lock
 from mlrepro.spec.model import Stage
 from mlrepro.store.objects import CorruptObjectError, MissingObjectError
 from mlrepro.store.tree import MalformedTreeError, Tree
@@ -117,8 +118,10 @@ def own_reasons(ctx: Context, stage: Stage) -> list[Reason]:
     if record is None:
         reasons.append(Reason("never-run"))
         return reasons
-    if record.cmd != stage.cmd:
-        reasons.append(Reason("cmd-changed", old=record.cmd, new=stage.cmd))
+    # the lock holds credentials masked (mlrepro.secrets): compare as it holds them
+    cmd_then, cmd_now = mask_for_lock(record.cmd), mask_for_lock(stage.cmd)
+    if cmd_then != cmd_now:
+        reasons.append(Reason("cmd-changed", old=cmd_then, new=cmd_now))
     recorded = {a.path: a for a in record.deps}
     for path in sorted(set(stage.deps)):
         now = ctx.dep_artifact(path)
@@ -131,9 +134,10 @@ def own_reasons(ctx: Context, stage: Stage) -> list[Reason]:
             reasons.append(Reason("dep-changed", path, before.digest, now.digest))
     for path in sorted(set(recorded) - set(stage.deps)):
         reasons.append(Reason("dep-removed", path))
-    now_params = ctx.param_values(stage)
-    for f in sorted(set(now_params) | set(record.params)):
-        new, old = now_params.get(f, {}), record.params.get(f, {})
+    now_params = mask_for_lock(ctx.param_values(stage))
+    then_params = mask_for_lock(record.params)
+    for f in sorted(set(now_params) | set(then_params)):
+        new, old = now_params.get(f, {}), then_params.get(f, {})
         # in the order the pipeline names them, then those it no longer names
         for key in [*new, *(k for k in old if k not in new)]:
             name = f"{f}:{key}" if f != "params.yaml" else key

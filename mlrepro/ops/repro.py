@@ -25,6 +25,7 @@ from mlrepro.ops.context import Context
 from mlrepro.ops.gitignore import ignore_outputs
 from mlrepro.ops.outputs import drop_outside_link, outside, prepare_outputs, remove_output
 from mlrepro.ops.plan import Reason, own_reasons, plan, select
+from mlrepro.secrets import mask_for_lock, redact
 from mlrepro.spec.model import Stage
 from mlrepro.store.objects import CorruptObjectError, MissingObjectError
 from mlrepro.workspace.lockfile import Artifact, StageRecord, write_lock
@@ -285,7 +286,10 @@ class _Runner:
             self.outcomes[sid] = StageOutcome(sid, "failed", message=exc.message)
             self.emit("failed", sid, exc.message)
             return None
-        record = StageRecord(cmd=stage.cmd, deps=tuple(deps), params=params)
+        # mlrepro.lock is committed: credentials in the command or params go in masked
+        record = StageRecord(
+            cmd=mask_for_lock(stage.cmd), deps=tuple(deps), params=mask_for_lock(params)
+        )
         key = runcache.run_key(stage, deps, params)
         self._reasons[sid] = tuple(reasons)
         if self._run_cacheable(stage) and self._restore(stage, record, key):
@@ -359,7 +363,8 @@ class _Runner:
             stage.cmd,
             cwd=os.path.join(root, stage.wdir),
             on_line=lambda line: self.emit("line", stage.id, line),
-            on_command=lambda command: self.emit("command", stage.id, command),
+            # shown as it starts, in logs that CI keeps: credentials masked
+            on_command=lambda command: self.emit("command", stage.id, redact(command)),
             cancel=self.cancel,
             env=stage_env(root, stage.id),
         )

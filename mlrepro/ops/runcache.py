@@ -15,6 +15,7 @@ from typing import Any
 from mlrepro.canonical import canonical_bytes, finite
 from mlrepro.fsutil import atomic_write
 from mlrepro.ops.artifacts import all_present
+from mlrepro.secrets import mask_for_lock
 from mlrepro.spec.model import Stage
 from mlrepro.store.digest import sha_bytes
 from mlrepro.store.objects import ObjectStore
@@ -42,12 +43,16 @@ def run_key(
     *,
     cmd: str | list[str] | None = None,
 ) -> str:
-    """The key of running ``stage`` (with ``cmd`` instead of its own, for a recorded run)."""
+    """The key of running ``stage`` (with ``cmd`` instead of its own, for a recorded run).
+
+    Over the command and params as the lock holds them, credentials masked by their
+    hash (mlrepro.secrets): a key computed from the workspace and one computed from a
+    lock block agree, and a changed secret still changes the key."""
     material = {
-        "cmd": stage.cmd if cmd is None else cmd,
+        "cmd": mask_for_lock(stage.cmd if cmd is None else cmd),
         "wdir": stage.wdir,
         "deps": {a.path: a.digest for a in deps},
-        "params": params,
+        "params": mask_for_lock(params),
         "outs": sorted(o.path for o in stage.all_outs),
     }
     return sha_bytes(canonical_bytes(finite(material)))

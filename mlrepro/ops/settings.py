@@ -7,7 +7,8 @@ configuration invalid is refused and writes nothing), recorded in the audit log
 for every action), then written atomically. Entries hold the old and new values; values of
 options whose names say secret are recorded as ``***``, and URLs lose their user
 information. Credentials are refused in the committed ``config.json``: they go in
-``config.local`` (``--local``).
+``config.local`` (``--local``). What counts as one is :mod:`mlrepro.secrets`'s call, the
+detector the audit log masks with: nothing config.json may hold is masked in the log.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from mlrepro.audit.entry import MASK, is_secret_name, redact_value
 from mlrepro.audit.recorder import Recorder
 from mlrepro.errors import MlreproError
 from mlrepro.fsutil import atomic_write
+from mlrepro.secrets import MASK, holds_secret, is_credential, redact_value
 from mlrepro.workspace import config as cfg
 from mlrepro.workspace.project import Project
 from mlrepro.workspace.repolock import RepoLock
@@ -38,38 +39,72 @@ def _scope(local: bool) -> str:
     return "local" if local else "project"
 
 
-def _is_credential(option: str, value: Any) -> bool:
-    """A value stored under a name that says secret; a flag (``ask_password: true``)
-    is not one."""
-    flag = isinstance(value, bool) or str(value).lower() in ("true", "false")
-    return is_secret_name(option) and not flag
-
-
 def _shown(path: tuple[str, ...], value: Any) -> Any:
     """A value as the audit log may hold it."""
     if value is None:
         return None
-    if _is_credential(path[-1], value):
+    if is_credential(path[-1], value):
         return MASK
     return redact_value(value)
 
 
-def _check_committable(path: tuple[str, ...], value: Any, local: bool) -> None:
+def _display(path: tuple[str, ...]) -> str:
+    return ".".join(("remote", *path[1:]) if path[0] == "remotes" else path)
+
+
+def _local_hint(path: tuple[str, ...], action: str) -> str:
+    """The command that stores the same setting in config.local."""
+    if action == "remote.modify" and path[0] == "remotes":
+        command = f"mlrepro remote modify --local {path[1]} {path[2]} VALUE"
+    elif action == "remote.add" and path[0] == "remotes":
+        command = f"mlrepro remote add --local {path[1]} URL"
+    else:
+        command = f"mlrepro config --local {_display(path)} VALUE"
+    return (
+        f"store it on this machine only: `{command}` (.mlrepro/config.local is gitignored), "
+        "or in the storage client's own configuration or environment"
+    )
+
+
+def _check_committable(path: tuple[str, ...], value: Any, local: bool, action: str) -> None:
+    """Refuse a credential bound for config.json: by its option's name (a flag such as
+    ``ask_password true`` or a scheme such as ``auth basic`` is none) or in the value
+    itself (URL user information, a signed URL, a token, a private key)."""
     if local:
         return
-    name = ".".join(("remote", *path[1:]) if path[0] == "remotes" else path)
-    if _is_credential(path[-1], value):
+    name = _display(path)
+    if is_credential(path[-1], value):
         raise MlreproError(
-            f"'{name}' looks like a credential: config.json is committed",
-            hint=f"store it on this machine only: mlrepro config --local {name} VALUE",
+            f"'{name}' looks like a credential, and .mlrepro/config.json is committed",
+            hint=_local_hint(path, action),
         )
-    if isinstance(value, str) and redact_value(value) != value:
+    if holds_secret(value):
         raise MlreproError(
-            f"the value of '{name}' holds a credential (user information or a token): "
-            "config.json is committed",
-            hint="put the credential in config.local (--local) or the storage client's "
-            "own configuration",
+            f"the value of '{name}' holds a credential (URL user information, a signature, "
+            "a token or a private key), and .mlrepro/config.json is committed",
+            hint=_local_hint(path, action),
         )
+
+
+def _committed_credentials(doc: dict[str, Any]) -> list[str]:
+    """The settings of config.json that hold a credential: put there by hand, or by an
+    mlrepro that let them through."""
+    return [
+        name
+        for name, value in cfg.flatten(doc).items()
+        if is_credential(cfg.split_name(name)[-1], value) or holds_secret(value)
+    ]
+
+
+def _move_hint(name: str) -> str:
+    if name.endswith(".url"):
+        first = f"`mlrepro config {name} URL` with a URL that holds no credential"
+    else:
+        first = f"`mlrepro config --unset {name}`"
+    return (
+        f"take it out first: {first}, then `mlrepro config --local {name} VALUE` "
+        "(and rotate the credential if that file was ever pushed)"
+    )
 
 
 class _Editor:
@@ -84,10 +119,13 @@ class _Editor:
             json.dumps(self.data, sort_keys=True),
             json.dumps(self.other, sort_keys=True),
         )
+        self._leaked = set(_committed_credentials(self.other if local else self.data))
 
-    def save(self, action: str, details: dict[str, Any]) -> None:
+    def save(self, action: str, details: dict[str, Any], *, removal: bool = False) -> None:
         """Check the two files together, record the change in the audit log (durable
-        before the change, as for every action), then write each file that changed."""
+        before the change, as for every action), then write each file that changed.
+        A credential already in config.json blocks every change but a removal or one
+        that takes a credential out (the way out, one setting at a time, in any order)."""
         project_doc = self.other if self.local else self.data
         local_doc = self.data if self.local else self.other
         for doc, is_local in ((project_doc, False), (local_doc, True)):
@@ -96,6 +134,12 @@ class _Editor:
             )
             cfg.validate(doc, rel, local=is_local)
         cfg.check_merged(project_doc, local_doc)
+        leaked = [] if self.local or removal else _committed_credentials(project_doc)
+        if leaked and not set(leaked) < self._leaked:
+            raise MlreproError(
+                f".mlrepro/config.json holds a credential in '{leaked[0]}', and it is committed",
+                hint=_move_hint(leaked[0]),
+            )
         audit = Recorder(self.project.root, self.project.state_dir)
         try:
             audit.record(action, details, flush=True)
@@ -127,7 +171,7 @@ def set_value(
 ) -> Change:
     path = cfg.split_name(name)
     parsed = cfg.parse_value(path, value)
-    _check_committable(path, parsed, local)
+    _check_committable(path, parsed, local, action)
     with RepoLock(project.state_dir):
         edit = _Editor(project, local)
         old = cfg.get_path(edit.data, path)
@@ -156,7 +200,9 @@ def unset_value(
                 hint="see `mlrepro config --list`" + ("" if local else " (or try --local)"),
             )
         edit.save(
-            action, {"name": name, "scope": _scope(local), "old": _shown(path, old), "new": None}
+            action,
+            {"name": name, "scope": _scope(local), "old": _shown(path, old), "new": None},
+            removal=True,
         )
     return Change(name, old, None, local)
 
@@ -174,7 +220,7 @@ def add_remote(
         raise MlreproError(
             f"invalid remote name '{name}'", hint="use letters, digits, '_', '.' and '-'"
         )
-    _check_committable(("remotes", name, "url"), url, local)
+    _check_committable(("remotes", name, "url"), url, local, "remote.add")
     with RepoLock(project.state_dir):
         edit = _Editor(project, local)
         remotes = edit.data.setdefault("remotes", {})
@@ -227,6 +273,7 @@ def remove_remote(project: Project, name: str, *, local: bool = False) -> None:
                 "url": redact_value(old.get("url")),
                 "was_default": cleared,
             },
+            removal=True,
         )
 
 

@@ -341,6 +341,105 @@ def test_dvc_credential_options_are_treated_as_credentials(
     assert secret not in json.dumps(entry["details"])
 
 
+PEM = (
+    "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcw\n-----END PRIVATE KEY-----\n"
+)
+SAS_SIG = "AbCdEf0123456789abcdef%2FGhIj%3D"
+HF_TOKEN = "hf_aBcDeFgHiJkLmNoPqRsTuVwXyZaBcDeFgH"
+
+
+def test_the_detector_decides_what_config_json_refuses(proj: Proj) -> None:
+    """Issue 15: `remote modify NAME key|sas|keyfile_json ...`, signed URLs, Hugging Face
+    tokens and private keys were accepted into the committed config; settings that are
+    no credential (a scheme, a flag, a path to a key file) still are."""
+    proj.ok("remote", "add", "store", "azure://container/path")
+    account = json.dumps({"type": "service_account", "private_key": PEM})
+    signed = f"https://acct.blob.core.windows.net/c?sv=2022-11-02&sp=rl&sig={SAS_SIG}"
+    for option, value, secret in (
+        ("key", "k3y-0f-the-store-42", "k3y-0f-the-store-42"),
+        ("sas", f"sv=2022-11-02&ss=b&sig={SAS_SIG}", SAS_SIG),
+        ("keyfile_json", account, "MIIEvQIBADANBgkqhkiG9w0B"),
+        ("endpointurl", signed, SAS_SIG),
+        ("user", HF_TOKEN, HF_TOKEN),
+        (
+            "notify",
+            "https://hooks.slack.com/services/T0AB/B0CD/abcdefghijklmnopqrstuvwx",
+            "abcdefgh",
+        ),
+    ):
+        proc = refused(proj, "remote", "modify", "store", option, value)
+        assert "credential" in proc.stderr and ".mlrepro/config.json" in proc.stderr, option
+        # the hint is the command that keeps it on this machine; the value is never echoed
+        assert f"mlrepro remote modify --local store {option} VALUE" in proc.stderr, option
+        assert secret not in proc.stderr and secret not in proc.stdout, option
+        proj.ok("remote", "modify", "--local", "store", option, value)
+        assert json.loads(proj.read(LOCAL))["remotes"]["store"][option] == value
+        entry = changes(proj)[-1]
+        assert entry["details"]["scope"] == "local"
+        assert secret not in json.dumps(entry), option
+    proc = refused(proj, "remote", "add", "signed", signed)
+    assert "mlrepro remote add --local signed URL" in proc.stderr and SAS_SIG not in proc.stderr
+    proc = refused(proj, "config", "remote.store.key", "another-k3y-value")
+    assert "mlrepro config --local remote.store.key VALUE" in proc.stderr
+    # DVC's settings that are no credential stay committable
+    for option, value in (
+        ("auth", "basic"),
+        ("ask_password", "true"),
+        ("keyfile", "~/.ssh/id_ed25519"),
+        ("credentialpath", "~/.aws/credentials"),
+        ("sse_kms_key_id", "alias/ml-cache"),
+        ("custom_auth_header", "X-Api-Key"),
+    ):
+        proj.ok("remote", "modify", "store", option, value)
+        assert project_json(proj)["remotes"]["store"][option] == value
+    assert SAS_SIG not in proj.read(CONFIG) and HF_TOKEN not in proj.read(CONFIG)
+    proj.ok("audit", "verify")
+
+
+def test_a_credential_already_in_config_json_blocks_changes_until_taken_out(proj: Proj) -> None:
+    secret, password = "k3y-written-by-hand", "hunter2pw"
+    proj.write(
+        CONFIG,
+        json.dumps(
+            {
+                "version": 1,
+                "remotes": {
+                    "store": {"url": "s3://bucket/p", "key": secret},
+                    "mirror": {"url": f"https://al:{password}@example.org/c"},
+                },
+            }
+        ),
+    )
+    proc = refused(proj, "remote", "modify", "store", "region", "eu-west-1")
+    assert "config.json holds a credential in 'remote.mirror.url'" in proc.stderr
+    assert "mlrepro config remote.mirror.url URL" in proc.stderr
+    assert secret not in proc.stderr and password not in proc.stderr
+    refused(proj, "config", "cache.type", "copy")
+    # the way out: one removal or clean value at a time, in any order, each recorded masked
+    proj.ok("config", "remote.mirror.url", "https://example.org/c")
+    proc = refused(proj, "remote", "modify", "mirror", "region", "eu")
+    assert "'remote.store.key'" in proc.stderr
+    assert "mlrepro config --unset remote.store.key" in proc.stderr
+    proj.ok("config", "--unset", "remote.store.key")
+    proj.ok("remote", "modify", "--local", "store", "key", secret)
+    proj.ok("remote", "modify", "store", "region", "eu-west-1")
+    assert project_json(proj)["remotes"] == {
+        "store": {"url": "s3://bucket/p", "region": "eu-west-1"},
+        "mirror": {"url": "https://example.org/c"},
+    }
+    log = changes(proj)
+    assert [e["details"]["name"] for e in log] == [
+        "remote.mirror.url",
+        "remote.store.key",
+        "remote.store.key",
+        "remote.store.region",
+    ]
+    assert log[0]["details"]["old"] == "https://***@example.org/c"
+    assert log[1]["details"]["old"] == "***" and log[2]["details"]["new"] == "***"
+    whole = json.dumps(entries(proj))
+    assert secret not in whole and password not in whole
+
+
 # -- cache.type ----------------------------------------------------------------------------
 
 
