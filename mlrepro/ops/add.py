@@ -8,7 +8,7 @@ from mlrepro.audit.recorder import Recorder, artifact_json
 from mlrepro.errors import MlreproError
 from mlrepro.ops.artifacts import save
 from mlrepro.ops.context import Context, git_tracked
-from mlrepro.ops.gitignore import ignore_outputs
+from mlrepro.ops.gitignore import check_ignorable, ignore_outputs
 from mlrepro.spec.project import relpath_in_root
 from mlrepro.workspace.lockfile import Artifact, write_lock
 from mlrepro.workspace.project import Project
@@ -29,6 +29,7 @@ def add(
                 )
             if not os.path.exists(os.path.join(project.root, rel)):
                 raise MlreproError(f"'{rel}' does not exist")
+            check_ignorable(rel, what="data")  # refused before anything is cached
             producers = ctx.trie.overlapping(rel)
             if producers:
                 raise MlreproError(

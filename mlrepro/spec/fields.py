@@ -78,6 +78,13 @@ def merge_outs(entries: list[Any], wdir: str, section: str, fail: Any) -> Iterat
             raise fail(f"{section} path {path!r} must be a string", section)
         if problem := paths.url_problem(path):
             raise fail(problem, section)
+        if "\n" in path.rsplit("/", 1)[-1] and bool(flags.get("cache", True)):
+            # issue 15: a cached output is kept out of git by a `/name` line in .gitignore
+            raise fail(
+                f"output {path!r} has a newline in its name, which no .gitignore line can "
+                "express - rename it, or set `cache: false` so that git tracks it",
+                section,
+            )
         remote = flags.get("remote")
         yield Out(
             path=paths.join_rel(wdir, path),

@@ -5,6 +5,14 @@ A tree is the canonical JSON list of a directory's files, sorted by path
 and sha256. The directory's digest is the xxh3-128 of those bytes, and the
 tree is stored in the object store under that digest like any object, so a
 directory is restored by reading one object and then each file's.
+
+Names are bytes on Linux; Python hands them over as ``str`` decoded with
+``surrogateescape`` (a byte 0xNN that is not part of valid UTF-8 becomes the
+lone surrogate U+DCNN). Such a character cannot be written as UTF-8, so in a
+tree it is written as the JSON escape ``\\udcNN`` (as DVC's ``.dir`` objects
+and ``json.dumps`` do), which reads back as the same surrogate and so as the
+same bytes. A name that is valid UTF-8 holds no surrogate: every tree of such
+names has exactly the bytes it always had (issue 15).
 """
 
 from __future__ import annotations
@@ -15,13 +23,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from mlrepro.canonical import canonical_bytes
+from mlrepro.canonical import canonical_text
 from mlrepro.errors import MlreproError
 from mlrepro.store.digest import SHA, XXH, sha_bytes, xxh_bytes
 
 TREE_VERSION = 1
-# what json.dumps(ensure_ascii=False) escapes in a string
-_NEEDS_ESCAPE = re.compile(r'[\x00-\x1f"\\]')
+# what json.dumps(ensure_ascii=False) escapes in a string, and surrogates (see above)
+_NEEDS_ESCAPE = re.compile('[\x00-\x1f"\\\\\ud800-\udfff]')
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class MalformedTreeError(MlreproError, ValueError):
@@ -34,7 +43,62 @@ class MalformedTreeError(MlreproError, ValueError):
 
 
 def _json_str(s: str) -> str:
-    return json.dumps(s, ensure_ascii=False) if _NEEDS_ESCAPE.search(s) else f'"{s}"'
+    if not _NEEDS_ESCAPE.search(s):
+        return f'"{s}"'
+    return _escape_surrogates(json.dumps(s, ensure_ascii=False))
+
+
+def _escape_surrogates(text: str) -> str:
+    """JSON text with each lone surrogate written as its ``\\uXXXX`` escape, as
+    ``json.dumps`` writes it with ``ensure_ascii`` (which leaves it as it is without)."""
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _check_paths(entries: list[TreeEntry]) -> None:
+    """Refuse a tree whose paths could not have come from a folder: one that leaves it
+    (``..``, ``/x``), has an empty or ``.`` part, or is not the one text a name's bytes
+    decode to (a surrogate no byte gives). A restore writes each path below the folder,
+    so a crafted tree must never get that far. One pass over all paths joined: checking
+    50,000 paths one by one would cost more than parsing them."""
+    if not entries:
+        return
+    joined = "\0".join([e.path for e in entries])  # NUL: the one byte no name holds
+    spaced = "/" + joined.replace("\0", "/") + "/"
+    fine = (
+        joined.count("\0") == len(entries) - 1
+        and "//" not in spaced
+        and "/./" not in spaced
+        and "/../" not in spaced
+    )
+    if fine and not joined.isascii():
+        try:
+            joined.encode("utf-8")
+        except UnicodeEncodeError:
+            fine = is_name(joined)
+    if not fine:
+        bad = next(e.path for e in entries if not _is_path(e.path))
+        raise MalformedTreeError(f"not a tree object: bad path {bad[:80]!r}")
+
+
+def is_name(text: str) -> bool:
+    """Whether ``text`` is the text Python holds some name's bytes as (``surrogateescape``):
+    not a surrogate no byte gives, nor two that UTF-8 bytes would give as one letter."""
+    if text.isascii():
+        return True
+    try:
+        return name_bytes(text).decode("utf-8", "surrogateescape") == text
+    except UnicodeEncodeError:  # a surrogate outside U+DC80..U+DCFF
+        return False
+
+
+def _is_path(path: str) -> bool:
+    parts = path.split("/")
+    return "\0" not in path and is_name(path) and all(p not in ("", ".", "..") for p in parts)
+
+
+def name_bytes(path: str) -> bytes:
+    """The bytes a tree path (or any workspace path) names on disk."""
+    return path.encode("utf-8", "surrogateescape")
 
 
 def entry_json(path: str, size: int, xxh: str, sha: str) -> str:
@@ -59,17 +123,19 @@ class Tree:
         return cls(tuple(sorted(entries, key=lambda e: e.path)))
 
     def to_bytes(self) -> bytes:
-        """Canonical JSON, written directly: the same bytes as :func:`canonical_bytes`
-        of the entry dicts (keys in sorted order: path, sha256, size, xxh3-128), without
-        building 50,000 dicts for a large folder."""
+        """Canonical JSON, written directly: the same bytes as :meth:`to_bytes_slow`
+        (keys in sorted order: path, sha256, size, xxh3-128), without building 50,000
+        dicts for a large folder."""
         parts = [entry_json(e.path, e.size, e.xxh, e.sha) for e in self.entries]
         return ("[" + ",".join(parts) + "]").encode("utf-8")
 
     def to_bytes_slow(self) -> bytes:
-        """The reference form (used by tests to check :meth:`to_bytes`)."""
-        return canonical_bytes(
+        """The reference form (used by tests to check :meth:`to_bytes`): canonical JSON,
+        with the surrogates of names that are not UTF-8 escaped (see the module's notes)."""
+        text = canonical_text(
             [{"path": e.path, "size": e.size, XXH: e.xxh, SHA: e.sha} for e in self.entries]
         )
+        return _escape_surrogates(text).encode("utf-8")
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Tree:
@@ -92,6 +158,7 @@ class Tree:
             ):
                 raise MalformedTreeError(f"not a tree object: bad entry {str(e)[:80]}")
             entries.append(TreeEntry(path=e["path"], size=e["size"], xxh=e[XXH], sha=e[SHA]))
+        _check_paths(entries)
         return cls(tuple(entries))
 
     @staticmethod

@@ -19,6 +19,7 @@ from typing import Any
 
 from mlrepro.errors import MlreproError
 from mlrepro.fsutil import atomic_write
+from mlrepro.store.tree import is_name
 
 LOCK_FILE = "mlrepro.lock"
 LOCK_VERSION = 1
@@ -50,7 +51,11 @@ class Artifact:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Artifact:
-        if not isinstance(d.get("path"), str) or not isinstance(d.get("digest"), str | None):
+        if (
+            not isinstance(d.get("path"), str)
+            or not is_name(d["path"])  # bytes that are not UTF-8 come as \\udcNN escapes
+            or not isinstance(d.get("digest"), str | None)
+        ):
             raise ValueError(f"bad artifact {str(d)[:80]}")
         return cls(
             path=d["path"],

@@ -9,6 +9,12 @@ Table ``blob`` maps git blob ids to digests. Files git tracks and reports
 unmodified are looked up by blob id, which is the same in every clone: a CI
 job that restores ``.mlrepro/`` from its cache does not re-read them even
 though every inode and mtime in its fresh checkout is new.
+
+Paths are keys as text, except a path that is not UTF-8 (Linux names are bytes;
+Python gives them as ``surrogateescape`` text, which SQLite cannot take as
+TEXT): that one is stored as a BLOB of its bytes (issue 15). A BLOB never equals
+a TEXT, and each path has exactly one form, so lookups stay exact; the text of
+every UTF-8 path, and so every existing database, is unchanged.
 """
 
 from __future__ import annotations
@@ -23,6 +29,34 @@ from mlrepro.store.digest import Digest
 
 SCHEMA_VERSION = 2
 RACY_NS = 50_000_000  # entries recorded within 50 ms of the file's mtime are re-checked
+
+
+def _key(path: str) -> str | bytes:
+    """``path`` as SQLite can hold it: itself when it is UTF-8, else its bytes."""
+    if path.isascii():
+        return path
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogateescape")
+    return path
+
+
+def _path(key: str | bytes) -> str:
+    """The path a stored key stands for (:func:`_key` undone)."""
+    return key if isinstance(key, str) else key.decode("utf-8", "surrogateescape")
+
+
+def _keys(paths: list[str]) -> list[str | bytes]:
+    """:func:`_key` of many paths; checked all at once, as nearly every path is UTF-8."""
+    joined = "".join(paths)
+    if joined.isascii():
+        return list(paths)
+    try:
+        joined.encode("utf-8")
+    except UnicodeEncodeError:
+        return [_key(p) for p in paths]
+    return list(paths)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +210,7 @@ class StatCache:
             row = self._db.execute(
                 "SELECT fp, max_mtime_ns, recorded_ns, xxh, sha, size, nfiles "
                 "FROM foldersum WHERE root = ?",
-                (root,),
+                (_key(root),),
             ).fetchone()
             return FolderSum(*row) if row else None
 
@@ -186,9 +220,9 @@ class StatCache:
             rows = self._db.execute(
                 "SELECT sub, fp, max_mtime_ns, recorded_ns, size, nfiles, entries "
                 "FROM folder WHERE root = ?",
-                (root,),
+                (_key(root),),
             )
-            parts = {sub: FolderPart(*rest) for sub, *rest in rows}
+            parts = {_path(sub): FolderPart(*rest) for sub, *rest in rows}
             for sub, part in self._pending_parts.get(root, {}).items():
                 if part is None:
                     parts.pop(sub, None)
@@ -224,20 +258,26 @@ class StatCache:
         if prefix in self._loaded_prefixes:
             return
         self._loaded_prefixes.add(prefix)
-        rows = self._db.execute(
+        query = (
             "SELECT path, ino, size, mtime_ns, recorded_ns, xxh, sha FROM stat "
-            "WHERE path = ? OR (path >= ? AND path < ?)",
-            (prefix, prefix + "/", prefix + "0"),  # '0' sorts right after '/'
+            "WHERE path = ? OR (path >= ? AND path < ?)"
         )
-        for path, ino, size, mtime_ns, recorded_ns, xxh, sha in rows:
-            self._loaded[path] = (ino, size, mtime_ns, recorded_ns, xxh, sha)
+        if isinstance(_key(prefix), str):  # else no path held as text lies below it
+            rows = self._db.execute(query, (prefix, prefix + "/", prefix + "0"))  # '0' > '/'
+            for path, ino, size, mtime_ns, recorded_ns, xxh, sha in rows:
+                self._loaded[path] = (ino, size, mtime_ns, recorded_ns, xxh, sha)
+        raw = prefix.encode("utf-8", "surrogateescape")  # paths held as bytes
+        for path, ino, size, mtime_ns, recorded_ns, xxh, sha in self._db.execute(
+            query, (raw, raw + b"/", raw + b"0")
+        ):
+            self._loaded[_path(path)] = (ino, size, mtime_ns, recorded_ns, xxh, sha)
 
     def _get(self, relpath: str, key: StatKey) -> Digest | None:
         row = self._pending.get(relpath) or self._loaded.get(relpath)
         if row is None and not self._covered(relpath):
             fetched = self._db.execute(
                 "SELECT ino, size, mtime_ns, recorded_ns, xxh, sha FROM stat WHERE path = ?",
-                (relpath,),
+                (_key(relpath),),
             ).fetchone()
             row = tuple(fetched) if fetched else None
         if row is None:
@@ -289,25 +329,27 @@ class StatCache:
             return
         with self._db:
             self._db.execute("BEGIN")
+            pending = self._pending
             self._db.executemany(
                 "INSERT OR REPLACE INTO stat VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(p, *row) for p, row in self._pending.items()],
+                [(k, *row) for k, row in zip(_keys(list(pending)), pending.values(), strict=True)],
             )
             self._db.executemany(
                 "INSERT OR REPLACE INTO blob VALUES (?, ?, ?, ?)",
                 [(b, *row) for b, row in self._pending_blobs.items()],
             )
             for root, parts in self._pending_parts.items():
+                rk = _key(root)
                 self._db.executemany(
                     "DELETE FROM folder WHERE root = ? AND sub = ?",
-                    [(root, sub) for sub, part in parts.items() if part is None],
+                    [(rk, _key(sub)) for sub, part in parts.items() if part is None],
                 )
                 self._db.executemany(
                     "INSERT OR REPLACE INTO folder VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     [
                         (
-                            root,
-                            sub,
+                            rk,
+                            _key(sub),
                             p.fp,
                             p.max_mtime_ns,
                             p.recorded_ns,
@@ -322,7 +364,16 @@ class StatCache:
             self._db.executemany(
                 "INSERT OR REPLACE INTO foldersum VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (root, f.fp, f.max_mtime_ns, f.recorded_ns, f.xxh, f.sha, f.size, f.nfiles)
+                    (
+                        _key(root),
+                        f.fp,
+                        f.max_mtime_ns,
+                        f.recorded_ns,
+                        f.xxh,
+                        f.sha,
+                        f.size,
+                        f.nfiles,
+                    )
                     for root, f in self._pending_sums.items()
                 ],
             )

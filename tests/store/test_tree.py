@@ -118,3 +118,82 @@ def test_not_a_list_is_refused() -> None:
 def test_malformed_tree_objects_are_refused_cleanly(data: bytes) -> None:
     with pytest.raises(MlreproError):
         Tree.from_bytes(data)
+
+
+# -- names that are not UTF-8 (issue 15) -------------------------------------------------
+
+# a name as Linux has it: any bytes but "/" and NUL (not "." or "..")
+RAW_NAME = st.binary(min_size=1, max_size=8).filter(
+    lambda b: b"/" not in b and b"\0" not in b and b not in (b".", b"..")
+)
+RAW_PATH = st.lists(RAW_NAME, min_size=1, max_size=3).map(b"/".join)
+
+
+@given(st.lists(RAW_PATH, max_size=12, unique=True), HEX32, HEX64)
+def test_any_bytes_names_round_trip_exactly(raw: list[bytes], xxh: str, sha: str) -> None:
+    items = [TreeEntry(p.decode("utf-8", "surrogateescape"), 1, xxh, sha) for p in raw]
+    tree = Tree.build(items)
+    data = tree.to_bytes()
+    data.decode("utf-8")  # always valid UTF-8: a byte that is not is written \udcNN
+    again = Tree.from_bytes(data)
+    assert again == tree and again.to_bytes() == data
+    assert sorted(e.path.encode("utf-8", "surrogateescape") for e in again.entries) == sorted(raw)
+    assert data == tree.to_bytes_slow()
+
+
+def _only_bad(raw: bytes) -> bool:
+    """Every byte is ASCII or not part of any UTF-8 sequence (so becomes one surrogate)."""
+    text = raw.decode("utf-8", "surrogateescape")
+    return all(c.isascii() or "\udc80" <= c <= "\udcff" for c in text)
+
+
+# printable ASCII but "/", and bytes that are never part of UTF-8 as they stand
+_PLAIN_OR_BAD = (
+    st.lists(
+        st.sampled_from(
+            [bytes([b]) for b in range(0x20, 0x7F) if b != 0x2F] + [b"\xff", b"\xe9", b"\x80"]
+        ),
+        min_size=1,
+        max_size=6,
+    )
+    .map(b"".join)
+    .filter(lambda b: _only_bad(b) and b not in (b".", b".."))
+)
+
+
+@given(st.lists(_PLAIN_OR_BAD, max_size=12, unique=True))
+def test_bytes_equal_an_independent_encoder(raw: list[bytes]) -> None:
+    """For names that are printable ASCII but for bytes that are not UTF-8, the tree is
+    what json.dumps writes with ensure_ascii (as DVC writes its .dir objects)."""
+    tree = Tree.build(
+        TreeEntry(p.decode("utf-8", "surrogateescape"), 3, "a" * 32, "b" * 64) for p in raw
+    )
+    doc = [
+        {"path": e.path, "sha256": e.sha, "size": e.size, "xxh3-128": e.xxh} for e in tree.entries
+    ]
+    assert tree.to_bytes() == json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "../x",
+        "a/../../x",
+        "/etc/passwd",
+        "a//b",
+        "a/",
+        "",
+        ".",
+        "a/./b",
+        "a\0b",
+        "\ud800",
+        "\udcc3\udca9",
+    ],
+    ids=repr,
+)
+def test_paths_no_folder_holds_are_refused(path: str) -> None:
+    """A tree whose path climbs out of the folder, or could not be a name (a surrogate
+    no byte gives, or one two bytes of UTF-8 would give), is damaged or crafted."""
+    data = json.dumps([{"path": path, "sha256": "b", "size": 1, "xxh3-128": "a"}]).encode()
+    with pytest.raises(MlreproError, match="bad path"):
+        Tree.from_bytes(data)

@@ -9,7 +9,15 @@ from mlrepro.store.tree import Tree, TreeEntry
 
 HEX32 = st.text("0123456789abcdef", min_size=32, max_size=32)
 HEX64 = st.text("0123456789abcdef", min_size=64, max_size=64)
-PATHS = st.text(st.characters(blacklist_categories=["Cs"]), min_size=1, max_size=12)
+# a file name: any text but "/" and NUL, or any bytes as Linux allows them (not UTF-8 too),
+# held as Python holds them (surrogateescape); "." and ".." name no file
+_NAME = (
+    st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="/\0"), min_size=1)
+    | st.binary(min_size=1, max_size=8)
+    .filter(lambda b: b"/" not in b and b"\0" not in b)
+    .map(lambda b: b.decode("utf-8", "surrogateescape"))
+).filter(lambda s: s not in (".", ".."))
+PATHS = st.lists(_NAME, min_size=1, max_size=3).map("/".join)
 
 
 @given(st.lists(st.builds(TreeEntry, PATHS, st.integers(0, 2**53), HEX32, HEX64), max_size=30))

@@ -410,3 +410,15 @@ def test_characters_yaml_cannot_carry_raw_are_escaped(value: Any) -> None:
     lock = Lock(stages={"s": StageRecord(cmd="x", params={"params.yaml": {"k": value}})})
     text = dump_lock(lock)
     assert strict(_fast_parse(text)) == strict(parse_yaml(text, "mlrepro.lock"))
+
+
+# -- paths that are not UTF-8 (issue 15) -----------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["\\ud800x", "\\udcc3\\udca9"])
+def test_a_path_no_file_can_have_is_refused(path: str) -> None:
+    """A surrogate no byte decodes to, or one two UTF-8 bytes would give instead
+    (``\\udcc3\\udca9`` is not how ``é`` reads), names no file: a damaged lock."""
+    text = f'version: 1\nstages: {{}}\n\ndata:\n  - path: "{path}"\n    digest: null\n'
+    with pytest.raises(LockFileError, match="malformed entry"):
+        parse_lock(text)

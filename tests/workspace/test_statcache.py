@@ -247,3 +247,50 @@ def test_unknown_schema_version_is_rebuilt(db: str) -> None:
     rebuilt.put("a", key, D)
     rebuilt.close()
     assert StatCache(db).get("a", key) == D
+
+
+# names as Linux has them: any bytes but "/" and NUL, held as Python holds them
+NAME = (
+    st.binary(min_size=1, max_size=6)
+    .filter(lambda b: b"/" not in b and b"\0" not in b)
+    .map(lambda b: b.decode("utf-8", "surrogateescape"))
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(NAME, min_size=1, max_size=3).map("/".join), min_size=1, unique=True))
+def test_paths_that_are_not_utf8_are_kept_exactly(
+    tmp_path_factory: pytest.TempPathFactory, paths: list[str]
+) -> None:
+    """Issue 15: a name that is not UTF-8 is a key like any other, found again after
+    a flush and in a preload of a folder above it (whatever that folder's name is)."""
+    db = str(tmp_path_factory.mktemp("names") / "stat.db")
+    key = StatKey(1, 5, time.time_ns() - 10 * SECOND)
+    first = StatCache(db)
+    for i, p in enumerate(paths):
+        first.put(p, key, Digest(xxh=f"{i:032x}", size=5, sha=None))
+    first.close()
+    for prefix in {p.split("/")[0] for p in paths}:
+        second = StatCache(db)
+        second.preload(prefix)
+        assert second.knows_under(prefix)
+        for i, p in enumerate(paths):
+            assert second.get(p, key) == Digest(xxh=f"{i:032x}", size=5, sha=None), p
+        second.close()
+
+
+def test_folder_summaries_of_folders_named_with_bytes(db: str) -> None:
+    from mlrepro.workspace.statcache import FolderPart, FolderSum
+
+    root, sub = "d\udce9", "s\udcff"
+    part = FolderPart("fp", 1, 2, 3, 1, '{"path":"s\\udcff/x"}')
+    total = FolderSum("fp", 1, 2, "0" * 32, "f" * 64, 3, 1)
+    first = StatCache(db)
+    first.put_folder(root, total, {sub: part}, set())
+    first.close()
+    second = StatCache(db)
+    assert second.folder_sum(root) == total
+    assert second.folder_parts(root) == {sub: part}
+    second.put_folder(root, total, {}, {sub})
+    second.close()
+    assert StatCache(db).folder_parts(root) == {}
