@@ -7,6 +7,7 @@ values always give the same bytes, so their digests are equal.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 # one encoder for every call (json.dumps with these options builds a new one each time)
@@ -20,7 +21,21 @@ def canonical_text(value: Any) -> str:
 
 
 def canonical_bytes(value: Any) -> bytes:
-    return _ENCODER.encode(value).encode("utf-8")
+    return utf8(_ENCODER.encode(value))
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def utf8(text: str) -> bytes:
+    """Canonical JSON text as bytes. A file name that is not UTF-8 reaches here with its
+    bytes as lone surrogates (Python's ``surrogateescape``), which UTF-8 cannot encode:
+    they are written as the JSON escape ``\\udcNN``, as in tree objects (and as DVC
+    writes them), and read back to the same name. Text without them is unchanged."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text).encode("utf-8")
 
 
 def finite(value: Any) -> Any:

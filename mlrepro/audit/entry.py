@@ -22,7 +22,7 @@ import time
 from functools import cache, lru_cache
 from typing import Any
 
-from mlrepro.canonical import canonical_bytes, canonical_text, finite
+from mlrepro.canonical import canonical_bytes, canonical_text, finite, utf8
 
 # the detector is shared with the lock file and the committed configuration (issue 15);
 # its names stay importable from here
@@ -270,6 +270,6 @@ def clean(details: dict[str, Any]) -> tuple[Any, bytes]:
     except ValueError:  # NaN or an infinity
         text = None
     if text is not None and not may_hold_secret(text):
-        return details, text.encode("utf-8")
+        return details, utf8(text)
     cleaned = finite(redact_value(details))
     return cleaned, canonical_bytes(cleaned)

@@ -176,7 +176,7 @@ def _own_checks(s: StoredEntry) -> _Node:
     links = [p for p in prev if isinstance(p, str)] if isinstance(prev, list) else []
     try:
         eid = entry_id(entry)
-    except ValueError:  # NaN, a lone surrogate: mlrepro never writes them (chain.verify stops)
+    except ValueError:  # NaN, or worse: mlrepro never writes them (chain.verify stops)
         node = _Node(s, entry, hashlib.sha256(s.data).hexdigest(), links)
         node.fail("malformed", "it holds values canonical JSON cannot (NaN, a lone surrogate)")
         return node

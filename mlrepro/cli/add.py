@@ -7,6 +7,7 @@ import os
 import click
 
 from mlrepro.ops.add import add as do_add
+from mlrepro.render.names import shown_path
 from mlrepro.workspace.project import Project
 
 
@@ -24,4 +25,4 @@ def add(paths: tuple[str, ...], wait_s: float) -> None:
         project.close()
     for a in added:
         files = f"{a.nfiles} file{'s' if a.nfiles != 1 else ''}"
-        click.echo(f"added {a.path} ({files}, {a.size} bytes) {a.digest}")
+        click.echo(f"added {shown_path(a.path)} ({files}, {a.size} bytes) {a.digest}")

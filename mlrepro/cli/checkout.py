@@ -6,6 +6,7 @@ import click
 
 from mlrepro.errors import MlreproError
 from mlrepro.ops.checkout import checkout as do_checkout
+from mlrepro.render.names import shown_path
 from mlrepro.workspace.project import Project
 
 
@@ -25,10 +26,10 @@ def checkout(targets: tuple[str, ...], with_deps: bool, wait_s: float) -> None:
     finally:
         project.close()
     for path in result.restored:
-        click.echo(f"restored {path}")
+        click.echo(f"restored {shown_path(path)}")
     if result.missing:
         for path, why in result.missing:
-            click.echo(f"missing  {path}: {why}", err=True)
+            click.echo(f"missing  {shown_path(path)}: {why}", err=True)
         raise MlreproError(
             f"{len(result.missing)} path(s) could not be restored from the cache",
             hint="pull the cache from a remote, or run `mlrepro repro` to rebuild them",

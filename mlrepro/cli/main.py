@@ -147,6 +147,11 @@ def _leave(code: Any) -> None:
 
 def _main(args: list[str]) -> Any:
     debug = "--debug" in args
+    # A name that is not UTF-8 (its bytes held as lone surrogates) is written as its
+    # escape, \udcNN, never an error: in JSON output that is the exact name (issue 15).
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     try:
         return cli.main(args=args, prog_name="mlrepro", standalone_mode=False)
     except click.exceptions.Abort:

@@ -22,7 +22,7 @@ from mlrepro.exec.local import run_command, stage_env, terminate_all
 from mlrepro.ops import runcache
 from mlrepro.ops.artifacts import Linker, save
 from mlrepro.ops.context import Context
-from mlrepro.ops.gitignore import ignore_outputs
+from mlrepro.ops.gitignore import check_ignorable, ignore_outputs
 from mlrepro.ops.outputs import drop_outside_link, outside, prepare_outputs, remove_output
 from mlrepro.ops.plan import Reason, own_reasons, plan, select
 from mlrepro.secrets import mask_for_lock, redact
@@ -129,6 +129,7 @@ def _save_data_inputs(ctx: Context, audit: Recorder) -> None:
     """Cache and record raw data that stages depend on (so a clone can restore it)."""
     changed = False
     for path in ctx.data_inputs():
+        check_ignorable(path, what="data input")  # it is gitignored once cached
         where = outside(ctx.project.root, path)
         if where is not None:
             raise MlreproError(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from mlrepro.ops.datadiff import Change, Side
@@ -11,42 +10,10 @@ from mlrepro.ops.diff import FullDiff, relative
 from mlrepro.ops.metrics import Delta
 from mlrepro.ops.stagediff import StageChange
 from mlrepro.render.metrics import DEFAULT_PRECISION, cell
+from mlrepro.render.names import shown_path
 from mlrepro.render.table import MISSING, markdown, plain
 
 DIFF_JSON_VERSION = 1
-
-# What a path shown to people may not hold as it is: control characters (C0, DEL, C1),
-# the quote and the backslash (as git quotes paths), and the bytes of a name that are
-# not UTF-8 (lone surrogates, from ``surrogateescape``), which no terminal can show.
-_UNSAFE = re.compile('[\x00-\x1f\x7f-\x9f"\\\\\ud800-\udfff]')
-_C_ESCAPES = {
-    "\a": "\\a",
-    "\b": "\\b",
-    "\t": "\\t",
-    "\n": "\\n",
-    "\v": "\\v",
-    "\f": "\\f",
-    "\r": "\\r",
-    '"': '\\"',
-    "\\": "\\\\",
-}
-
-
-def shown_path(path: str) -> str:
-    """``path`` for a text or Markdown table: as it is, or, when it holds one of the
-    characters above, in double quotes with C escapes and each other byte in octal
-    (``"data/caf\\351.txt"``, ``"new\\nline"``), as git shows paths with
-    ``core.quotePath=false`` (issue 15). JSON output keeps the exact name instead."""
-    if not _UNSAFE.search(path):
-        return path
-    return '"' + _UNSAFE.sub(_escaped, path) + '"'
-
-
-def _escaped(m: re.Match[str]) -> str:
-    ch = m.group()
-    return _C_ESCAPES.get(ch) or "".join(
-        f"\\{b:03o}" for b in ch.encode("utf-8", "surrogateescape")
-    )
 
 
 def _size(n: int) -> str:

@@ -19,10 +19,12 @@ every UTF-8 path, and so every existing database, is unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
 import time
+import urllib.parse
 from dataclasses import dataclass
 
 from mlrepro.store.digest import Digest
@@ -57,6 +59,43 @@ def _keys(paths: list[str]) -> list[str | bytes]:
     except UnicodeEncodeError:
         return [_key(p) for p in paths]
     return list(paths)
+
+
+_TABLES = """
+CREATE TABLE IF NOT EXISTS stat (
+    path TEXT PRIMARY KEY, ino INTEGER, size INTEGER, mtime_ns INTEGER,
+    recorded_ns INTEGER, xxh TEXT NOT NULL, sha TEXT
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS blob (
+    blob TEXT PRIMARY KEY, size INTEGER, xxh TEXT NOT NULL, sha TEXT
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS folder (
+    root TEXT NOT NULL, sub TEXT NOT NULL, fp TEXT NOT NULL,
+    max_mtime_ns INTEGER, recorded_ns INTEGER, size INTEGER, nfiles INTEGER,
+    entries TEXT NOT NULL, PRIMARY KEY (root, sub)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS foldersum (
+    root TEXT PRIMARY KEY, fp TEXT NOT NULL, max_mtime_ns INTEGER,
+    recorded_ns INTEGER, xxh TEXT NOT NULL, sha TEXT NOT NULL,
+    size INTEGER, nfiles INTEGER
+) WITHOUT ROWID;
+"""
+
+
+def _snapshot(path: str) -> sqlite3.Connection:
+    """The database as the disk holds it, opened never to be written: ``immutable``
+    needs no -shm or -wal file, which a full or read-only disk refuses (rows still in a
+    -wal are missed, which only costs re-reading those files). An empty in-memory
+    database when even that fails, or holds another version."""
+    uri = "file:" + urllib.parse.quote(os.path.abspath(path)) + "?immutable=1"
+    with contextlib.suppress(sqlite3.Error):
+        db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        if db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+            return db
+        db.close()
+    db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+    db.executescript(_TABLES)
+    return db
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,39 +145,28 @@ class StatKey:
 class StatCache:
     def __init__(self, path: str) -> None:
         self.path = path
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        if version not in (0, SCHEMA_VERSION):
-            # A cache, not a record: rebuild it rather than refuse to work.
-            self._db.executescript(
-                "DROP TABLE IF EXISTS stat; DROP TABLE IF EXISTS blob; "
-                "DROP TABLE IF EXISTS folder; DROP TABLE IF EXISTS foldersum;"
+        # A cache, not a record: where it cannot be opened for writing (a full or
+        # read-only disk, issue 15) the command goes on with what it can read.
+        self.writable = True
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            self._db = sqlite3.connect(
+                path, timeout=30, isolation_level=None, check_same_thread=False
             )
-        self._db.executescript(
-            """
-            CREATE TABLE IF NOT EXISTS stat (
-                path TEXT PRIMARY KEY, ino INTEGER, size INTEGER, mtime_ns INTEGER,
-                recorded_ns INTEGER, xxh TEXT NOT NULL, sha TEXT
-            ) WITHOUT ROWID;
-            CREATE TABLE IF NOT EXISTS blob (
-                blob TEXT PRIMARY KEY, size INTEGER, xxh TEXT NOT NULL, sha TEXT
-            ) WITHOUT ROWID;
-            CREATE TABLE IF NOT EXISTS folder (
-                root TEXT NOT NULL, sub TEXT NOT NULL, fp TEXT NOT NULL,
-                max_mtime_ns INTEGER, recorded_ns INTEGER, size INTEGER, nfiles INTEGER,
-                entries TEXT NOT NULL, PRIMARY KEY (root, sub)
-            ) WITHOUT ROWID;
-            CREATE TABLE IF NOT EXISTS foldersum (
-                root TEXT PRIMARY KEY, fp TEXT NOT NULL, max_mtime_ns INTEGER,
-                recorded_ns INTEGER, xxh TEXT NOT NULL, sha TEXT NOT NULL,
-                size INTEGER, nfiles INTEGER
-            ) WITHOUT ROWID;
-            """
-        )
-        self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version not in (0, SCHEMA_VERSION):
+                # A cache, not a record: rebuild it rather than refuse to work.
+                self._db.executescript(
+                    "DROP TABLE IF EXISTS stat; DROP TABLE IF EXISTS blob; "
+                    "DROP TABLE IF EXISTS folder; DROP TABLE IF EXISTS foldersum;"
+                )
+            self._db.executescript(_TABLES)
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except (sqlite3.Error, OSError):
+            self.writable = False
+            self._db = _snapshot(path)
         self._pending: dict[str, tuple[int, int, int, int, str, str | None]] = {}
         self._pending_blobs: dict[str, tuple[int, str, str | None]] = {}
         self._loaded: dict[str, tuple[int, int, int, int, str, str | None]] = {}
@@ -327,6 +355,21 @@ class StatCache:
     def _flush(self) -> None:
         if not (self._pending or self._pending_blobs or self._pending_parts or self._pending_sums):
             return
+        if self.writable:
+            try:
+                self._write_pending()
+            except (sqlite3.OperationalError, OSError):
+                # the disk filled up or went read-only meanwhile (issue 15): a cache,
+                # so these entries are lost, not the command; the transaction rolled
+                # back whole, so nothing is half-written
+                self.writable = False
+        self._loaded.update(self._pending)
+        self._pending.clear()
+        self._pending_blobs.clear()
+        self._pending_parts.clear()
+        self._pending_sums.clear()
+
+    def _write_pending(self) -> None:
         with self._db:
             self._db.execute("BEGIN")
             pending = self._pending
@@ -377,8 +420,3 @@ class StatCache:
                     for root, f in self._pending_sums.items()
                 ],
             )
-        self._loaded.update(self._pending)
-        self._pending.clear()
-        self._pending_blobs.clear()
-        self._pending_parts.clear()
-        self._pending_sums.clear()

@@ -189,20 +189,18 @@ def test_a_crafted_tree_cannot_write_outside_its_folder(proj: Proj) -> None:
     assert not (proj.root / "data").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="audit entries are canonical JSON, which cannot hold the name yet "
-    "(mlrepro/canonical.py must escape surrogates as \\udcNN), and `add` and `checkout` "
-    "print the raw bytes (cli/add.py, cli/checkout.py: render.diff.shown_path); issue 15",
-)
 def test_adding_a_file_whose_own_name_is_not_utf8(proj: Proj) -> None:
     make(proj.root / "caf\udce9.csv", b"1,2\n")
-    proj.ok("add", "caf\udce9.csv")
+    added = proj.ok("add", "caf\udce9.csv").stdout
+    assert added.startswith('added "caf\\351.csv" (')  # quoted as git quotes it
     assert '"caf\\udce9.csv"' in proj.lock_text()
+    # --json keeps the exact name: its escape, in valid UTF-8 JSON
+    doc = json.loads(proj.ok("status", "--json").stdout.encode("utf-8"))
+    assert [d["path"] for d in doc["data"]] == ["caf\udce9.csv"]
     assert b"caf\xe9.csv" in ignored_by_git(proj.root)
     proj.ok("audit", "verify")
     os.unlink(os.fsencode(proj.root / "caf\udce9.csv"))
-    proj.ok("checkout")
+    assert 'restored "caf\\351.csv"' in proj.ok("checkout").stdout
     assert (proj.root / "caf\udce9.csv").read_bytes() == b"1,2\n"
 
 

@@ -1,0 +1,39 @@
+"""File names as people are shown them: git's quoting of paths that hold control
+characters, quotes, backslashes or bytes that are not UTF-8 (issue 15)."""
+
+from __future__ import annotations
+
+import re
+
+# What a path shown to people may not hold as it is: control characters (C0, DEL, C1),
+# the quote and the backslash (as git quotes paths), and the bytes of a name that are
+# not UTF-8 (lone surrogates, from ``surrogateescape``), which no terminal can show.
+_UNSAFE = re.compile('[\x00-\x1f\x7f-\x9f"\\\\\ud800-\udfff]')
+_C_ESCAPES = {
+    "\a": "\\a",
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\v": "\\v",
+    "\f": "\\f",
+    "\r": "\\r",
+    '"': '\\"',
+    "\\": "\\\\",
+}
+
+
+def shown_path(path: str) -> str:
+    """``path`` for a text or Markdown table: as it is, or, when it holds one of the
+    characters above, in double quotes with C escapes and each other byte in octal
+    (``"data/caf\\351.txt"``, ``"new\\nline"``), as git shows paths with
+    ``core.quotePath=false`` (issue 15). JSON output keeps the exact name instead."""
+    if not _UNSAFE.search(path):
+        return path
+    return '"' + _UNSAFE.sub(_escaped, path) + '"'
+
+
+def _escaped(m: re.Match[str]) -> str:
+    ch = m.group()
+    return _C_ESCAPES.get(ch) or "".join(
+        f"\\{b:03o}" for b in ch.encode("utf-8", "surrogateescape")
+    )
