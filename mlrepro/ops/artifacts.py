@@ -8,17 +8,19 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from mlrepro.errors import add_path
+from mlrepro.spec.model import Stage
 from mlrepro.store.digest import Digest, sha_bytes
 from mlrepro.store.objects import CorruptObjectError, MissingObjectError, ObjectStore
 from mlrepro.store.placing import link_out, place_new
-from mlrepro.store.tree import Tree, TreeEntry
+from mlrepro.store.tree import MalformedTreeError, Tree, TreeEntry
 from mlrepro.workspace.hashing import Hasher
-from mlrepro.workspace.lockfile import Artifact
+from mlrepro.workspace.lockfile import Artifact, Lock
 from mlrepro.workspace.statcache import StatKey
 
 _IO_THREADS = min(4, os.cpu_count() or 1)
@@ -55,6 +57,88 @@ def all_present(store: ObjectStore, artifact: Artifact) -> bool:
         return all(store.has(x) for x in objects_of(store, artifact))
     except (MissingObjectError, CorruptObjectError):
         return False
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """An object a recorded artifact needs that the cache does not hold."""
+
+    xxh: str  # bare xxh3-128 hex
+    inner: str | None = None  # a file of a folder, relative to it; None: the artifact's own object
+    unreadable: bool = False  # a folder's tree object is there but corrupt: its files are unknown
+
+
+def gaps(store: ObjectStore, artifact: Artifact, *, files: bool = True) -> list[Gap]:
+    """The objects ``artifact`` needs that the cache lacks: its own (a file's, or a
+    folder's tree object) and, with ``files``, those of the files its tree lists.
+    Only existence is looked at (one ``stat`` each, and the tree object read), never
+    the bytes of a file's object: re-hashing is ``cache verify``'s."""
+    xxh = _hex(artifact)
+    if not store.has(xxh):
+        return [Gap(xxh)]
+    if not (artifact.isdir and files):
+        return []
+    try:
+        tree = Tree.from_bytes(store.read_bytes(xxh))
+    except MissingObjectError:  # deleted since (a `gc` in another process)
+        return [Gap(xxh)]
+    except (CorruptObjectError, MalformedTreeError):
+        return [Gap(xxh, unreadable=True)]
+    return [Gap(e.xxh, e.path) for e in tree.entries if not store.has(e.xxh)]
+
+
+@dataclass(frozen=True, slots=True)
+class Missing:
+    """An object that ``mlrepro.lock`` needs and the cache does not hold."""
+
+    xxh: str  # bare xxh3-128 hex
+    artifact: str  # the recorded output or data input
+    stage: str | None  # the stage writing it; None for a data input
+    inner: str | None = None  # a file of a folder artifact, relative to it
+    tree: bool = False  # the folder's tree object
+
+    @property
+    def path(self) -> str:
+        """The file as the user knows it: the artifact, or a file inside it."""
+        return f"{self.artifact}/{self.inner}" if self.inner else self.artifact
+
+
+def recorded(
+    lock: Lock, stages_by_id: Mapping[str, Stage], stages: Iterable[str], data: Iterable[str] = ()
+) -> list[tuple[Artifact, str | None]]:
+    """The cached outputs ``lock`` records for ``stages`` (each with its stage's id) and
+    its records of the ``data`` inputs (with None), in path order."""
+    found: list[tuple[Artifact, str | None]] = []
+    for sid in stages:
+        record = lock.stages.get(sid)
+        if record is None:
+            continue
+        # a block of a stage gone from the pipeline still names its objects (gc keeps them)
+        stage = stages_by_id.get(sid)
+        uncached = {o.path for o in stage.all_outs if not o.cache} if stage else set()
+        found += [(a, sid) for a in record.outs if a.path not in uncached]
+    found += [(lock.data[p], None) for p in data if p in lock.data]
+    return sorted(((a, s) for a, s in found if a.digest), key=lambda f: (f[0].path, f[1] or ""))
+
+
+def missing_objects(
+    store: ObjectStore,
+    lock: Lock,
+    stages_by_id: Mapping[str, Stage],
+    stages: Iterable[str],
+    *,
+    data: Iterable[str] = (),
+    files: bool = True,
+) -> list[Missing]:
+    """The objects that the recorded artifacts of ``stages`` and ``data`` need and the
+    cache does not hold (``files``: a folder's files too, not only its tree object).
+    A tree object that is there but corrupt is left out: re-hashing reports it."""
+    found: list[Missing] = []
+    for a, sid in recorded(lock, stages_by_id, stages, data):
+        for g in gaps(store, a, files=files):
+            if not g.unreadable:
+                found.append(Missing(g.xxh, a.path, sid, g.inner, a.isdir and g.inner is None))
+    return found
 
 
 def _hex(artifact: Artifact) -> str:
@@ -103,7 +187,7 @@ class Linker:
     def place(self, xxh: str, relpath: str, size: int, sha: str | None = None) -> None:
         dest = os.path.join(self.hasher.root, relpath)
         _, link = self._linked(
-            lambda link: link_out(self.store, xxh, dest, link, size=size), relpath
+            lambda link: link_out(self.store, xxh, dest, link, size=size, shown=relpath), relpath
         )
         # Recorded now, so the next status does not read the file again. A copy is
         # dated one second back: any later write then changes its mtime, so the
@@ -131,7 +215,7 @@ class Linker:
         if absent is not None:
             where = f"{artifact.path}/{absent.path}"
             raise MissingObjectError(
-                f"object xxh3-128:{absent.xxh} ('{where}') is not in the cache"
+                f"object xxh3-128:{absent.xxh} is not in the cache (for '{where}')"
             )
         if os.path.islink(full) or (os.path.lexists(full) and not os.path.isdir(full)):
             os.unlink(full)
@@ -185,6 +269,7 @@ class Linker:
                             link,
                             size=e.size,
                             mtime_ns=past,
+                            shown=f"{relpath}/{e.path}",
                         ),
                         f"{relpath}/{e.path}",
                     )[0]
@@ -201,8 +286,10 @@ class Linker:
                 with ThreadPoolExecutor(_IO_THREADS) as pool:
                     stats = list(pool.map(put, groups))
             os.rename(scratch, full)
-        except BaseException:
+        except BaseException as exc:
             shutil.rmtree(scratch, ignore_errors=True)
+            if isinstance(exc, OSError):
+                _name_output(exc, scratch, full, relpath)
             raise
         put_stat = self.hasher.stats.put
         for group, sts in zip(groups, stats, strict=True):
@@ -223,8 +310,24 @@ class Linker:
         base = self.tmp_dir
         if os.stat(base).st_dev != os.stat(parent).st_dev:
             base, name = parent, f".{name}.mlrepro-"
-        scratch = tempfile.mkdtemp(prefix=_SCRATCH if base == self.tmp_dir else name, dir=base)
-        return scratch
+        try:
+            return tempfile.mkdtemp(prefix=_SCRATCH if base == self.tmp_dir else name, dir=base)
+        except OSError as exc:
+            add_path(exc, base, instead=True)  # the folder that refused, not a random name
+            raise
+
+
+def _name_output(exc: OSError, scratch: str, full: str, relpath: str) -> None:
+    """Name the output's path (``feats/d1/f1.txt``) in ``exc`` instead of its place in
+    the scratch folder, which the user never sees and which is gone by now (issue 15)."""
+    for attr in ("filename", "filename2"):
+        name = getattr(exc, attr)
+        for base in (scratch, full):
+            if isinstance(name, str) and (name == base or name.startswith(base + os.sep)):
+                setattr(exc, attr, relpath + name[len(base) :])
+                break
+    if exc.filename2 == exc.filename:  # the rename into place: one path is enough
+        exc.filename2 = None
 
 
 def _by_folder(entries: Iterable[TreeEntry]) -> list[list[TreeEntry]]:

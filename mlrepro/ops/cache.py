@@ -1,4 +1,5 @@
-"""``cache verify``: re-hash every object, find the corrupt ones, and repair what can be."""
+"""``cache verify``: re-hash every object, find the corrupt ones and those the lock file
+needs that are gone, and repair what can be."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass
 
 from mlrepro.audit.recorder import Recorder, artifact_json
 from mlrepro.errors import MlreproError
-from mlrepro.ops.artifacts import all_present, save
+from mlrepro.ops.artifacts import Missing, all_present, missing_objects, save
 from mlrepro.ops.context import Context
 from mlrepro.store.objects import ObjectStore
 from mlrepro.workspace.project import Project
@@ -21,6 +22,10 @@ class VerifyResult:
     removed: bool  # whether corrupt objects were deleted (--repair)
     stray_tmp: int  # leftover temporary files removed
     recached: tuple[str, ...] = ()  # workspace paths cached again (--repair)
+    # what mlrepro.lock needs and the cache lacks (after the repair, with --repair)
+    missing: tuple[Missing, ...] = ()
+    # why the lock file could not be checked (an invalid pipeline), or None
+    unchecked: str | None = None
 
 
 def verify(project: Project, *, repair: bool = False, wait_for_lock: float = 0.0) -> VerifyResult:
@@ -29,7 +34,8 @@ def verify(project: Project, *, repair: bool = False, wait_for_lock: float = 0.0
         # read-only disk, and beside a running command (objects appear whole, by a
         # rename; one `gc` deletes meanwhile is not counted, see _check) (issue 15).
         objects, corrupt = _check(project.store)
-        return VerifyResult(len(objects), corrupt, False, 0)
+        missing, unchecked = _lock_check(project)
+        return VerifyResult(len(objects), corrupt, False, 0, (), missing, unchecked)
     with RepoLock(project.state_dir, wait=wait_for_lock):
         store = project.store
         objects, corrupt = _check(store)
@@ -44,7 +50,8 @@ def verify(project: Project, *, repair: bool = False, wait_for_lock: float = 0.0
             recached = _recache(project, audit)
         finally:
             audit.close()
-        return VerifyResult(len(objects), corrupt, True, stray, tuple(recached))
+        missing, unchecked = _lock_check(project)
+        return VerifyResult(len(objects), corrupt, True, stray, tuple(recached), missing, unchecked)
 
 
 def _check(store: ObjectStore) -> tuple[list[str], tuple[str, ...]]:
@@ -58,6 +65,19 @@ def _check(store: ObjectStore) -> tuple[list[str], tuple[str, ...]]:
     return objects, corrupt
 
 
+def _lock_check(project: Project) -> tuple[tuple[Missing, ...], str | None]:
+    """What the lock file needs and the cache lacks (issue 15: a verify that passed
+    with the model's object gone); the pipeline says which outputs are cached."""
+    try:
+        ctx = Context.load(project)
+    except MlreproError as exc:
+        return (), exc.message
+    found = missing_objects(
+        project.store, ctx.lock, ctx.by_id, list(ctx.lock.stages), data=list(ctx.lock.data)
+    )
+    return tuple(found), None
+
+
 def _recache(project: Project, audit: Recorder) -> list[str]:
     """Cache again every recorded output or data input whose objects are gone but whose
     workspace copy still matches the lock file."""
@@ -65,10 +85,10 @@ def _recache(project: Project, audit: Recorder) -> list[str]:
         ctx = Context.load(project)
     except MlreproError:
         return []  # an invalid pipeline: nothing to compare against
-    recorded = [a for r in ctx.lock.stages.values() for a in r.outs] + list(ctx.lock.data.values())
+    artifacts = [a for r in ctx.lock.stages.values() for a in r.outs] + list(ctx.lock.data.values())
     done: list[str] = []
     try:
-        for a in sorted(recorded, key=lambda a: a.path):
+        for a in sorted(artifacts, key=lambda a: a.path):
             if a.digest is None or all_present(project.store, a):
                 continue
             st = ctx.state(a.path)

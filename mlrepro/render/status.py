@@ -6,7 +6,15 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from mlrepro.ops.plan import StageStatus
-from mlrepro.ops.status import StatusReport
+from mlrepro.ops.status import (
+    FIX_ADD,
+    FIX_PULL,
+    FIX_REPAIR,
+    FIX_REPRO,
+    CacheGap,
+    StatusReport,
+)
+from mlrepro.render.names import shown_path
 
 if TYPE_CHECKING:  # only `repro --dry` renders one; `status` need not import repro
     from mlrepro.ops.repro import ReproResult
@@ -32,9 +40,26 @@ def to_text(report: StatusReport, *, why: bool) -> str:
     if changed_data:
         lines.append("data:")
         lines += [f"    {d.state}: {d.path}" for d in changed_data]
+    if report.cache:  # up to date, but checkout could not bring these back (issue 15)
+        lines.append("cache:")
+        lines += [f"    missing: {_gap(g)}" for g in report.cache]
     if not lines:
         return "Everything is up to date."
     return "\n".join(lines)
+
+
+_FIXES = {
+    FIX_REPRO: "`mlrepro repro` caches it again",
+    FIX_REPAIR: "`mlrepro cache verify --repair` caches it again",
+    FIX_ADD: "`mlrepro add {path}` caches it again",
+    FIX_PULL: "not in the workspace either: pull the cache from a remote",
+}
+
+
+def _gap(g: CacheGap) -> str:
+    owner = f"stage '{g.stage}'" if g.stage is not None else "data"
+    path = shown_path(g.path)
+    return f"{path} ({owner}): " + _FIXES[g.fix].format(path=path)
 
 
 def _restore_note(s: StageStatus) -> str:
@@ -61,6 +86,12 @@ def to_json(report: StatusReport) -> str:
         ],
         "data": [
             {"path": d.path, "state": d.state, "old": d.old, "new": d.new} for d in report.data
+        ],
+        # added in version 1 (keys are only added): up-to-date outputs and data whose
+        # object the cache lacks; they do not make "changed" true
+        "cache": [
+            {"path": g.path, "stage": g.stage, "object": g.object, "state": "missing", "fix": g.fix}
+            for g in report.cache
         ],
     }
     return json.dumps(doc, indent=2, ensure_ascii=False, default=str)

@@ -1,88 +1,91 @@
 """Bringing objects out of the store into the workspace.
 
-A copy is verified while it is written (a corrupt object never reaches the
-workspace) and lands under a temporary name beside its destination, renamed over
-it; links (reflink, hardlink, symlink) take the same route. :func:`place_new`
-writes straight to a name that does not exist yet, for folders built privately
-and published whole.
+Every object is verified on its way to the workspace: a copy while it is
+written, a link (reflink, hardlink, symlink) by hashing what was linked before
+it is given its final name, since the link holds the object's bytes as they
+are. So a corrupt object is never placed, whatever the link type (issue 15: a
+hardlink, symlink or reflink placed a tampered object silently, and status then
+trusted it). A file lands under a temporary name beside its destination,
+renamed over it; :func:`place_new` writes straight to a name that does not
+exist yet, for folders built privately and published whole.
+
+``shown`` is the destination as the user knows it (the root-relative path of
+an output, or of a file inside a folder output): messages and system errors
+name it, never a temporary or scratch name.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
+from typing import BinaryIO, TypeVar
 
+from mlrepro.errors import add_path
 from mlrepro.store import fileio
-from mlrepro.store.digest import SMALL, XXH, hash_stream, read_fd, read_small, xxh_bytes
-from mlrepro.store.objects import CorruptObjectError, ObjectStore, missing
+from mlrepro.store.digest import SMALL, XXH, hash_stream, read_fd, xxh_bytes
+from mlrepro.store.objects import CorruptObjectError, MissingObjectError, ObjectStore
+
+_T = TypeVar("_T")
+LINKS = ("reflink", "hardlink", "symlink")
 
 
-def copy_out(store: ObjectStore, xxh: str, dest: str, *, size: int | None = None) -> None:
+def copy_out(
+    store: ObjectStore, xxh: str, dest: str, *, size: int | None = None, shown: str | None = None
+) -> None:
     """Write the object to ``dest`` atomically as a writable copy, verified while copying."""
-    src, tmp = _prepare_out(store, xxh, dest)
+    name = shown or dest
+    src, tmp = _prepare_out(store, xxh, dest, name)
     try:
-        if size is not None and size <= SMALL:
-            try:
-                data = read_small(src)
-            except FileNotFoundError:
-                raise missing(xxh) from None
-            if xxh_bytes(data) != xxh:
-                raise _corrupt(xxh, dest)
-            fileio.write_new(tmp, data, 0o644)
-        else:
-            try:
-                f = open(src, "rb", buffering=0)  # noqa: SIM115 - closed by the `with` below
-            except FileNotFoundError:
-                raise missing(xxh) from None
-            with f, open(tmp, "xb") as out:
-                got = hash_stream(f, sink=out.write).xxh
-            if got != xxh:
-                raise _corrupt(xxh, dest)
-            os.chmod(tmp, 0o644)
-        os.replace(tmp, dest)
+        try:
+            fd_in = os.open(src, os.O_RDONLY)
+        except FileNotFoundError:
+            raise _missing(xxh, name) from None
+        try:
+            if size is not None and size <= SMALL:
+                data = _read(fd_in, src)
+                if xxh_bytes(data) != xxh:
+                    raise _corrupt(xxh, name)
+                _named(lambda: fileio.write_new(tmp, data, 0o644), name)
+            else:
+                out = _named(lambda: open(tmp, "xb"), name)  # noqa: SIM115 - closed below
+                with out, open(fd_in, "rb", buffering=0, closefd=False) as f:
+                    got = _hash(f, src, lambda b: _named(lambda: out.write(b), name))
+                if got != xxh:
+                    raise _corrupt(xxh, name)
+                os.chmod(tmp, 0o644)
+        finally:
+            os.close(fd_in)
+        _named(lambda: os.replace(tmp, dest), name)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
 
 
-def _prepare_out(store: ObjectStore, xxh: str, dest: str) -> tuple[str, str]:
-    """The object's path and a temporary name beside ``dest`` (its folder made)."""
-    src = store.path(xxh)
-    if not os.path.exists(src):
-        raise missing(xxh)
-    directory = os.path.dirname(dest) or "."
-    if not os.path.isdir(directory):
-        os.makedirs(directory, exist_ok=True)
-    return src, fileio.tmp_name(directory)
-
-
-def _corrupt(xxh: str, dest: str) -> CorruptObjectError:
-    return CorruptObjectError(
-        f"cache object {XXH}:{xxh} is corrupt; not checked out to '{dest}'",
-        hint="run `mlrepro cache verify --repair`, then rebuild it (repro, add, or a remote)",
-    )
-
-
 def link_out(
-    store: ObjectStore, xxh: str, dest: str, link: str, *, size: int | None = None
+    store: ObjectStore,
+    xxh: str,
+    dest: str,
+    link: str,
+    *,
+    size: int | None = None,
+    shown: str | None = None,
 ) -> None:
     """Bring the object to ``dest`` as a ``reflink``, ``hardlink``, ``symlink`` or ``copy``."""
+    name = shown or dest
     if link == "copy":
-        copy_out(store, xxh, dest, size=size)
+        copy_out(store, xxh, dest, size=size, shown=name)
         return
-    src, tmp = _prepare_out(store, xxh, dest)
+    if link not in LINKS:
+        raise ValueError(link)
+    src, tmp = _prepare_out(store, xxh, dest, name)
     try:
-        if link == "hardlink":
-            os.link(src, tmp)
-        elif link == "symlink":
-            os.symlink(src, tmp)
-        elif link == "reflink":
-            fileio.reflink(src, tmp)
+        _link(link, src, tmp, xxh, name)
+        if link == "reflink":
             os.chmod(tmp, 0o644)
-        else:
-            raise ValueError(link)
-        os.replace(tmp, dest)
+        _check_placed(tmp, xxh, size, name)
+        _named(lambda: os.replace(tmp, dest), name)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -90,46 +93,55 @@ def link_out(
 
 
 def place_new(
-    store: ObjectStore, xxh: str, dest: str, link: str, *, size: int, mtime_ns: int
+    store: ObjectStore,
+    xxh: str,
+    dest: str,
+    link: str,
+    *,
+    size: int,
+    mtime_ns: int,
+    shown: str | None = None,
 ) -> os.stat_result:
     """Bring the object to ``dest``, a name that does not exist yet, in a folder
     being built privately (no temporary name: the folder is published whole).
 
-    A copy is verified while written and dated ``mtime_ns``; the result's stat
-    (taken on the open file) lets the caller record it without another lookup."""
+    A copy is verified while written and dated ``mtime_ns``, a link once made; the
+    result's stat (taken on the open file) lets the caller record it without
+    another lookup."""
+    name = shown or dest
     src = store.path(xxh)
-    if link == "hardlink":
+    if link in ("hardlink", "symlink"):
+        _link(link, src, dest, xxh, name)
         try:
-            os.link(src, dest)
-        except FileNotFoundError:
-            raise missing(xxh) from None
-        return os.lstat(dest)
-    if link == "symlink":
-        if not os.path.exists(src):
-            raise missing(xxh)
-        os.symlink(src, dest)
-        return os.stat(dest)
+            _check_placed(dest, xxh, size, name)
+        except BaseException:
+            os.unlink(dest)
+            raise
+        return os.lstat(dest) if link == "hardlink" else os.stat(dest)
     if link not in ("copy", "reflink"):
         raise ValueError(link)
     try:
         fd_in = os.open(src, os.O_RDONLY)
     except FileNotFoundError:
-        raise missing(xxh) from None
+        raise _missing(xxh, name) from None
     try:
-        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        flags = os.O_CREAT | os.O_EXCL | (os.O_RDWR if link == "reflink" else os.O_WRONLY)
+        fd = _named(lambda: os.open(dest, flags, 0o644), name)
         try:
             if link == "reflink":
-                fileio.clone(fd, fd_in)
+                _named(lambda: fileio.clone(fd, fd_in), name)
+                with open(fd, "rb", buffering=0, closefd=False) as f:  # the clone itself
+                    got = _hash(f, dest, None)
             elif size <= SMALL:
-                data = read_fd(fd_in)
-                if xxh_bytes(data) != xxh:
-                    raise _corrupt(xxh, dest)
-                fileio.write_all(fd, data)
+                data = _read(fd_in, src)
+                got = xxh_bytes(data)
+                if got == xxh:
+                    _named(lambda: fileio.write_all(fd, data), name)
             else:
                 with open(fd_in, "rb", buffering=0, closefd=False) as f:
-                    got = hash_stream(f, sink=lambda b: fileio.write_all(fd, b)).xxh
-                if got != xxh:
-                    raise _corrupt(xxh, dest)
+                    got = _hash(f, src, lambda b: _named(lambda: fileio.write_all(fd, b), name))
+            if got != xxh:
+                raise _corrupt(xxh, name)
             os.utime(fd, ns=(mtime_ns, mtime_ns))
             return os.fstat(fd)
         except BaseException:
@@ -142,3 +154,93 @@ def place_new(
                 os.close(fd)
     finally:
         os.close(fd_in)
+
+
+def _prepare_out(store: ObjectStore, xxh: str, dest: str, name: str) -> tuple[str, str]:
+    """The object's path and a temporary name beside ``dest`` (its folder made)."""
+    src = store.path(xxh)
+    if not os.path.exists(src):
+        raise _missing(xxh, name)
+    directory = os.path.dirname(dest) or "."
+    if not os.path.isdir(directory):
+        os.makedirs(directory, exist_ok=True)  # a workspace folder: its error names it
+    return src, fileio.tmp_name(directory)
+
+
+def _link(link: str, src: str, dest: str, xxh: str, name: str) -> None:
+    """Link ``dest`` to the object at ``src``; an OSError that means "not here" is left
+    as it is for the caller to try the next link type."""
+    if link == "symlink" and not os.path.exists(src):
+        raise _missing(xxh, name)
+    try:
+        if link == "hardlink":
+            os.link(src, dest)
+        elif link == "symlink":
+            os.symlink(src, dest)
+        else:
+            fileio.reflink(src, dest)
+    except FileNotFoundError as exc:
+        if not os.path.exists(src):
+            raise _missing(xxh, name) from None
+        add_path(exc, name, instead=True)
+        raise
+    except OSError as exc:
+        add_path(exc, name, instead=True)
+        raise
+
+
+def _check_placed(path: str, xxh: str, size: int | None, name: str) -> None:
+    """Raise unless the file at ``path`` (a link to the object, or a clone of it) holds
+    the bytes the object is named by: one read, as a copy costs."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:  # a symbolic link to an object deleted meanwhile
+        raise _missing(xxh, name) from None
+    try:
+        if size is not None and size <= SMALL:
+            got = xxh_bytes(_read(fd, path))
+        else:
+            with open(fd, "rb", buffering=0, closefd=False) as f:
+                got = _hash(f, path, None)
+    finally:
+        os.close(fd)
+    if got != xxh:
+        raise _corrupt(xxh, name)
+
+
+def _named(action: Callable[[], _T], name: str) -> _T:
+    """``action()``, a write towards the destination: a system error names ``name``,
+    not the temporary or scratch name written first (nor nothing, for a write on an
+    open file)."""
+    try:
+        return action()
+    except OSError as exc:
+        add_path(exc, name, instead=True)
+        raise
+
+
+def _read(fd: int, path: str) -> bytes:
+    try:
+        return read_fd(fd)
+    except OSError as exc:
+        add_path(exc, path)  # a read error (EIO) names no file
+        raise
+
+
+def _hash(f: BinaryIO, path: str, sink: Callable[[memoryview], object] | None) -> str:
+    try:
+        return hash_stream(f, sink=sink).xxh
+    except OSError as exc:
+        add_path(exc, path)  # a read error names no file (a write error named the copy)
+        raise
+
+
+def _missing(xxh: str, name: str) -> MissingObjectError:
+    return MissingObjectError(f"object {XXH}:{xxh} is not in the cache (for '{name}')")
+
+
+def _corrupt(xxh: str, name: str) -> CorruptObjectError:
+    return CorruptObjectError(
+        f"cache object {XXH}:{xxh} is corrupt; not checked out to '{name}'",
+        hint="run `mlrepro cache verify --repair`, then rebuild it (repro, add, or a remote)",
+    )

@@ -389,3 +389,136 @@ def test_a_changed_section_reads_in_the_files_key_order(proj: Proj) -> None:
         "param 'train' changed: {'seed': 1, 'n_est': 50, 'min_split': 0.01} -> "
         "{'seed': 1, 'n_est': 60, 'min_split': 0.01}"
     ) in text
+
+
+# -- objects the cache lost (issue 15) -----------------------------------------------
+
+
+def lose(proj: Proj, digest: str) -> None:
+    path = proj.object_path(digest)
+    os.chmod(path, 0o644)
+    path.unlink()
+
+
+def test_an_up_to_date_output_whose_object_is_gone_is_not_silently_up_to_date(
+    proj: Proj,
+) -> None:
+    proj.pipeline(
+        {
+            "train": {
+                "cmd": proj.cmd(["write", "model.pkl", "weights"], ["mkfiles", "feats", "3", "t"]),
+                "outs": ["model.pkl", "feats"],
+            }
+        }
+    )
+    proj.ok("repro")
+    model = proj.out_record("train", "model.pkl")["digest"]
+    tree = proj.out_record("train", "feats")["digest"]
+    lose(proj, model)
+    lose(proj, tree)
+    text = proj.ok("status").stdout
+    assert text.splitlines() == [
+        "cache:",
+        "    missing: feats (stage 'train'): `mlrepro repro` caches it again",
+        "    missing: model.pkl (stage 'train'): `mlrepro repro` caches it again",
+    ]
+    # nothing is out of date: repro would run nothing, so --check passes (exit 0)
+    proj.ok("status", "--check")
+    doc = status_json(proj)
+    assert doc["changed"] is False
+    assert doc["cache"] == [
+        {"path": "feats", "stage": "train", "object": tree, "state": "missing", "fix": "repro"},
+        {
+            "path": "model.pkl",
+            "stage": "train",
+            "object": model,
+            "state": "missing",
+            "fix": "repro",
+        },
+    ]
+    # what status promised: repro runs nothing and caches both again
+    assert "train" not in ran_in(proj.ok("repro").stdout)
+    assert proj.object_path(model).exists() and proj.object_path(tree).exists()
+    assert proj.ok("status").stdout.strip() == "Everything is up to date."
+    assert status_json(proj)["cache"] == []
+
+
+def test_lost_data_and_frozen_outputs_name_what_brings_them_back(proj: Proj) -> None:
+    proj.write("raw.csv", "1,2\n")
+    proj.write("notes.txt", "by hand\n")
+    proj.pipeline(
+        {
+            "prep": {
+                "cmd": proj.cmd(["cat", "prep.txt", "raw.csv", "raw.csv"]),
+                "deps": ["raw.csv"],
+                "outs": ["prep.txt"],
+            },
+            "old": {"cmd": proj.cmd(["write", "old.txt", "kept"]), "outs": ["old.txt"]},
+        }
+    )
+    proj.ok("repro")
+    proj.ok("add", "notes.txt")
+    proj.pipeline(
+        {
+            "prep": {
+                "cmd": proj.cmd(["cat", "prep.txt", "raw.csv", "raw.csv"]),
+                "deps": ["raw.csv"],
+                "outs": ["prep.txt"],
+            },
+            "old": {
+                "cmd": proj.cmd(["write", "old.txt", "kept"]),
+                "outs": ["old.txt"],
+                "frozen": True,
+            },
+        }
+    )
+    for digest in (
+        proj.data_records()["raw.csv"]["digest"],
+        proj.data_records()["notes.txt"]["digest"],
+        proj.out_record("old", "old.txt")["digest"],
+    ):
+        lose(proj, digest)
+    lines = proj.ok("status").stdout.splitlines()
+    assert lines == [
+        "cache:",
+        "    missing: notes.txt (data): `mlrepro add notes.txt` caches it again",
+        "    missing: old.txt (stage 'old'): `mlrepro cache verify --repair` caches it again",
+        "    missing: raw.csv (data): `mlrepro repro` caches it again",
+    ]
+    # each way out does what it says
+    proj.ok("repro")
+    proj.ok("add", "notes.txt")
+    assert [g["path"] for g in status_json(proj)["cache"]] == ["old.txt"]
+    proj.ok("cache", "verify", "--repair")
+    assert status_json(proj)["cache"] == []
+    # a frozen output gone from the workspace too: only a remote has it
+    lose(proj, proj.out_record("old", "old.txt")["digest"])
+    os.unlink(proj.root / "old.txt")
+    [gap] = status_json(proj)["cache"]
+    assert gap["fix"] == "pull"
+
+
+def test_status_only_looks_whether_objects_exist(proj: Proj) -> None:
+    """A corrupt object is `cache verify`'s to find: status never re-hashes the cache,
+    and a stage whose outputs are rewritten anyway is not reported."""
+    proj.params({"n": 1})
+    proj.pipeline(
+        {
+            "a": {"cmd": proj.cmd(["write", "a.txt", "aaa"]), "outs": ["a.txt"]},
+            "b": {
+                "cmd": proj.cmd(["param", "b.txt", "params.yaml", "n"]),
+                "params": ["n"],
+                "outs": ["b.txt"],
+            },
+        }
+    )
+    proj.ok("repro")
+    obj = proj.object_path(proj.out_record("a", "a.txt")["digest"])
+    os.chmod(obj, 0o644)
+    obj.write_bytes(b"tampered")
+    lose(proj, proj.out_record("b", "b.txt")["digest"])
+    proj.params({"n": 2})  # b runs again: its lost object does not matter
+    doc = status_json(proj)
+    assert doc["cache"] == []
+    assert codes(doc) == {"a": [], "b": ["param-changed"]}
+    proj.fails("cache", "verify")
