@@ -76,12 +76,7 @@ def _print_hits(digest: str, hits: list[Hit], fmt: str | None) -> None:
     if fmt == "json":
         click.echo(render.digest_json([asdict(h) for h in hits], digest))
         return
-    if not hits:
-        click.echo(f"{digest}: not found in any lock file searched")
-        return
-    for h in hits:
-        who = f"stage {h.stage}" if h.stage else "data input"
-        click.echo(f"{h.commit[:12]}  {h.role:<8}  {who}  {h.path}")
+    click.echo(render.digest_text(hits, digest), nl=False)
 
 
 def _audit_entries(project: Project) -> list[tuple[str, dict]]:  # type: ignore[type-arg]

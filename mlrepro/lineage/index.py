@@ -11,6 +11,11 @@ that git does not, and deleting it only costs the next query a rebuild.
 
 Files inside a tracked folder are found through their folder (the folder's own
 digests are indexed, its tree's entries are not).
+
+Paths (and stage names) are held as the stat cache holds them: as TEXT, except one
+that is not UTF-8 (a name of bytes, which Python gives as ``surrogateescape`` text and
+SQLite cannot take as TEXT), held as a BLOB of its bytes and read back exactly
+(issue 15). Every UTF-8 path, and so every existing index, is unchanged.
 """
 
 from __future__ import annotations
@@ -23,6 +28,22 @@ from mlrepro.ops.revisions import Revisions
 from mlrepro.workspace.lockfile import LOCK_FILE, LockFileError, parse_lock
 
 INDEX_VERSION = 1
+
+
+def _held(text: str) -> str | bytes:
+    """``text`` as SQLite can hold it: itself when it is UTF-8, else its bytes."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape")
+    return text
+
+
+def _text(held: str | bytes) -> str:
+    """The text a held value stands for (:func:`_held` undone)."""
+    return held if isinstance(held, str) else held.decode("utf-8", "surrogateescape")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +96,7 @@ class DigestIndex:
         todo = [b for b in blobs if b not in known]
         if not todo:
             return
-        rows: list[tuple[str, str, str | None, str, str | None, str | None]] = []
+        rows: list[tuple[str, str, str | bytes | None, str | bytes, str | None, str | None]] = []
         done: list[tuple[str, int]] = []
         for blob in todo:
             try:
@@ -84,9 +105,12 @@ class DigestIndex:
                 done.append((blob, 0))
                 continue
             for sid, record in lock.stages.items():
-                rows += [(blob, "produced", sid, a.path, a.digest, a.sha256) for a in record.outs]
-                rows += [(blob, "consumed", sid, a.path, a.digest, a.sha256) for a in record.deps]
-            rows += [(blob, "data", None, a.path, a.digest, a.sha256) for a in lock.data.values()]
+                stage = _held(sid)
+                for role, arts in (("produced", record.outs), ("consumed", record.deps)):
+                    rows += [(blob, role, stage, _held(a.path), a.digest, a.sha256) for a in arts]
+            rows += [
+                (blob, "data", None, _held(a.path), a.digest, a.sha256) for a in lock.data.values()
+            ]
             done.append((blob, 1))
         with self.db:
             self.db.execute("BEGIN")
@@ -113,7 +137,7 @@ class DigestIndex:
             tuple(xxhs),
         ).fetchall()
         hits = [
-            Hit(commit, role, stage, path, xxh, sha)
+            Hit(commit, role, None if stage is None else _text(stage), _text(path), xxh, sha)
             for blob, role, stage, path, xxh, sha in rows
             for commit in holders.get(blob, [])
         ]

@@ -6,7 +6,7 @@ backslash (else ``z*`` would hide every file starting with ``z``), and a name
 ending in whitespace has its last character written as a bracket expression
 (``[ ]``): git drops trailing spaces and a carriage return before the newline,
 and mlrepro's own reader of .gitignore files (``spec/ignore.py``, used to walk
-the pipeline files) strips every line. The leading ``/`` already keeps a ``#`` or
+the pipeline files) reads them as git does. The leading ``/`` already keeps a ``#`` or
 ``!`` from starting the line. A newline cannot be written in a line at all: such
 a name is refused before anything is cached (:func:`check_ignorable`).
 

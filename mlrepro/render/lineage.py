@@ -1,4 +1,9 @@
-"""Lineage as an indented tree (text), versioned JSON, Graphviz DOT and Mermaid."""
+"""Lineage as an indented tree (text), versioned JSON, Graphviz DOT and Mermaid.
+
+Paths are shown as git shows them (:func:`shown_path`: quoted, with C and octal
+escapes, when they hold control characters or bytes that are not UTF-8) in text and
+in the labels of DOT and Mermaid; JSON, and the node ids, keep the exact names.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,8 @@ import json
 from typing import Any
 
 from mlrepro.lineage.graph import Lineage, Node
+from mlrepro.lineage.index import Hit
+from mlrepro.render.names import shown_path
 
 
 def _short(digest: str | None) -> str:
@@ -15,10 +22,14 @@ def _short(digest: str | None) -> str:
     return f"{algo}:{hexpart[:12]}…"
 
 
+def _path(n: Node) -> str:
+    return shown_path(n.path or "")
+
+
 def _artifact_line(n: Node) -> str:
     size = f"  {n.size} B" if n.size is not None else ""
     files = f" ({n.nfiles} files)" if n.nfiles is not None else ""
-    return f"{n.path}  [{n.kind}]  {_short(n.digest)}  {_short(n.sha256)}{size}{files}"
+    return f"{_path(n)}  [{n.kind}]  {_short(n.digest)}  {_short(n.sha256)}{size}{files}"
 
 
 def _stage_lines(n: Node) -> list[str]:
@@ -41,7 +52,7 @@ def _stage_lines(n: Node) -> list[str]:
 
 
 def to_text(g: Lineage, direction: str) -> str:
-    out: list[str] = [f"lineage of {g.target} at {g.rev.label}"]
+    out: list[str] = [f"lineage of {shown_path(g.target)} at {g.rev.label}"]
     into: dict[str, list[tuple[str, str]]] = {}  # node -> [(neighbour, relation)]
     for a, b, rel in g.edges:
         if direction in ("upstream", "both") and rel in ("produced", "input_of", "part_of"):
@@ -55,7 +66,7 @@ def to_text(g: Lineage, direction: str) -> str:
         node = g.nodes[nid]
         pad = "    " * depth
         if nid in seen:
-            label = node.path if node.type == "artifact" else f"stage {node.stage}"
+            label = _path(node) if node.type == "artifact" else f"stage {node.stage}"
             out.append(f"{pad}{label}  (see above)")
             return
         seen.add(nid)
@@ -86,14 +97,16 @@ def to_json(g: Lineage) -> str:
 def _label(n: Node) -> str:
     if n.type == "stage":
         return f"stage {n.stage}"
-    return f"{n.path}\\n{_short(n.sha256)}"
+    return f"{_path(n)}\\n{_short(n.sha256)}"
 
 
 def to_dot(g: Lineage) -> str:
     lines = ["digraph lineage {", "  rankdir=LR;"]
     for nid, n in sorted(g.nodes.items()):
         shape = "box" if n.type == "stage" else "ellipse"
-        lines.append(f"  {json.dumps(nid)} [label={json.dumps(_label(n))}, shape={shape}];")
+        # a label as people read it: DOT knows no \u escapes (ids may keep them)
+        label = json.dumps(_label(n), ensure_ascii=False)
+        lines.append(f"  {json.dumps(nid)} [label={label}, shape={shape}];")
     for a, b, rel in sorted(g.edges):
         lines.append(f"  {json.dumps(a)} -> {json.dumps(b)} [label={json.dumps(rel)}];")
     lines.append("}")
@@ -117,3 +130,14 @@ def to_mermaid(g: Lineage) -> str:
 
 def digest_json(hits: list[dict[str, Any]], digest: str) -> str:
     return json.dumps({"version": 1, "digest": digest, "found": hits}, indent=2)
+
+
+def digest_text(hits: list[Hit], digest: str) -> str:
+    """Where ``digest`` was found, one line each: commit, role, stage and path."""
+    if not hits:
+        return f"{digest}: not found in any lock file searched\n"
+    lines = []
+    for h in hits:
+        who = f"stage {h.stage}" if h.stage else "data input"
+        lines.append(f"{h.commit[:12]}  {h.role:<8}  {who}  {shown_path(h.path)}")
+    return "\n".join(lines) + "\n"

@@ -1,9 +1,16 @@
-"""``.dvcignore`` files: gitignore-style patterns, one file per directory.
+"""``.dvcignore`` and ``.gitignore`` files: gitignore-style patterns, one file per folder.
 
-Matching follows DVC exactly, which follows gitwildmatch (pathspec):
+The walk asks two tools, and reads each file as that tool does.
 
-* each line is stripped; blank lines and ``#`` comments are skipped; ``!``
-  negates; a lone ``/`` matches nothing;
+``.dvcignore`` files are read as DVC reads them (``DvcIgnorePatterns.from_file``):
+lines split at ``\\n``, ``\\r\\n`` or ``\\r`` (Python's text mode; not at a form
+feed, which ``str.splitlines`` would also split at), each stripped of whitespace at
+both ends. A name that is not UTF-8 is kept as its bytes (``surrogateescape``), as the
+walk holds names; DVC refuses such a file. Matching follows DVC exactly, which
+follows gitwildmatch (pathspec):
+
+* blank lines and ``#`` comments are skipped; ``!`` negates; a lone ``/``
+  matches nothing;
 * a pattern starting with ``/`` is anchored to the ``.dvcignore``'s folder;
   a pattern of one component (``foo`` or ``foo/``) matches at any depth; a
   pattern with an inner ``/`` is anchored;
@@ -13,25 +20,21 @@ Matching follows DVC exactly, which follows gitwildmatch (pathspec):
 * a pattern matching a folder also matches everything below it;
 * the last matching pattern wins, deeper ``.dvcignore`` files after
   shallower ones.
+
+``.gitignore`` files, ``.git/info/exclude`` and the global excludes file are read and
+matched as git does (:mod:`mlrepro.spec.gitmatch`).
 """
 
 from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 
 from mlrepro.errors import PipelineError
+from mlrepro.spec.gitmatch import Rule, git_rules_match, parse_gitignore
 
 _DIR = "(?:/)"  # the slash after a matched folder
 _DIR_OR_END = "(?:/|$)"
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    regex: re.Pattern[str]
-    negate: bool
-    dir_only: bool
 
 
 class _BadRange(ValueError):
@@ -139,15 +142,26 @@ def _translate(segs: list[str], dir_only: bool) -> str:
     return "".join(out)
 
 
+# the line breaks of Python's text mode, which DVC reads .dvcignore files in
+_DVC_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
 def parse_patterns(text: str, source: str = ".dvcignore") -> list[Rule]:
-    """Rules of a .dvcignore file; an invalid pattern is a PipelineError naming its line."""
+    """Rules of a .dvcignore file, its lines read as DVC reads them; an invalid pattern
+    is a PipelineError naming its line."""
     rules = []
-    for lineno, raw in enumerate(text.splitlines(), start=1):
+    for lineno, raw in enumerate(_DVC_LINE_BREAK.split(text), start=1):
         try:
             rule = compile_pattern(raw.strip())
-        except ValueError as exc:
+        except (ValueError, re.error) as exc:
+            # DVC fails on these too (a reversed range such as [z-a] is a re.error there)
+            message = (
+                f"invalid pattern '{raw.strip()}': {exc.msg}"
+                if isinstance(exc, re.error)
+                else str(exc)
+            )
             raise PipelineError(
-                str(exc), path=source, line=lineno, hint="fix or remove the pattern"
+                message, path=source, line=lineno, hint="fix or remove the pattern"
             ) from None
         if rule is not None:
             rules.append(rule)
@@ -169,11 +183,16 @@ def rules_match(rules: list[Rule], path: str, is_dir: bool) -> bool | None:
 class IgnoreTree:
     """Ignore rules read from one file name (``.dvcignore``, ``.gitignore``) in
     every folder, plus ``base`` rules that apply under the root with lowest
-    precedence (git's info/exclude and global excludes file)."""
+    precedence (git's info/exclude and global excludes file). ``git``: the files
+    are read and matched as git does, else as DVC does."""
 
-    def __init__(self, root: str, filename: str, base: list[Rule] | None = None) -> None:
+    def __init__(
+        self, root: str, filename: str, base: list[Rule] | None = None, *, git: bool = False
+    ) -> None:
         self.root = root
         self.filename = filename
+        self.git = git
+        self._match = git_rules_match if git else rules_match
         self._rules: dict[str, list[Rule]] = {}  # dir relpath ("" = root) -> rules
         self._loaded: set[str] = set()
         self._base = base or []
@@ -185,18 +204,25 @@ class IgnoreTree:
         self._loaded.add(reldir)
         path = os.path.join(self.root, reldir, self.filename)
         if os.path.isfile(path):
-            with open(path, encoding="utf-8", errors="replace") as f:
+            with open(path, "rb") as f:
+                data = f.read()
+            if self.git:
+                self._rules[reldir] = parse_gitignore(data)
+            else:
                 source = f"{reldir}/{self.filename}" if reldir else self.filename
-                self._rules[reldir] = parse_patterns(f.read(), source)
+                # a name that is not UTF-8 is kept as its bytes, as the walk holds names
+                text = data.decode("utf-8", "surrogateescape")
+                self._rules[reldir] = parse_patterns(text, source)
 
     def ignored(self, relpath: str, is_dir: bool) -> bool:
         """Whether ``relpath`` is ignored, its parent folders being known not to be."""
-        result = bool(self._base) and rules_match(self._base, relpath, is_dir) is True
+        match = self._match
+        result = bool(self._base) and match(self._base, relpath, is_dir) is True
         parts = relpath.split("/")
         for depth in range(len(parts)):
             rules = self._rules.get("/".join(parts[:depth]))
             if rules:
-                verdict = rules_match(rules, "/".join(parts[depth:]), is_dir)
+                verdict = match(rules, "/".join(parts[depth:]), is_dir)
                 if verdict is not None:
                     result = verdict
         return result
@@ -231,11 +257,11 @@ def gitignore(root: str) -> IgnoreTree:
     base: list[Rule] = []
     for path in _git_exclude_files(root):
         try:
-            with open(path, encoding="utf-8", errors="replace") as f:
-                base.extend(parse_patterns(f.read(), path))
-        except (OSError, PipelineError):
+            with open(path, "rb") as f:
+                base.extend(parse_gitignore(f.read()))
+        except OSError:
             continue
-    return IgnoreTree(root, ".gitignore", base)
+    return IgnoreTree(root, ".gitignore", base, git=True)
 
 
 def _git_exclude_files(root: str) -> list[str]:

@@ -301,3 +301,53 @@ def test_gitignore_lines_match_exactly_the_outputs_by_git(
     lines = (root / "sub/.gitignore").read_bytes().split(b"\n")
     assert lines[:2] == [b"# the user's own lines stay", b"keep*"]
     assert len(lines) == 2 + len(outs) + 1  # one line each, and the final newline
+
+
+def test_lineage_of_a_file_whose_name_is_not_utf8(proj: Proj) -> None:
+    """The lineage index holds such a path as a BLOB of its bytes (as the stat cache
+    does), finds it by either digest, and gives it back exactly: as its JSON escape in
+    --json, quoted as git quotes it in text."""
+    make(proj.root / "caf\udce9.csv", b"1,2\n")
+    proj.ok("add", "caf\udce9.csv")
+    proj.commit("data")
+    head = proj.git("rev-parse", "HEAD").strip()
+    sha = "sha256:" + hashlib.sha256(b"1,2\n").hexdigest()
+    xxh = "xxh3-128:" + xxhash.xxh3_128_hexdigest(b"1,2\n")
+    for _ in range(2):  # built, then read back from the index
+        for digest in (sha, xxh):
+            doc = json.loads(proj.ok("lineage", "--digest", digest, "--json").stdout)
+            assert [(h["commit"], h["role"], h["path"]) for h in doc["found"]] == [
+                (head, "data", "caf\udce9.csv")
+            ]
+        (row,) = proj.ok("lineage", "--digest", sha).stdout.splitlines()
+        assert row.startswith(f"{head[:12]}  data      data input  ") and "caf" in row
+        assert row.endswith('"caf\\351.csv"')
+    text = proj.ok("lineage", "caf\udce9.csv").stdout
+    assert text.splitlines()[0] == 'lineage of "caf\\351.csv" at HEAD'
+    assert '    "caf\\351.csv"  [data]  xxh3-128:' in text
+    doc = json.loads(proj.ok("lineage", "caf\udce9.csv", "--json").stdout)
+    assert [n["path"] for n in doc["nodes"]] == ["caf\udce9.csv"]
+    dot = proj.ok("lineage", "caf\udce9.csv", "--dot").stdout
+    assert '\\"caf\\\\351.csv\\"' in dot  # the label, shown as in text
+
+
+def test_an_output_named_with_a_cr_hides_no_folder_from_the_pipeline_walk(proj: Proj) -> None:
+    """The .gitignore line of an output named ``b<CR>c`` is one line to git; read as two
+    (``/b`` and ``c``), it hid the folder ``b`` and the stages of its dvc.yaml."""
+    proj.write("in.txt", "in\n")
+    proj.pipeline(
+        {"s": {"cmd": proj.cmd(["write", "b\rc", "out\n"]), "deps": ["in.txt"], "outs": ["b\rc"]}}
+    )
+    proj.write(
+        "b/dvc.yaml",
+        json.dumps(
+            {"stages": {"t": {"cmd": proj.cmd(["write", "y.txt", "y\n"]), "outs": ["y.txt"]}}}
+        ),
+    )
+    proj.git("add", "in.txt")
+    proj.ok("repro")
+    assert (proj.root / ".gitignore").read_bytes() == b"/b\rc\n"
+    assert ignored_by_git(proj.root) == {b"b\rc", b"b/y.txt"}
+    listed = proj.ok("stage", "list").stdout
+    assert "b/dvc.yaml:t" in listed, listed
+    proj.ok("status", "--check")
