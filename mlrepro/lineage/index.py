@@ -24,26 +24,11 @@ import os
 import sqlite3
 from dataclasses import dataclass
 
+from mlrepro.names import held, name_of
 from mlrepro.ops.revisions import Revisions
 from mlrepro.workspace.lockfile import LOCK_FILE, LockFileError, parse_lock
 
 INDEX_VERSION = 1
-
-
-def _held(text: str) -> str | bytes:
-    """``text`` as SQLite can hold it: itself when it is UTF-8, else its bytes."""
-    if text.isascii():
-        return text
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "surrogateescape")
-    return text
-
-
-def _text(held: str | bytes) -> str:
-    """The text a held value stands for (:func:`_held` undone)."""
-    return held if isinstance(held, str) else held.decode("utf-8", "surrogateescape")
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,11 +90,11 @@ class DigestIndex:
                 done.append((blob, 0))
                 continue
             for sid, record in lock.stages.items():
-                stage = _held(sid)
+                stage = held(sid)
                 for role, arts in (("produced", record.outs), ("consumed", record.deps)):
-                    rows += [(blob, role, stage, _held(a.path), a.digest, a.sha256) for a in arts]
+                    rows += [(blob, role, stage, held(a.path), a.digest, a.sha256) for a in arts]
             rows += [
-                (blob, "data", None, _held(a.path), a.digest, a.sha256) for a in lock.data.values()
+                (blob, "data", None, held(a.path), a.digest, a.sha256) for a in lock.data.values()
             ]
             done.append((blob, 1))
         with self.db:
@@ -137,7 +122,7 @@ class DigestIndex:
             tuple(xxhs),
         ).fetchall()
         hits = [
-            Hit(commit, role, None if stage is None else _text(stage), _text(path), xxh, sha)
+            Hit(commit, role, None if stage is None else name_of(stage), name_of(path), xxh, sha)
             for blob, role, stage, path, xxh, sha in rows
             for commit in holders.get(blob, [])
         ]

@@ -27,26 +27,12 @@ import time
 import urllib.parse
 from dataclasses import dataclass
 
+from mlrepro.names import held as _key
+from mlrepro.names import name_of as _path
 from mlrepro.store.digest import Digest
 
 SCHEMA_VERSION = 2
 RACY_NS = 50_000_000  # entries recorded within 50 ms of the file's mtime are re-checked
-
-
-def _key(path: str) -> str | bytes:
-    """``path`` as SQLite can hold it: itself when it is UTF-8, else its bytes."""
-    if path.isascii():
-        return path
-    try:
-        path.encode("utf-8")
-    except UnicodeEncodeError:
-        return path.encode("utf-8", "surrogateescape")
-    return path
-
-
-def _path(key: str | bytes) -> str:
-    """The path a stored key stands for (:func:`_key` undone)."""
-    return key if isinstance(key, str) else key.decode("utf-8", "surrogateescape")
 
 
 def _keys(paths: list[str]) -> list[str | bytes]:
