@@ -11,18 +11,26 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
 from typing import Any
 
-from mlrepro.audit.recorder import Recorder, artifact_json, stage_details
+from mlrepro.audit.recorder import Recorder, stage_details
 from mlrepro.errors import MlreproError, os_error
 from mlrepro.exec.local import run_command, stage_env, terminate_all
 from mlrepro.ops import runcache
 from mlrepro.ops.artifacts import Linker, save
 from mlrepro.ops.context import Context
-from mlrepro.ops.gitignore import check_ignorable, ignore_outputs
+from mlrepro.ops.datainputs import save_data_inputs
+from mlrepro.ops.gitignore import ignore_outputs
+from mlrepro.ops.outcome import (
+    EventSink,
+    ReproResult,
+    RunFailed,
+    RunInterrupted,
+    StageOutcome,
+    quiet,
+)
 from mlrepro.ops.outputs import drop_outside_link, outside, prepare_outputs, remove_output
 from mlrepro.ops.plan import Reason, own_reasons, plan, select
 from mlrepro.secrets import mask_for_lock, redact
@@ -32,42 +40,8 @@ from mlrepro.workspace.lockfile import Artifact, StageRecord, write_lock
 from mlrepro.workspace.project import Project
 from mlrepro.workspace.repolock import RepoLock
 
-# on_event(kind, stage_id, text): kind is "start", "command" (each command as it starts),
-# "line" (its output), "restored", "skipped", "done", "failed"
-EventSink = Callable[[str, str, str], None]
-
-
-def _quiet(kind: str, stage_id: str, text: str) -> None:
-    return None
-
-
-@dataclass(frozen=True, slots=True)
-class StageOutcome:
-    id: str
-    # "ran", "restored", "up-to-date", "failed", "blocked", "interrupted", "would-run",
-    # "would-restore"
-    action: str
-    reasons: tuple[Reason, ...] = ()
-    message: str = ""
-    duration: float = 0.0
-    hint: str | None = None  # what to do, for a failure that knows
-
-
-@dataclass(frozen=True, slots=True)
-class ReproResult:
-    outcomes: tuple[StageOutcome, ...]
-
-    @property
-    def failed(self) -> list[StageOutcome]:
-        return [o for o in self.outcomes if o.action == "failed"]
-
-    @property
-    def interrupted(self) -> bool:
-        return any(o.action == "interrupted" for o in self.outcomes)
-
-
-class StageFailedError(MlreproError):
-    pass
+# reasons that leave a lock block's outputs and dependencies checked against the workspace
+_CLAIMED = frozenset({"param-changed", "param-added", "param-removed", "cmd-changed"})
 
 
 def repro(
@@ -81,7 +55,7 @@ def repro(
     single_item: bool = False,
     keep_going: bool = False,
     use_run_cache: bool = True,
-    on_event: EventSink = _quiet,
+    on_event: EventSink = quiet,
     wait_for_lock: float = 0.0,
 ) -> ReproResult:
     with RepoLock(project.state_dir, wait=wait_for_lock):
@@ -108,7 +82,7 @@ def repro(
         try:
             ctx = Context.load(project)
             order = select(ctx, targets, downstream=downstream, single=single_item)
-            _save_data_inputs(ctx, audit)
+            save_data_inputs(ctx, audit)
             runner = _Runner(
                 ctx,
                 order,
@@ -123,29 +97,6 @@ def repro(
         finally:
             project.stats.flush()
             audit.close()
-
-
-def _save_data_inputs(ctx: Context, audit: Recorder) -> None:
-    """Cache and record raw data that stages depend on (so a clone can restore it)."""
-    changed = False
-    for path in ctx.data_inputs():
-        check_ignorable(path, what="data input")  # it is gitignored once cached
-        where = outside(ctx.project.root, path)
-        if where is not None:
-            raise MlreproError(
-                f"data input '{path}' is a symbolic link leading outside the repository "
-                f"(to '{where}'): mlrepro caches data inputs and keeps no outside file",
-                hint="copy or move the data into the repository",
-            )
-        artifact = save(ctx.project.store, ctx.hasher, path)
-        if ctx.lock.data.get(path) != artifact:
-            ctx.lock = ctx.lock.with_data(artifact)
-            audit.record("data.add", {"artifact": artifact_json(artifact)})
-            changed = True
-    if changed:
-        ctx.project.store.sync()
-        write_lock(ctx.project.root, ctx.lock)
-        ignore_outputs(ctx.project.root, list(ctx.lock.data))
 
 
 class _Runner:
@@ -370,9 +321,9 @@ class _Runner:
             env=stage_env(root, stage.id),
         )
         if result.interrupted:
-            raise _Interrupted()
+            raise RunInterrupted()
         if result.returncode != 0:
-            raise _Failed(
+            raise RunFailed(
                 f"command exited with status {result.returncode}",
                 result.duration,
                 result.returncode,
@@ -381,14 +332,14 @@ class _Runner:
             o.path for o in stage.all_outs if not os.path.lexists(os.path.join(root, o.path))
         ]
         if missing:
-            raise _Failed(f"the command did not create output '{missing[0]}'", result.duration)
+            raise RunFailed(f"the command did not create output '{missing[0]}'", result.duration)
         for o in stage.all_outs:
             # the command may have made the output a link out of the repository: its
             # target's bytes must not enter the cache, the lock or the audit log
             where = outside(root, o.path)
             if where is not None:
                 dropped = drop_outside_link(root, o.path)
-                raise _Failed(
+                raise RunFailed(
                     f"output '{o.path}' is a symbolic link leading outside the repository "
                     f"(to '{where}')" + ("; the link was removed" if dropped else ""),
                     result.duration,
@@ -410,12 +361,12 @@ class _Runner:
         reasons = self._reasons.get(sid, ())
         try:
             artifacts, duration = fut.result()
-        except _Interrupted:
+        except RunInterrupted:
             self.outcomes[sid] = StageOutcome(sid, "interrupted", reasons, "interrupted")
             self._audit("stage.run", stage, record, key, [], status="interrupted")
             self._leave_failed(stage)
             return False
-        except _Failed as exc:
+        except RunFailed as exc:
             self.outcomes[sid] = StageOutcome(
                 sid, "failed", reasons, exc.message, exc.duration, hint=exc.hint
             )
@@ -500,26 +451,3 @@ class _Runner:
         write_lock(ctx.project.root, ctx.lock)
         ignore_outputs(ctx.project.root, [o.path for o in stage.all_outs if o.cache])
         ctx.project.stats.flush()
-
-
-# reasons that leave a lock block's outputs and dependencies checked against the workspace
-_CLAIMED = frozenset({"param-changed", "param-added", "param-removed", "cmd-changed"})
-
-
-class _Failed(Exception):
-    def __init__(
-        self,
-        message: str,
-        duration: float = 0.0,
-        exit_status: int | None = None,
-        hint: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.duration = duration
-        self.exit_status = exit_status
-        self.hint = hint
-
-
-class _Interrupted(Exception):
-    pass

@@ -16,8 +16,8 @@ from mlrepro.ops.status import (
 )
 from mlrepro.render.names import shown_path
 
-if TYPE_CHECKING:  # only `repro --dry` renders one; `status` need not import repro
-    from mlrepro.ops.repro import ReproResult
+if TYPE_CHECKING:
+    from mlrepro.ops.outcome import ReproResult
 
 STATUS_JSON_VERSION = 1
 
