@@ -17,7 +17,7 @@ from mlrepro.errors import MlreproError
 from mlrepro.workspace.lockfile import Artifact, StageRecord
 
 if TYPE_CHECKING:
-    from mlrepro.audit.store import AuditStore
+    from mlrepro.audit.store import AuditStore, Placed
     from mlrepro.git.refstore import Started
 
 
@@ -94,16 +94,16 @@ class Recorder:
             self._store.publish()  # entries a killed command left pending go first
         return self._store
 
-    def record(self, action: str, details: dict[str, Any], *, flush: bool = False) -> str:
-        """Append an entry (``flush``: fsync it now, for callers that do not flush the
-        file system before their own record)."""
+    def record(self, action: str, details: dict[str, Any], *, flush: bool = False) -> Placed:
+        """Append an entry; its seq and id (``flush``: fsync it now, for callers that do
+        not flush the file system before their own record)."""
         with self._mutex:
             store = self._open()
             assert self._shared is not None
-            eid = store.append(action, details, self._shared)
+            placed = store.append(action, details, self._shared)
             if flush:
                 store.sync()
-            return eid
+            return placed
 
     def publish(self) -> None:
         with self._mutex:

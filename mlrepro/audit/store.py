@@ -46,6 +46,13 @@ class Head(NamedTuple):
     ids: tuple[str, ...]  # one id, or none for an empty log
 
 
+class Placed(NamedTuple):
+    """Where an appended entry is: its seq and id (which name its stored path)."""
+
+    seq: int
+    id: str
+
+
 def entry_path(seq: int, eid: str) -> str:
     return f"entries/{seq // FANOUT:05d}/{seq:08d}-{eid}.json"
 
@@ -173,8 +180,8 @@ class AuditStore:
 
     # -- writing ------------------------------------------------------------------
 
-    def append(self, action: str, details: dict[str, Any], shared: dict[str, Any]) -> str:
-        """Add an entry to the pending file; its id. Durable once the caller flushes
+    def append(self, action: str, details: dict[str, Any], shared: dict[str, Any]) -> Placed:
+        """Add an entry to the pending file; its seq and id. Durable once the caller flushes
         the file system (as it does before writing the record the action changed)."""
         head = self.head()
         if self._template is None or self._template[0] != id(shared):
@@ -189,7 +196,7 @@ class AuditStore:
         if self._mine is not None:
             self._mine.append(StoredEntry(head.seq + 1, eid, data))
             self._send(data)
-        return eid
+        return Placed(head.seq + 1, eid)
 
     def _write_line(self, line: bytes) -> None:
         """Write ``line`` at the end of the pending file's lines, into its reserve.

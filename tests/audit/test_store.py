@@ -43,7 +43,7 @@ def git(root: Path, *args: str) -> str:
 
 def append(store: AuditStore, n: int, action: str = "test.action") -> list[str]:
     shared = context(store.root)
-    return [store.append(action, {"n": i}, shared) for i in range(n)]
+    return [store.append(action, {"n": i}, shared).id for i in range(n)]
 
 
 def test_one_publication_is_one_commit_holding_every_entry(repo: Path) -> None:
@@ -91,7 +91,7 @@ def test_entries_go_into_zero_filled_space_reserved_ahead_of_them(repo: Path) ->
     assert len(lines.splitlines()) == 3 and lines.endswith(b"\n")
     # many more than the first reserve holds: the file grows, every entry is read back
     big = {"blob": "x" * 5000}
-    more = [store.append("test.big", big, context(store.root)) for _ in range(40)]
+    more = [store.append("test.big", big, context(store.root)).id for _ in range(40)]
     assert pending.stat().st_size >= 40 * 5000
     assert [s.name_id for s in store.pending()] == ids + more
     assert not verify(store.pending()).breaks
@@ -113,7 +113,7 @@ def test_an_entry_after_a_torn_line_starts_a_line_of_its_own(repo: Path) -> None
     pending.write_bytes(lines + b'{"seq":2,"act' + bytes(8192))
     later = AuditStore(str(repo), str(repo / ".mlrepro"))
     shared = context(later.root)
-    eid = later.append("test.after", {"n": 1}, shared)
+    eid = later.append("test.after", {"n": 1}, shared).id
     assert [s.name_id for s in later.pending()] == [first[0], eid]
     assert pending.read_bytes().partition(b"\0")[0].count(b"\n") == 3
 
@@ -367,7 +367,7 @@ def test_pending_entries_read_back_whole_or_as_a_prefix_after_a_torn_write(
     with tempfile.TemporaryDirectory() as tmp:
         store = AuditStore(tmp, os.path.join(tmp, ".mlrepro"), tip=None)
         shared = {"host": "h"}
-        ids = [store.append("test.size", {"pad": "p" * n}, shared) for n in sizes]
+        ids = [store.append("test.size", {"pad": "p" * n}, shared).id for n in sizes]
         assert [s.name_id for s in store.pending()] == ids
         store.close()
         path = os.path.join(tmp, ".mlrepro", "audit", "pending.jsonl")
@@ -383,6 +383,6 @@ def test_pending_entries_read_back_whole_or_as_a_prefix_after_a_torn_write(
         after = AuditStore(tmp, os.path.join(tmp, ".mlrepro"), tip=None)
         assert [s.name_id for s in after.pending()] == ids[:whole]
         # the next entry follows the last whole one in the chain
-        eid = after.append("test.next", {}, shared)
+        eid = after.append("test.next", {}, shared).id
         assert [s.name_id for s in after.pending()] == [*ids[:whole], eid]
         assert not verify(after.pending()).breaks
