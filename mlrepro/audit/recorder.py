@@ -10,9 +10,12 @@ any thread, and published to the git ref once, when the command ends.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import TYPE_CHECKING, Any
 
+from mlrepro.audit.anchor import anchored
+from mlrepro.audit.anchor import append as append_checkpoint
 from mlrepro.errors import MlreproError
 from mlrepro.workspace.lockfile import Artifact, StageRecord
 
@@ -65,6 +68,7 @@ class Recorder:
         self._store: AuditStore | None = None
         self._shared: dict[str, Any] | None = None
         self._mutex = threading.Lock()
+        self._anchor = False  # an action a committed file records: write a checkpoint
         # started from a thread: most of a process start is spent waiting for the
         # child's exec, which the caller spends loading its pipeline instead
         self._asked: Started = []
@@ -101,6 +105,7 @@ class Recorder:
             store = self._open()
             assert self._shared is not None
             placed = store.append(action, details, self._shared)
+            self._anchor = self._anchor or anchored(action)
             if flush:
                 store.sync()
             return placed
@@ -111,9 +116,12 @@ class Recorder:
                 self._store.publish()
 
     def close(self) -> None:
-        """Publish what this command recorded. A publication that fails (git busy or
-        broken) leaves the entries pending for the next command: it never hides the
-        command's own outcome and loses nothing."""
+        """Publish what this command recorded, and write the log's head as a checkpoint
+        when the command recorded results that a committed file holds (see
+        :mod:`mlrepro.audit.anchor`). A publication that fails (git busy or broken)
+        leaves the entries pending for the next command, and a checkpoint that cannot
+        be written (a full disk) leaves the last one standing: neither hides the
+        command's own outcome, and nothing is lost."""
         with self._mutex:
             if self._started():
                 from mlrepro.git.refstore import git_stop
@@ -122,9 +130,12 @@ class Recorder:
                 self._asked = []
             if self._store is not None:
                 try:
-                    self._store.publish()
-                except (MlreproError, OSError):
-                    pass
+                    with contextlib.suppress(MlreproError, OSError):
+                        self._store.publish()
+                    head = self._store.head()
+                    if self._anchor and head.ids:
+                        with contextlib.suppress(OSError):
+                            append_checkpoint(self.state_dir, head.seq, head.ids[0])
                 finally:
                     self._store.close()
                     self._store = None

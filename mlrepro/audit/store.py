@@ -35,6 +35,9 @@ from mlrepro.errors import MlreproError, add_path
 from mlrepro.git.refstore import AUDIT_REF, Import, RefConflict, RefStore
 
 REF = AUDIT_REF
+# the log of each git remote as this clone last saw it (see mlrepro.audit.sync)
+REMOTES = "refs/mlrepro/audit-remotes"
+INCOMING = "refs/mlrepro/audit-incoming"  # a fetched log before it is accepted
 FANOUT = 1000
 RESERVE = 64 * 1024  # the least the pending file grows by (see _write_line)
 _NAME = re.compile(r"^(\d{8})-([0-9a-f]{64})\.json$")
@@ -68,6 +71,7 @@ class AuditStore:
         """``tip`` (the ref's commit and message, None for no ref): the answer the
         caller already had from git, to save asking again."""
         self.root = root
+        self.state_dir = state_dir
         self.git = RefStore(root)
         self._tip = tip  # False: not known yet
         self.dir = os.path.join(state_dir, "audit")

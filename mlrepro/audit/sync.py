@@ -14,30 +14,47 @@ lacks refuses it: pull first). Pull fetches the remote's log into
 An entry stored under the same name with different bytes on the two sides means
 one of them was edited: pull refuses to merge and says which entry. The fetched
 log stays under its ref, where ``audit verify`` checks it too.
+
+A remote's log only ever grows: what it held once, it holds for good. So this
+clone keeps, under ``refs/mlrepro/audit-remotes/<remote>``, the remote's log as it
+last saw it (after a pull, and after a push the remote accepted), and the next pull
+first fetches into ``refs/mlrepro/audit-incoming/<remote>`` and refuses a log that
+no longer holds every one of those entries byte for byte: a log rewritten there
+(entries edited with their ids recomputed, a consistent new chain) or cut short,
+which the union of two chains would otherwise take in as a second history. A
+fetched log whose own chain does not verify is refused too. Either way this clone's
+log and its record of the remote stay as they were, and the refused log stays
+under the incoming ref for inspection.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from mlrepro.audit.anchor import read as read_checkpoints
 from mlrepro.audit.chain import StoredEntry
 from mlrepro.audit.entry import context, entry_bytes, entry_id, make_entry
-from mlrepro.audit.store import REF, AuditStore, entry_path
+from mlrepro.audit.store import INCOMING, REF, REMOTES, AuditStore, entry_path
+from mlrepro.audit.verify import check, dropped
 from mlrepro.errors import MlreproError
 from mlrepro.git.refstore import BLOB, TREE
-
-REMOTES = "refs/mlrepro/audit-remotes"
 
 
 @dataclass(frozen=True, slots=True)
 class PullResult:
     how: str  # "nothing" (the remote has no log), "up-to-date", "fast-forward", "merged"
     added: int  # entries that came from the remote
+    # committed checkpoints naming entries the log still does not hold after the pull
+    unanchored: int = 0
 
 
 def remote_ref(remote: str) -> str:
     return f"{REMOTES}/{remote}"
+
+
+def incoming_ref(remote: str) -> str:
+    return f"{INCOMING}/{remote}"
 
 
 def push(store: AuditStore, remote: str) -> int:
@@ -59,17 +76,36 @@ def push(store: AuditStore, remote: str) -> int:
             "its log has entries this clone does not have",
             hint=f"run `mlrepro audit pull {remote}` first, then push again",
         )
+    # the remote holds this log now: a later pull refuses a log there without it
+    _track(store, remote, tip)
     return len(store.git.files(tip, "entries"))
+
+
+def _track(store: AuditStore, remote: str, tip: str) -> None:
+    ref = remote_ref(remote)
+    store.git.move(ref, tip, store.git.tip(ref))
 
 
 def pull(store: AuditStore, remote: str) -> PullResult:
     store.publish()
-    theirs_ref = remote_ref(remote)
-    if not store.git.fetch(remote, REF, theirs_ref):
+    incoming = incoming_ref(remote)
+    if not store.git.fetch(remote, REF, incoming):
         return PullResult("nothing", 0)
-    theirs = store.git.tip(theirs_ref)
-    ours = store.tip()
+    theirs = store.git.tip(incoming)
     assert theirs is not None
+    _check_remote_log(store, remote, theirs)
+    result = _join(store, theirs)
+    # accepted: it is what this clone last saw of the remote's log from now on
+    _track(store, remote, theirs)
+    store.git.delete(incoming)
+    held = set(_ids(store.git.files(store.tip() or theirs, "entries")))
+    held.update(s.name_id for s in store.pending())
+    points, _ = read_checkpoints(store.root, store.state_dir)
+    return replace(result, unanchored=sum(1 for c in points if c.id not in held))
+
+
+def _join(store: AuditStore, theirs: str) -> PullResult:
+    ours = store.tip()
     if ours is None or store.git.is_ancestor(ours, theirs):
         before = len(store.git.files(ours, "entries")) if ours else 0
         store.git.move(REF, theirs, ours)
@@ -80,6 +116,37 @@ def pull(store: AuditStore, remote: str) -> PullResult:
     if store.git.is_ancestor(theirs, ours):
         return PullResult("up-to-date", 0)
     return _merge(store, ours, theirs)
+
+
+def _check_remote_log(store: AuditStore, remote: str, theirs: str) -> None:
+    """Refuse the log fetched from ``remote`` (at commit ``theirs``) when it dropped or
+    changed an entry it held when this clone last saw it, or when its chain does not
+    verify on its own."""
+    keep = (
+        f"this clone's log is unchanged; the fetched log is kept under "
+        f"{incoming_ref(remote)} for inspection"
+    )
+    seen = store.git.tip(remote_ref(remote))
+    gone = dropped(store, seen, theirs) if seen is not None and seen != theirs else []
+    if gone:
+        raise MlreproError(
+            f"the audit log on '{remote}' no longer holds {len(gone)} of the entries it "
+            f"held when this clone last saw it (the first: #{gone[0].seq}, id "
+            f"{gone[0].entry[:16]}…, {gone[0].kind}): it was rewritten or cut short there",
+            hint=f"{keep}; restore the remote's log from a clone that holds those entries",
+        )
+    report = check(store.published(theirs))
+    if not report.ok:
+        p = report.problems[0]
+        raise MlreproError(
+            f"the audit log on '{remote}' does not verify: entry #{p.seq} "
+            f"(id {p.entry[:16]}…) is {p.kind}: {p.why}",
+            hint=keep,
+        )
+
+
+def _ids(files: dict[str, str]) -> list[str]:
+    return [p.rsplit("/", 1)[-1].partition("-")[2].removesuffix(".json") for p in files]
 
 
 def _merge(store: AuditStore, ours: str, theirs: str) -> PullResult:

@@ -33,10 +33,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
+from mlrepro.audit.anchor import NAME as CHECKPOINTS
+from mlrepro.audit.anchor import BadLine, Checkpoint
+from mlrepro.audit.anchor import read as read_checkpoints
 from mlrepro.audit.chain import StoredEntry, parse
 from mlrepro.audit.entry import entry_id
-from mlrepro.audit.store import AuditStore
-from mlrepro.audit.sync import REMOTES
+from mlrepro.audit.store import INCOMING, REMOTES, AuditStore
 from mlrepro.errors import os_error
 from mlrepro.fsutil import atomic_write
 from mlrepro.store.digest import hash_file
@@ -49,9 +51,11 @@ _BYTES_CHANGED = ("edited", "malformed")
 class Problem:
     seq: int  # the place the entry is stored at (-1 for a head that is gone)
     entry: str  # the id it is stored under (for "truncated": the head verified before)
-    kind: str  # "edited", "removed", "reordered", "inserted", "truncated", "malformed"
+    kind: str  # "edited", "removed", "reordered", "inserted", "truncated", "malformed",
+    # or "missing" (a committed checkpoint names an entry the log does not hold)
     why: str  # which check failed, and how
     about: dict[str, Any] | None = None  # the entry as it reads now, when it parses
+    checkpoint: bool = False  # about the checkpoint file, not an entry of the log
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,9 +109,15 @@ class Known(NamedTuple):
     seq: int | None = None
 
 
-def check(stored: list[StoredEntry], known: Known | None = None) -> Report:
+def check(
+    stored: list[StoredEntry],
+    known: Known | None = None,
+    checkpoints: tuple[list[Checkpoint], list[BadLine]] | None = None,
+) -> Report:
     """The log's entries checked: the same checks as :func:`chain.verify`, each
-    failure traced to the entry that caused it."""
+    failure traced to the entry that caused it; and, given the committed
+    ``checkpoints``, that the log holds every entry they name (a log cut short or
+    replaced: see :mod:`mlrepro.audit.anchor`)."""
     nodes = [_own_checks(s) for s in stored]
     by_name: dict[str, _Node] = {}
     for n in nodes:
@@ -139,6 +149,7 @@ def check(stored: list[StoredEntry], known: Known | None = None) -> Report:
         # (the newest line of the pending file), or the log rewritten from there
         there = [n for n in nodes if n.seq == known.seq and n.problem is None]
         if len(there) == 1:
+            explained.add(known.head)  # a checkpoint naming it is answered by this
             there[0].fail(
                 "edited",
                 f"this clone verified #{known.seq} as {known.head[:16]}…, the entry there now "
@@ -147,6 +158,8 @@ def check(stored: list[StoredEntry], known: Known | None = None) -> Report:
         else:
             why = "the head verified here before is gone: the log was cut short or rewritten"
             lost.append(Problem(-1, known.head, "truncated", why))
+    if checkpoints is not None:
+        lost.extend(_unanchored(checkpoints, by_name, explained))
     problems = [n.problem for n in nodes if n.problem is not None] + lost
     problems.sort(key=lambda p: (p.seq, p.entry))
     chained = _chained_up_to(main)
@@ -162,6 +175,44 @@ def check(stored: list[StoredEntry], known: Known | None = None) -> Report:
             if n.entry is not None
         ),
     )
+
+
+def _unanchored(
+    checkpoints: tuple[list[Checkpoint], list[BadLine]],
+    by_name: dict[str, _Node],
+    explained: set[str],
+) -> list[Problem]:
+    """A problem for each checkpoint naming an entry the log does not hold (an entry
+    edited in place is reported as such, not again here), and for each line of the
+    checkpoint file that is not a checkpoint."""
+    points, bad = checkpoints
+    found = []
+    for c in points:
+        if c.id in by_name or c.id in explained:
+            continue
+        committed = "committed at HEAD" if c.where == "HEAD" else "in the work tree"
+        found.append(
+            Problem(
+                c.seq,
+                c.id,
+                "missing",
+                f".mlrepro/{CHECKPOINTS} ({committed}) names entry #{c.seq} as "
+                f"{c.id[:16]}…, and the log does not hold it: the log was cut short or "
+                "replaced, or that entry never reached this clone",
+                checkpoint=True,
+            )
+        )
+    for b in bad:
+        found.append(
+            Problem(
+                -1,
+                f".mlrepro/{CHECKPOINTS}, line {b.line}",
+                "malformed",
+                f"this line ({b.where}) is not '<seq> <id>': {b.text[:40]!r}",
+                checkpoint=True,
+            )
+        )
+    return found
 
 
 def _own_checks(s: StoredEntry) -> _Node:
@@ -290,8 +341,9 @@ def known_head(store: AuditStore) -> Known | None:
 
 
 def check_log(store: AuditStore) -> Report:
-    """This clone's log checked, against the head it verified before; nothing written."""
-    return check(store.all(), known_head(store))
+    """This clone's log checked, against the head it verified before and the committed
+    checkpoints; nothing written."""
+    return check(store.all(), known_head(store), read_checkpoints(store.root, store.state_dir))
 
 
 def verify_log(store: AuditStore) -> Report:
@@ -318,11 +370,41 @@ def verify_log(store: AuditStore) -> Report:
 
 
 def check_remotes(store: AuditStore) -> dict[str, Report]:
-    """Each log fetched by ``audit pull`` (remote name -> its report)."""
-    return {
-        ref.removeprefix(REMOTES + "/"): check(store.published(store.git.tip(ref)))
+    """Each log fetched by ``audit pull``, by which it is (``fetched from 'origin'``:
+    the one accepted last; ``refused from 'origin'``: one a pull refused, with the
+    entries it dropped or changed since the accepted one first)."""
+    found = {
+        f"fetched from '{ref.removeprefix(REMOTES + '/')}'": check(
+            store.published(store.git.tip(ref))
+        )
         for ref in store.git.refs_under(REMOTES)
     }
+    for ref in store.git.refs_under(INCOMING):
+        name = ref.removeprefix(INCOMING + "/")
+        tip = store.git.tip(ref)
+        report = check(store.published(tip))
+        seen = store.git.tip(f"{REMOTES}/{name}")
+        lost = dropped(store, seen, tip) if seen and tip else []
+        found[f"refused from '{name}'"] = replace(report, problems=(*lost, *report.problems))
+    return found
+
+
+def dropped(store: AuditStore, seen: str, now: str) -> list[Problem]:
+    """The entries of the remote log at commit ``seen`` (as this clone last saw it) that
+    its log at commit ``now`` no longer holds byte for byte. A remote's log only grows,
+    so each one is a rewrite there (or a cut)."""
+    before = store.git.files(seen, "entries")
+    after = store.git.files(now, "entries")
+    found = []
+    for path in sorted(p for p, blob in before.items() if after.get(p) != blob):
+        seq, _, eid = path.rsplit("/", 1)[-1].removesuffix(".json").partition("-")
+        if path in after:
+            kind, how = "edited", "holds other bytes under its name"
+        else:
+            kind, how = "removed", "no longer holds it"
+        why = f"the remote held it when this clone last saw its log; the log there {how}"
+        found.append(Problem(int(seq), eid, kind, why))
+    return found
 
 
 # -- --deep --------------------------------------------------------------------

@@ -103,7 +103,7 @@ def verify(deep: bool) -> None:
             err=True,
         )
     for name, theirs in sorted(remotes.items()):
-        for line in render.verify_lines(theirs, f"in the log fetched from '{name}': "):
+        for line in render.verify_lines(theirs, f"in the log {name}: "):
             click.echo(line)
     for line in render.verify_lines(report):
         click.echo(line)
@@ -146,6 +146,13 @@ def pull(remote: str) -> None:
         click.echo("the audit log is up to date")
     else:
         click.echo(f"{result.how}: {result.added} entries from {remote}")
+    if result.unanchored:
+        n = result.unanchored
+        click.echo(
+            f"warning: {n} committed checkpoint{'s' if n != 1 else ''} name entries that "
+            f"neither this clone's log nor {remote}'s holds; `mlrepro audit verify` lists them",
+            err=True,
+        )
 
 
 @audit.command("export")

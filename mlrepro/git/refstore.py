@@ -340,6 +340,10 @@ class RefStore:
         """A ``git fast-import`` to send blobs to now and commit them later."""
         return Import(self.root)
 
+    def delete(self, ref: str) -> None:
+        """Remove ``ref`` (nothing happens when there is none)."""
+        self._git("update-ref", "-d", ref, check=False)
+
     def move(self, ref: str, new: str, old: str | None) -> None:
         """Point ``ref`` at ``new`` if it still points at ``old`` (None: did not exist)."""
         if self._git("update-ref", ref, new, old or ZERO, check=False) is None:

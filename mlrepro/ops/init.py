@@ -6,6 +6,7 @@ import json
 import os
 from dataclasses import dataclass
 
+from mlrepro.audit.anchor import ATTRIBUTES
 from mlrepro.errors import MlreproError, NotInRepositoryError
 from mlrepro.fsutil import atomic_write
 from mlrepro.workspace.config import Config, config_path
@@ -27,7 +28,8 @@ class InitResult:
 
 
 def init(cwd: str, *, force: bool = False) -> InitResult:
-    """Create ``.mlrepro/config.json`` and ``.mlrepro/.gitignore`` at the top of a git work tree."""
+    """Create ``.mlrepro/config.json``, ``.gitignore`` and ``.gitattributes`` at the top
+    of a git work tree."""
     cwd = os.path.abspath(cwd)
     if not os.path.exists(os.path.join(cwd, ".git")):
         raise NotInRepositoryError(
@@ -43,4 +45,6 @@ def init(cwd: str, *, force: bool = False) -> InitResult:
     os.makedirs(state, exist_ok=True)
     atomic_write(config, (json.dumps(Config().to_json(), indent=2, sort_keys=True) + "\n").encode())
     atomic_write(os.path.join(state, ".gitignore"), GITIGNORE.encode())
+    # the audit checkpoints are merged as a union of lines (mlrepro.audit.anchor)
+    atomic_write(os.path.join(state, ".gitattributes"), ATTRIBUTES.encode())
     return InitResult(root=cwd, created=True)

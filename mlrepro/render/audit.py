@@ -87,18 +87,26 @@ def verify_lines(report: Report, where: str = "") -> list[str]:
 def log_warning(report: Report) -> str:
     """The note ``audit log`` adds on a log that does not verify."""
     first = report.problems[0]
-    where = (
-        "the head this clone verified before is gone"
-        if first.kind == "truncated"
-        else f"the chain breaks at entry #{first.seq} ({first.kind})"
-    )
+    if first.kind == "truncated":
+        where = "the head this clone verified before is gone"
+    elif first.checkpoint:
+        where = "a committed checkpoint names an entry the log does not hold"
+    else:
+        where = f"the chain breaks at entry #{first.seq} ({first.kind})"
     return f"warning: the audit log does not verify: {where}; see `mlrepro audit verify`"
 
 
 def summary_line(report: Report) -> str:
-    """What was checked, for the closing line: ``5 entries`` or ``5 entries, 1 broken``."""
-    broken = sum(1 for p in report.problems if p.kind != "truncated")  # truncated: no entry
-    return f"{report.found} entries" + (f", {broken} broken" if broken else "")
+    """What was checked, for the closing line: ``5 entries``, ``5 entries, 1 broken``,
+    ``2 entries, 3 checkpoints missing``."""
+    # a head that is gone and a checkpoint the log lacks are not entries of the log
+    broken = sum(1 for p in report.problems if p.kind != "truncated" and not p.checkpoint)
+    missing = sum(1 for p in report.problems if p.kind == "missing")
+    return (
+        f"{report.found} entries"
+        + (f", {broken} broken" if broken else "")
+        + (f", {missing} checkpoint{'s' if missing != 1 else ''} missing" if missing else "")
+    )
 
 
 def consequence(report: Report) -> str:
@@ -106,6 +114,14 @@ def consequence(report: Report) -> str:
     :mod:`mlrepro.audit.verify`: the head vouches for the entries down to a break)."""
     first = report.problems[0]
     chained, cut = _span(report.chained), _span(report.cut_off)
+    if first.checkpoint:
+        newest = max((c.entry.get("seq", 0) for c in report.entries), default=0)
+        return (
+            "committed history names entries this log does not hold: it was cut short "
+            + (f"(its newest entry is #{newest}) " if newest else "(it holds no entry) ")
+            + "or replaced; if those entries were made in another clone, "
+            "`mlrepro audit pull` brings them"
+        )
     if first.kind == "truncated":
         return "the log was cut short or replaced since this clone last verified it; " + (
             f"nothing ties {chained} to that verification"
@@ -141,6 +157,8 @@ def _verb(seqs: tuple[int, ...], verb: str) -> str:
 
 
 def _name(p: Problem) -> str:
+    if p.checkpoint:
+        return f"checkpoint #{p.seq} (id {p.entry[:16]}…)" if p.kind == "missing" else p.entry
     if p.seq < 0 and p.about is None:
         return f"{p.entry[:16]}…"
     about = ""

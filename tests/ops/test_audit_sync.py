@@ -82,12 +82,14 @@ def test_an_edited_and_force_pushed_log_is_reported_in_the_other_clone(
     # in clone a: rewrite the only entry's bytes with plumbing, keep its name, force-push
     tamper(a, lambda data: data.replace(b'"lr":0.1', b'"lr":0.5'), keep_history=False)
     a.git("push", "-q", "--force", "origin", "refs/mlrepro/audit:refs/mlrepro/audit")
-    # clone b pulls: the same entry with other bytes cannot be merged...
+    # clone b pulls: the remote no longer holds the entry as b saw it there...
     proc = b.fails("audit", "pull")
-    assert "differs between this clone and the remote" in proc.stderr
-    # ...and verify names the edited entry in the fetched log
+    assert "no longer holds 1 of the entries it held when this clone last saw it" in proc.stderr
+    assert "(the first: #1, id" in proc.stderr and "edited)" in proc.stderr
+    # ...and verify names the edited entry in the refused log; b's own log is intact
     out = b.fails("audit", "verify").stdout
-    assert "BROKEN in the log fetched from 'origin': entry #1" in out and "edited" in out
+    assert "BROKEN in the log refused from 'origin': entry #1" in out and "edited" in out
+    assert "in the log fetched from 'origin'" not in out
     assert str(bare)  # the remote is a real bare repository on disk
 
 
