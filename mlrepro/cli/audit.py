@@ -148,9 +148,10 @@ def pull(remote: str) -> None:
         click.echo(f"{result.how}: {result.added} entries from {remote}")
     if result.unanchored:
         n = result.unanchored
+        names = "checkpoints name entries" if n != 1 else "checkpoint names an entry"
         click.echo(
-            f"warning: {n} committed checkpoint{'s' if n != 1 else ''} name entries that "
-            f"neither this clone's log nor {remote}'s holds; `mlrepro audit verify` lists them",
+            f"warning: {n} committed {names} that neither this clone's log nor "
+            f"{remote}'s holds; `mlrepro audit verify` lists them",
             err=True,
         )
 
