@@ -29,7 +29,7 @@ import contextlib
 import os
 import re
 import subprocess
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from mlrepro.fsutil import atomic_write
 
@@ -38,8 +38,8 @@ ATTRIBUTES = f"/{NAME} merge=union\n"
 _LINE = re.compile(r"^(\d+) ([0-9a-f]{64})$")
 
 # the actions whose results a committed file records: a command that appended one
-# of these writes a checkpoint (checkout, gc and repairs change no committed file,
-# and a checkpoint then would leave the work tree dirty after a read-mostly command)
+# of these writes a checkpoint (checkout, gc, repairs and failed runs change no
+# committed file, and a checkpoint then would leave the work tree dirty after them)
 ANCHORED_PREFIXES = ("stage.run", "stage.restore", "add", "data.add", "config.", "remote.")
 
 
@@ -55,8 +55,10 @@ class BadLine(NamedTuple):
     text: str
 
 
-def anchored(action: str) -> bool:
-    return action.startswith(ANCHORED_PREFIXES)
+def anchored(action: str, details: dict[str, Any]) -> bool:
+    return (
+        action.startswith(ANCHORED_PREFIXES) and details.get("status", "succeeded") == "succeeded"
+    )
 
 
 def path(state_dir: str) -> str:

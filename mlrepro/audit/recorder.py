@@ -105,7 +105,7 @@ class Recorder:
             store = self._open()
             assert self._shared is not None
             placed = store.append(action, details, self._shared)
-            self._anchor = self._anchor or anchored(action)
+            self._anchor = self._anchor or anchored(action, details)
             if flush:
                 store.sync()
             return placed

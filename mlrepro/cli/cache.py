@@ -18,12 +18,18 @@ def cache() -> None:
 
 
 @cache.command()
-@click.option("--repair", is_flag=True, help="Delete corrupt objects (and stray temporary files).")
+@click.option(
+    "--repair",
+    is_flag=True,
+    help="Delete corrupt objects, run-cache entries the audit log does not bear out, and "
+    "stray temporary files.",
+)
 @click.option(
     "--wait", "wait_s", type=float, default=0.0, help="Seconds to wait for another mlrepro process."
 )
 def verify(repair: bool, wait_s: float) -> None:
-    """Re-hash every cache object, and check that every object mlrepro.lock needs is there."""
+    """Re-hash every cache object, check that every object mlrepro.lock needs is there, and
+    that every run-cache entry is bound to the audit log."""
     project = Project.find()
     try:
         result = do_verify(project, repair=repair, wait_for_lock=wait_s)
@@ -35,7 +41,16 @@ def verify(repair: bool, wait_s: float) -> None:
         click.echo(f"re-cached {shown_path(path)} from the workspace")
     for m in result.missing:
         click.echo(f"missing  xxh3-128:{m.xxh} ({shown_where(m)})")
+    for u in result.unbound:
+        word = "unbound " if u.forged else "outdated"
+        click.echo(f"{word} run-cache {u.key}: {u.why}" + ("  (removed)" if repair else ""))
     absent = len({m.xxh for m in result.missing})
+    old = len(result.unbound) - len(result.forged)
+    n = result.runs_checked
+    click.echo(
+        f"{n} run-cache entr{'y' if n == 1 else 'ies'} checked, {len(result.forged)} not bound "
+        f"to the audit log" + (f", {old} outdated" if old else "") + "."
+    )
     click.echo(
         f"{result.checked} objects checked, {len(result.corrupt)} corrupt, "
         f"{absent} missing that mlrepro.lock needs."
@@ -46,6 +61,19 @@ def verify(repair: bool, wait_s: float) -> None:
             hint="fix the pipeline, then run `mlrepro cache verify` again",
         )
     corrupt = len(result.corrupt) if not repair else 0
+    forged = len(result.forged) if not repair else 0
+    if forged:
+        # the first error named: an entry that could restore the wrong bytes is the
+        # worse news; repair removes it, and the stage's next run writes a bound one
+        what = f"{forged} run-cache entr{'y' if forged == 1 else 'ies'} not bound to the audit log"
+        if corrupt or absent:
+            what += f"; and {corrupt} corrupt, {absent} missing object(s)"
+        raise MlreproError(
+            what,
+            hint="run `mlrepro cache verify --repair` to remove them (repro then runs those "
+            "stages and writes bound entries); if they came with another clone's cache, "
+            "`mlrepro audit pull` brings the log that binds them",
+        )
     if absent:
         what = f"{absent} object(s) that mlrepro.lock needs are not in the cache"
         if corrupt:

@@ -1,5 +1,6 @@
 """``cache verify``: re-hash every object, find the corrupt ones and those the lock file
-needs that are gone, and repair what can be."""
+needs that are gone, check that every run-cache entry is bound to the audit log, and
+repair what can be."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from mlrepro.audit.recorder import Recorder, artifact_json
 from mlrepro.errors import MlreproError
 from mlrepro.ops.artifacts import Missing, all_present, missing_objects, save
 from mlrepro.ops.context import Context
+from mlrepro.ops.runcache import RunCache, Unbound
 from mlrepro.store.objects import ObjectStore
 from mlrepro.workspace.project import Project
 from mlrepro.workspace.repolock import RepoLock
@@ -26,6 +28,13 @@ class VerifyResult:
     missing: tuple[Missing, ...] = ()
     # why the lock file could not be checked (an invalid pipeline), or None
     unchecked: str | None = None
+    runs_checked: int = 0  # run-cache entries
+    # run-cache entries not bound to this clone's audit log (removed, with --repair)
+    unbound: tuple[Unbound, ...] = ()
+
+    @property
+    def forged(self) -> tuple[Unbound, ...]:
+        return tuple(u for u in self.unbound if u.forged)
 
 
 def verify(project: Project, *, repair: bool = False, wait_for_lock: float = 0.0) -> VerifyResult:
@@ -35,23 +44,47 @@ def verify(project: Project, *, repair: bool = False, wait_for_lock: float = 0.0
         # rename; one `gc` deletes meanwhile is not counted, see _check) (issue 15).
         objects, corrupt = _check(project.store)
         missing, unchecked = _lock_check(project)
-        return VerifyResult(len(objects), corrupt, False, 0, (), missing, unchecked)
+        with RunCache(project) as runs:
+            run_entries, unbound = runs.check_all()
+        return VerifyResult(
+            len(objects), corrupt, False, 0, (), missing, unchecked, run_entries, tuple(unbound)
+        )
     with RepoLock(project.state_dir, wait=wait_for_lock):
         store = project.store
         objects, corrupt = _check(store)
         audit = Recorder(project.root, project.state_dir)
+        runs = RunCache(project)
         try:
-            if corrupt:  # recorded before the objects go
-                removed = sorted(f"xxh3-128:{x}" for x in corrupt)
-                audit.record("cache.repair", {"removed": removed}, flush=True)
+            run_entries, unbound = runs.check_all()
+            details: dict[str, object] = {}
+            if corrupt:
+                details["removed"] = sorted(f"xxh3-128:{x}" for x in corrupt)
+            if unbound:
+                # "run_key", not "key": the audit log masks values under names like "key"
+                details["run_entries"] = [{"run_key": u.key, "why": u.why} for u in unbound]
+            if details:  # recorded before anything goes
+                audit.record("cache.repair", details, flush=True)
             for x in corrupt:
                 store.remove(x)
+            for u in unbound:
+                runs.remove(u.key)
             stray = store.clean_tmp()
             recached = _recache(project, audit)
         finally:
+            runs.close()
             audit.close()
         missing, unchecked = _lock_check(project)
-        return VerifyResult(len(objects), corrupt, True, stray, tuple(recached), missing, unchecked)
+        return VerifyResult(
+            len(objects),
+            corrupt,
+            True,
+            stray,
+            tuple(recached),
+            missing,
+            unchecked,
+            run_entries,
+            tuple(unbound),
+        )
 
 
 def _check(store: ObjectStore) -> tuple[list[str], tuple[str, ...]]:

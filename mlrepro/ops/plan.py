@@ -224,6 +224,15 @@ def plan(
     block names them), unknown when it runs. A stage whose every reason follows from
     an unknown is conditional (``after``); one whose inputs all come back as recorded is
     up to date."""
+    # the run-cache's git process (reading the audit entries that entries name) starts
+    # at the first hit, and ends with the plan
+    with runcache.RunCache(ctx.project) as runs:
+        return _plan(ctx, order, force, runs if use_run_cache else None)
+
+
+def _plan(
+    ctx: Context, order: list[str], force: bool, runs: runcache.RunCache | None
+) -> dict[str, StageStatus]:
     result: dict[str, StageStatus] = {}
     # output path -> the digest it will have once the stages before it are done
     # (None: not known until its stage has run)
@@ -264,8 +273,8 @@ def plan(
         running = [u for u in ups if not (result[u].restore and not result[u].conditional)]
         outs: list[Artifact] | None = None
         if definite or (standing and not waits):
-            if not waits and use_run_cache:
-                outs = _restore_outs(ctx, stage, coming)
+            if not waits and runs is not None:
+                outs = _restore_outs(ctx, stage, coming, runs)
             status = StageStatus(
                 sid,
                 stage.frozen,
@@ -284,7 +293,7 @@ def plan(
         elif all(r.code in _OUTPUT_GONE for r in standing):
             # when the upstream writes its recorded bytes, the lock block brings the
             # outputs back; otherwise the stage runs
-            restore = use_run_cache and _block_restorable(ctx, stage)
+            restore = runs is not None and _block_restorable(ctx, stage, runs)
             status = StageStatus(
                 sid,
                 stage.frozen,
@@ -367,7 +376,7 @@ def _inside(ctx: Context, sid: str, folder: str, digest: str | None, path: str) 
 
 
 def _restore_outs(
-    ctx: Context, stage: Stage, coming: dict[str, str | None]
+    ctx: Context, stage: Stage, coming: dict[str, str | None], runs: runcache.RunCache
 ) -> list[Artifact] | None:
     """What repro would restore the stage from (its inputs as they will be once the
     stages before it are done), or None when it runs."""
@@ -383,24 +392,20 @@ def _restore_outs(
     if any(d.digest is None for d in deps):
         return None
     key = runcache.run_key(stage, deps, ctx.param_values(stage))
-    project = ctx.project
-    return runcache.source(
-        project.cache_dir, project.store, stage, key, ctx.lock.stages.get(stage.id)
-    )
+    return runs.source(stage, key, ctx.lock.stages.get(stage.id)).outs
 
 
 def _nested(a: str, b: str) -> bool:
     return a.startswith(b + "/") or b.startswith(a + "/")
 
 
-def _block_restorable(ctx: Context, stage: Stage) -> bool:
+def _block_restorable(ctx: Context, stage: Stage, runs: runcache.RunCache) -> bool:
     """Whether the stage's lock block names outputs the cache holds, all of them."""
     rec = ctx.lock.stages.get(stage.id)
     if rec is None:
         return False
-    project = ctx.project
     key = runcache.block_key(stage, rec)
-    return runcache.source(project.cache_dir, project.store, stage, key, rec) is not None
+    return runs.source(stage, key, rec).outs is not None
 
 
 def data_status(ctx: Context) -> list[DataStatus]:

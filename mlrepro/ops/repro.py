@@ -13,7 +13,7 @@ import re
 import threading
 from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import Any
+from typing import Any, NamedTuple
 
 from mlrepro.audit.recorder import Recorder, stage_details
 from mlrepro.errors import MlreproError, os_error
@@ -33,6 +33,7 @@ from mlrepro.ops.outcome import (
 )
 from mlrepro.ops.outputs import drop_outside_link, outside, prepare_outputs, remove_output
 from mlrepro.ops.plan import Reason, own_reasons, plan, select
+from mlrepro.ops.runcache import Place, RunCache
 from mlrepro.secrets import mask_for_lock, redact
 from mlrepro.spec.model import Stage
 from mlrepro.store.objects import CorruptObjectError, MissingObjectError
@@ -79,6 +80,7 @@ def repro(
         # made first: the git questions behind the audit entries are answered while
         # the pipeline loads
         audit = Recorder(project.root, project.state_dir)
+        runs = RunCache(project)  # its git process starts at the first run-cache hit
         try:
             ctx = Context.load(project)
             order = select(ctx, targets, downstream=downstream, single=single_item)
@@ -92,11 +94,22 @@ def repro(
                 use_run_cache,
                 on_event,
                 audit,
+                runs,
             )
             return runner.run()
         finally:
             project.stats.flush()
+            runs.close()
             audit.close()
+
+
+class _Prepared(NamedTuple):
+    """A stage judged before its start: why it must run (nothing: up to date), and the
+    inputs it would run on (no outputs yet) with their run key (None when up to date)."""
+
+    reasons: tuple[Reason, ...]
+    record: StageRecord | None = None
+    key: str | None = None
 
 
 class _Runner:
@@ -110,9 +123,11 @@ class _Runner:
         use_run_cache: bool,
         on_event: EventSink,
         audit: Recorder,
+        runs: RunCache,
     ) -> None:
         self.ctx = ctx
         self.audit = audit
+        self.runs = runs
         self.order = order
         self.jobs = max(1, jobs)
         self.force = force
@@ -125,6 +140,8 @@ class _Runner:
             ctx.project.store, ctx.hasher, ctx.project.config.link_types, ctx.project.tmp_dir
         )
         self._reasons: dict[str, tuple[Reason, ...]] = {}
+        # stages judged ahead of their start, for the run-cache to read ahead (_prefetch)
+        self._prepared: dict[str, _Prepared | MlreproError] = {}
         # stages whose lock block the workspace bore out before anything ran (their
         # dependencies, params, command and outputs matched it): see _record
         self._borne_out = {sid for sid in order if self._bears_out(sid)}
@@ -150,6 +167,7 @@ class _Runner:
                     progressed = True
                     while progressed and not stop:
                         progressed = False
+                        self._prefetch([s for s in pending if self._ready(s, selected)])
                         for sid in list(pending):
                             ups = [u for u in self.ctx.producers[sid] if u in selected]
                             if any(u not in self.outcomes for u in ups):
@@ -208,6 +226,55 @@ class _Runner:
                 raise
         return ReproResult(tuple(self.outcomes[sid] for sid in self.order if sid in self.outcomes))
 
+    def _ready(self, sid: str, selected: set[str]) -> bool:
+        """Every upstream stage of ``sid`` has finished, and none failed."""
+        ups = [u for u in self.ctx.producers[sid] if u in selected]
+        return all(
+            u in self.outcomes
+            and self.outcomes[u].action not in ("failed", "blocked", "interrupted")
+            for u in ups
+        )
+
+    def _prefetch(self, ready: list[str]) -> None:
+        """Have the run-cache read ahead, at once, what it will ask the audit log about
+        the stages ready to start (see RunCache.prefetch): their inputs are final, since
+        the stages that write them have finished."""
+        if not self.use_run_cache or self.force:
+            return
+        keys = []
+        for sid in ready:
+            stage = self.ctx.by_id[sid]
+            if stage.frozen or not runcache.cacheable(stage) or sid in self._prepared:
+                continue
+            prepared = self._prepared[sid] = self._prepare(stage)
+            if isinstance(prepared, _Prepared) and prepared.key is not None:
+                keys.append(prepared.key)
+        self.runs.prefetch(keys)
+
+    def _prepare(self, stage: Stage) -> _Prepared | MlreproError:
+        """Why ``stage`` must run, and the inputs it would run on (their run key);
+        or the error that stops it."""
+        ctx = self.ctx
+        try:
+            reasons = [Reason("forced")] if self.force else own_reasons(ctx, stage)
+            if not reasons:
+                return _Prepared(())
+            missing = [d for d in stage.deps if ctx.dep_artifact(d).digest is None]
+            if missing:
+                raise MlreproError(
+                    f"stage '{stage.id}': dependency '{missing[0]}' does not exist",
+                    hint="create it, or add a stage that writes it",
+                )
+            deps = [ctx.dep_artifact(d) for d in sorted(set(stage.deps))]
+            params = ctx.param_values(stage)
+        except MlreproError as exc:
+            return exc
+        # mlrepro.lock is committed: credentials in the command or params go in masked
+        record = StageRecord(
+            cmd=mask_for_lock(stage.cmd), deps=tuple(deps), params=mask_for_lock(params)
+        )
+        return _Prepared(tuple(reasons), record, runcache.run_key(stage, deps, params))
+
     def _start(
         self, sid: str, pool: ThreadPoolExecutor
     ) -> tuple[Future[tuple[list[Artifact], float]], tuple[Stage, StageRecord, str]] | None:
@@ -217,33 +284,20 @@ class _Runner:
             self.outcomes[sid] = StageOutcome(sid, "up-to-date", message="frozen")
             self.emit("skipped", sid, "frozen")
             return None
-        try:
-            reasons = [Reason("forced")] if self.force else own_reasons(ctx, stage)
-            if not reasons:
-                self._recache(stage)
-                if runcache.cacheable(stage):
-                    self._remember(stage, ctx.lock.stages[sid])
-                self.outcomes[sid] = StageOutcome(sid, "up-to-date")
-                self.emit("skipped", sid, "up to date")
-                return None
-            missing = [d for d in stage.deps if ctx.dep_artifact(d).digest is None]
-            if missing:
-                raise MlreproError(
-                    f"stage '{sid}': dependency '{missing[0]}' does not exist",
-                    hint="create it, or add a stage that writes it",
-                )
-            deps = [ctx.dep_artifact(d) for d in sorted(set(stage.deps))]
-            params = ctx.param_values(stage)
-        except MlreproError as exc:
-            self.outcomes[sid] = StageOutcome(sid, "failed", message=exc.message)
-            self.emit("failed", sid, exc.message)
+        prepared = self._prepared.pop(sid, None) or self._prepare(stage)
+        if isinstance(prepared, MlreproError):
+            self.outcomes[sid] = StageOutcome(sid, "failed", message=prepared.message)
+            self.emit("failed", sid, prepared.message)
             return None
-        # mlrepro.lock is committed: credentials in the command or params go in masked
-        record = StageRecord(
-            cmd=mask_for_lock(stage.cmd), deps=tuple(deps), params=mask_for_lock(params)
-        )
-        key = runcache.run_key(stage, deps, params)
-        self._reasons[sid] = tuple(reasons)
+        reasons, record, key = prepared
+        if record is None or key is None:
+            self._recache(stage)
+            if runcache.cacheable(stage):
+                self._remember(stage, ctx.lock.stages[sid])
+            self.outcomes[sid] = StageOutcome(sid, "up-to-date")
+            self.emit("skipped", sid, "up to date")
+            return None
+        self._reasons[sid] = reasons
         if self._run_cacheable(stage) and self._restore(stage, record, key):
             return None
         self.emit("start", sid, "; ".join(r.describe() for r in reasons))
@@ -267,9 +321,19 @@ class _Runner:
     def _run_cacheable(self, stage: Stage) -> bool:
         return self.use_run_cache and not self.force and runcache.cacheable(stage)
 
-    def _remember(self, stage: Stage, record: StageRecord) -> None:
-        """Keep ``record`` restorable from the run-cache (its outputs are in the cache)."""
-        runcache.remember(self.ctx.project.cache_dir, self.ctx.project.store, stage, record)
+    def _remember(self, stage: Stage, record: StageRecord, placed: Place | None = None) -> None:
+        """Keep ``record`` restorable from the run-cache (its outputs are in the cache).
+
+        The entry names the audit entry that records the run: ``placed`` (the restore
+        just recorded), or else a ``runcache.remember`` entry recorded now, made durable
+        before the run-cache entry that names it (a crash between leaves no entry)."""
+        key = self.runs.wanted(stage, record)
+        if key is None:
+            return
+        if placed is None:
+            details = stage_details(stage.id, record.cmd, key, record, list(record.outs))
+            placed = self.audit.record("runcache.remember", details, flush=True)
+        self.runs.write(key, list(record.outs), placed)
 
     def _restore(self, stage: Stage, record: StageRecord, key: str) -> bool:
         """Bring the outputs back from the cache instead of running: from the stage's own
@@ -277,10 +341,14 @@ class _Runner:
         fresh clone whose cache holds the objects), else from a run-cache entry."""
         ctx = self.ctx
         store = ctx.project.store
-        outs = runcache.source(
-            ctx.project.cache_dir, store, stage, key, ctx.lock.stages.get(stage.id)
-        )
+        found = self.runs.source(stage, key, ctx.lock.stages.get(stage.id))
+        outs = found.outs
         if outs is None:
+            if found.refused is not None:
+                # issue 15: an entry not bound to the log is not trusted; the run that
+                # follows writes a bound one in its place
+                why = f"run-cache entry unusable ({found.refused}); running it"
+                self.emit("line", stage.id, why)
             return False
         for out in stage.all_outs:
             remove_output(ctx.project.root, out.path)
@@ -296,11 +364,13 @@ class _Runner:
                 store.remove(x)
             self.emit("line", stage.id, f"run-cache entry unusable ({exc.message}); running it")
             return False
-        self._audit("stage.restore", stage, record, key, outs)
+        placed = self._audit("stage.restore", stage, record, key, outs)
         restored = StageRecord(record.cmd, record.deps, record.params, tuple(outs))
         self._record(stage, restored)
-        # the workspace now bears the block out, as for a stage found up to date
-        self._remember(stage, restored)
+        if not found.entry:
+            # the workspace now bears the block out, as for a stage found up to date:
+            # an entry bound to this restore (one restored from is bound already)
+            self._remember(stage, restored, placed)
         self.outcomes[stage.id] = StageOutcome(
             stage.id, "restored", message="restored from the run-cache"
         )
@@ -392,9 +462,12 @@ class _Runner:
             return False
         for a in artifacts:
             self.ctx.forget(a.path)
-        self._audit("stage.run", stage, record, key, artifacts, duration=duration, exit_status=0)
+        placed = self._audit(
+            "stage.run", stage, record, key, artifacts, duration=duration, exit_status=0
+        )
         self._record(stage, StageRecord(record.cmd, record.deps, record.params, tuple(artifacts)))
-        runcache.record(self.ctx.project.cache_dir, key, artifacts)
+        # after the lock's flush, which made the audit entry it names durable too
+        self.runs.write(key, artifacts, placed)
         self.outcomes[sid] = StageOutcome(sid, "ran", reasons, duration=duration)
         self.emit("done", sid, f"{duration:.1f}s")
         return True
@@ -422,11 +495,12 @@ class _Runner:
         *,
         status: str = "succeeded",
         **extra: Any,
-    ) -> None:
-        """An audit entry for a stage run or restore; durable with the lock entry it
-        precedes (``_record`` flushes the file system), or at once when nothing follows."""
+    ) -> Place:
+        """An audit entry for a stage run or restore, and its place (which the run-cache
+        entry written for the run names); durable with the lock entry it precedes
+        (``_record`` flushes the file system), or at once when nothing follows."""
         details = stage_details(stage.id, stage.cmd, key, record, outs, status=status, **extra)
-        self.audit.record(action, details, flush=status != "succeeded")
+        return self.audit.record(action, details, flush=status != "succeeded")
 
     def _record(self, stage: Stage, record: StageRecord) -> None:
         ctx = self.ctx

@@ -50,7 +50,7 @@ def forge(
     old = entries(p)
     renamed: dict[str, str] = {}
     files: dict[str, bytes] = {}
-    for path, entry in sorted(old.items(), key=lambda kv: kv[1]["seq"]):
+    for entry in sorted(old.values(), key=lambda e: e["seq"]):
         if entry["seq"] >= start:
             old_id = entry_id(entry)
             if entry["seq"] == start:
@@ -67,7 +67,15 @@ def forge(
     for path, data in files.items():
         blob = sh(p.root, "git", "hash-object", "-w", "--stdin", data=data).strip()
         lines.append(f"100644 blob {blob}\t{path}\n")
-    sh(p.root, "git", "update-index", "--add", "--index-info", data="".join(lines).encode(), env=env)
+    sh(
+        p.root,
+        "git",
+        "update-index",
+        "--add",
+        "--index-info",
+        data="".join(lines).encode(),
+        env=env,
+    )
     tree = sh(p.root, "git", "write-tree", env=env).strip()
     parent = ["-p", p.git("rev-parse", REF).strip()] if keep_history else []
     commit = p.git("commit-tree", tree, *parent, "-m", "audit: 1 entries").strip()

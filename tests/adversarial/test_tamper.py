@@ -1,6 +1,8 @@
 """A tampered cache (issue 15): objects whose bytes were changed, truncated, replaced by
 another valid object, or deleted; for each, what `cache verify`, `status`, `checkout`
-and `repro` say and do, with each link type a project may configure.
+and `repro` say and do, with each link type a project may configure. Then run-cache
+entries forged to restore other valid objects: rewritten, copied under another key,
+bound to an audit entry that was removed, or in the old format.
 
 The rule above all: a wrong file is never placed in the workspace. Copies are verified
 while they are written; links (hardlink, symlink, and reflink on file systems that
@@ -11,17 +13,22 @@ never the scratch folder it is built in.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shlex
 import shutil
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+import xxhash
 
 from tests.adversarial.test_disk import error_line, fill, small_disk
-from tests.ops.conftest import Proj, make_repo, tree_bytes, xxh_file
+from tests.ops.conftest import Proj, git_env, make_repo, tree_bytes, xxh_file
 
 BIG = 1536 * 1024  # above the 1 MiB below which objects are read whole: the streaming path
 PY = shlex.quote(sys.executable)
@@ -199,3 +206,250 @@ def test_a_full_disk_while_restoring_a_folder_names_the_output(tmp_path: Path, t
         assert sorted(p.name for p in (proj.root / "feats").iterdir()) == [
             f"part{i}.bin" for i in range(4)
         ]
+
+
+# -- run-cache entries (issue 15: "a forged run-cache entry is trusted") ------------------
+#
+# An entry is used only when the audit entry it names is in this clone's log and records
+# the same run (key) and outputs (path, xxh3-128, sha256). After each forgery below, repro
+# runs the command (saying why, in one line) and writes the right bytes, status predicts
+# a run, and `cache verify` names the entry and exits 1 (an entry of the old format only
+# warns); the run leaves a bound entry behind, which is used again.
+
+
+def lr_pipeline(proj: Proj) -> None:
+    """train writes the param lr into model.txt; its runs are counted outside."""
+    proj.params({"lr": 0.1})
+    proj.pipeline(
+        {
+            "train": {
+                "cmd": proj.cmd(
+                    ["log", str(proj.ext("runs.log")), "train"],
+                    ["param", "model.txt", "params.yaml", "lr"],
+                ),
+                "params": ["lr"],
+                "outs": ["model.txt"],
+            }
+        }
+    )
+
+
+def set_lr(proj: Proj, lr: float) -> None:
+    proj.params({"lr": lr})
+
+
+def run_entry(proj: Proj, content: bytes) -> Path:
+    """The run-cache entry whose output is the object of ``content``."""
+    digest = "xxh3-128:" + xxhash.xxh3_128_hexdigest(content)
+    [found] = [
+        p for p in proj.run_entries() if json.loads(p.read_bytes())["outs"][0]["digest"] == digest
+    ]
+    return found
+
+
+def key_of(entry: Path) -> str:
+    return entry.parent.name + entry.name
+
+
+def plant(entry: Path, data: bytes) -> None:
+    os.chmod(entry, 0o644)
+    entry.write_bytes(data)
+
+
+def dumped(doc: dict[str, Any]) -> bytes:
+    return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode() + b"\n"
+
+
+def audit_log(proj: Proj) -> list[dict[str, Any]]:
+    doc = json.loads(proj.ok("audit", "log", "--json").stdout)
+    entries: list[dict[str, Any]] = doc["entries"]
+    return entries
+
+
+def forget_the_run(proj: Proj) -> None:
+    """Delete the lock file and the output: only the run-cache could bring lr 0.1's
+    model back (a lock block recording the run would come first, and is trusted)."""
+    os.unlink(proj.root / "mlrepro.lock")
+    os.unlink(proj.root / "model.txt")
+
+
+def assert_refused(proj: Proj, entry: Path, tampered: bytes, why: Callable[[], str]) -> None:
+    """lr is 0.1, no lock block records that run, and lr 0.1's ``entry`` holds
+    ``tampered``: repro runs the command, the right bytes land, and one line says why
+    the entry was not used; the entry is then bound to that run and used again. With
+    the tampered bytes back, status predicts a run and cache verify names the entry."""
+    runs = proj.runs("train")
+    proc = proj.ok("repro")
+    assert proj.read("model.txt") == "0.1"  # never lr 0.2's model, which the forgery names
+    assert proj.runs("train") == runs + 1, proc.stdout
+    assert "Done: 1 ran, 0 restored" in proc.stdout
+    lines = [ln for ln in proc.stdout.splitlines() if "run-cache entry unusable" in ln]
+    assert lines == [f"[train] run-cache entry unusable ({why()}); running it"], proc.stdout
+    doc = json.loads(entry.read_bytes())
+    [named] = [e for e in audit_log(proj) if e["id"] == doc["audit"]["id"]]
+    assert (named["action"], named["details"]["run_key"]) == ("stage.run", key_of(entry))
+    assert "0 not bound to the audit log" in proj.ok("cache", "verify").stdout
+    bound = entry.read_bytes()
+    # the tampered entry again: status predicts a run, cache verify names it
+    plant(entry, tampered)
+    forget_the_run(proj)
+    [stage] = json.loads(proj.ok("status", "--json").stdout)["stages"]
+    assert stage["restore"] is False
+    assert stage["reasons"]
+    old = json.loads(tampered).get("audit") is None
+    proc = proj.mlrepro("cache", "verify")
+    word = "outdated" if old else "unbound "
+    line = f"{word} run-cache {key_of(entry)}: {why()}"
+    assert line in proc.stdout.splitlines(), proc.stdout
+    if old:
+        assert proc.returncode == 0, proc.stderr
+    else:
+        assert proc.returncode == 1
+        error = [ln for ln in proc.stderr.splitlines() if ln.startswith("error: ")]
+        assert error == ["error: 1 run-cache entry not bound to the audit log"], proc.stderr
+    # and the bound entry restores
+    plant(entry, bound)
+    runs = proj.runs("train")
+    assert "Done: 0 ran, 1 restored" in proj.ok("repro").stdout
+    assert proj.runs("train") == runs
+    assert proj.read("model.txt") == "0.1"
+
+
+def two_runs(proj: Proj) -> tuple[Path, Path]:
+    """lr 0.1, then lr 0.2: their entries (lr 0.2 is the workspace's and the lock's)."""
+    lr_pipeline(proj)
+    proj.ok("repro")
+    set_lr(proj, 0.2)
+    proj.ok("repro")
+    return run_entry(proj, b"0.1"), run_entry(proj, b"0.2")
+
+
+def test_a_run_cache_entry_rewritten_to_name_another_valid_object_is_refused(
+    proj: Proj,
+) -> None:
+    """lr 0.1's entry made to restore lr 0.2's model (a valid object of the cache), still
+    naming its own run's audit entry."""
+    one, two = two_runs(proj)
+    doc = json.loads(one.read_bytes())
+    tampered = dumped({**doc, "outs": json.loads(two.read_bytes())["outs"]})
+    plant(one, tampered)
+    set_lr(proj, 0.1)
+
+    def why() -> str:
+        seq, eid = doc["audit"]["seq"], doc["audit"]["id"]
+        return f"its outputs are not the ones audit entry #{seq} ({eid[:16]}…) records"
+
+    assert_refused(proj, one, tampered, why)
+
+
+def test_a_run_cache_entry_copied_under_another_key_is_refused(proj: Proj) -> None:
+    """lr 0.2's whole entry (bound to lr 0.2's run) copied under lr 0.1's key."""
+    one, two = two_runs(proj)
+    tampered = two.read_bytes()
+    plant(one, tampered)
+    set_lr(proj, 0.1)
+
+    def why() -> str:
+        theirs = json.loads(tampered)["audit"]
+        seq, eid = theirs["seq"], theirs["id"]
+        return f"audit entry #{seq} ({eid[:16]}…) records another run (key {key_of(two)[:16]}…)"
+
+    assert_refused(proj, one, tampered, why)
+
+
+def test_a_version_1_run_cache_entry_is_not_used_and_only_warned_about(proj: Proj) -> None:
+    """An entry written before entries named their run (or by hand in the old format)
+    restores nothing; the next run replaces it."""
+    one, _ = two_runs(proj)
+    tampered = dumped({"version": 1, "outs": json.loads(one.read_bytes())["outs"]})
+    plant(one, tampered)
+    out = proj.ok("cache", "verify").stdout
+    assert "2 run-cache entries checked, 0 not bound to the audit log, 1 outdated." in out
+    set_lr(proj, 0.1)
+    assert_refused(proj, one, tampered, lambda: "version 1, which names no audit entry")
+
+
+def drop_published(proj: Proj, seq: int, eid: str) -> None:
+    """Rewrite refs/mlrepro/audit without the blob of entry #seq (a new commit on top,
+    its message kept), with git plumbing, as someone with write access could."""
+    path = f"entries/{seq // 1000:05d}/{seq:08d}-{eid}.json"
+    tip = proj.git("rev-parse", "refs/mlrepro/audit").strip()
+    message = proj.git("log", "-1", "--format=%B", tip)
+    index = proj.ext("forged-index")
+    env = {**git_env(), "GIT_INDEX_FILE": str(index)}
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=proj.root, env=env, check=True, capture_output=True, text=True
+        ).stdout.strip()
+
+    git("read-tree", tip)
+    git("update-index", "--force-remove", path)
+    tree = git("write-tree")
+    assert path not in git("ls-tree", "-r", "--name-only", tree)
+    commit = git("commit-tree", tree, "-p", tip, "-m", message)
+    git("update-ref", "refs/mlrepro/audit", commit, tip)
+    index.unlink()
+
+
+def drop_pending(proj: Proj, eid: str) -> None:
+    """Remove the line of entry ``eid`` from the pending file (the zero-filled reserve
+    after the lines goes too, which readers do not need)."""
+    pending = proj.root / ".mlrepro" / "audit" / "pending.jsonl"
+    lines = pending.read_bytes().split(b"\0", 1)[0].splitlines(keepends=True)
+    kept = [ln for ln in lines if hashlib.sha256(ln.rstrip(b"\n")).hexdigest() != eid]
+    assert len(kept) == len(lines) - 1
+    pending.write_bytes(b"".join(kept))
+
+
+@pytest.mark.parametrize("where", ["published", "pending"])
+def test_a_run_cache_entry_whose_audit_entry_is_gone_is_refused(proj: Proj, where: str) -> None:
+    """The audit entry lr 0.1's entry names removed from the log: from the ref's tree, or
+    from the pending file (left pending by a publication that failed: git's lock on the
+    ref was held, and the command itself succeeded)."""
+    lr_pipeline(proj)
+    ref_lock = proj.root / ".git" / "refs" / "mlrepro" / "audit.lock"
+    if where == "pending":
+        ref_lock.parent.mkdir(parents=True, exist_ok=True)
+        ref_lock.write_text("")
+    proj.ok("repro")
+    one = run_entry(proj, b"0.1")
+    tampered = one.read_bytes()  # the entry stays as written: the record of its run goes
+    [run] = [
+        e
+        for e in audit_log(proj)
+        if e["action"] == "stage.run" and e["details"]["run_key"] == key_of(one)
+    ]
+    seq, eid = run["seq"], run["id"]
+    if where == "pending":
+        ref_lock.unlink()
+        drop_pending(proj, eid)
+    else:
+        drop_published(proj, seq, eid)
+    forget_the_run(proj)
+
+    def why() -> str:
+        assert json.loads(tampered)["audit"] == {"seq": seq, "id": eid}
+        return f"audit entry #{seq} ({eid[:16]}…) is not in this clone's log"
+
+    assert_refused(proj, one, tampered, why)
+
+
+def test_cache_verify_repair_removes_unbound_entries_and_records_it(proj: Proj) -> None:
+    one, two = two_runs(proj)
+    plant(one, two.read_bytes())  # copied under another key
+    before = set(proj.objects())
+    proc = proj.ok("cache", "verify", "--repair")
+    [line] = [ln for ln in proc.stdout.splitlines() if "run-cache" in ln and ":" in ln]
+    assert line.startswith(f"unbound  run-cache {key_of(one)}: ") and line.endswith("(removed)")
+    assert not one.exists() and two.exists()
+    assert set(proj.objects()) == before  # the objects are not the entry's to remove
+    [repair] = [e for e in audit_log(proj) if e["action"] == "cache.repair"]
+    [removed] = repair["details"]["run_entries"]
+    assert removed["run_key"] == key_of(one) and "records another run" in removed["why"]
+    proj.ok("cache", "verify")
+    set_lr(proj, 0.1)
+    proc = proj.ok("repro")
+    assert "Done: 1 ran, 0 restored" in proc.stdout
+    assert "unusable" not in proc.stdout  # no entry any more: nothing to refuse
+    assert proj.read("model.txt") == "0.1"

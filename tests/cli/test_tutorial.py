@@ -566,12 +566,14 @@ def test_lineage_at_each_commit(tutorial: Tutorial, which: str) -> None:
 def clone(t: Tutorial, dest: Path, *, run_cache: bool) -> Path:
     """A fresh clone with the cache's objects brought over (as pulling them from a
     remote would), and with ``run_cache`` the run-cache entries too (as restoring
-    `.mlrepro/cache` from a CI cache would)."""
+    `.mlrepro/cache` from a CI cache would) and the audit log that binds them (an entry
+    is used only when the audit entry it names is in this clone's log: issue 15)."""
     t.git("clone", "-q", str(t.root), str(dest), cwd=dest.parent)
     cache = t.root / ".mlrepro" / "cache"
     shutil.copytree(cache / "xxh3-128", dest / ".mlrepro" / "cache" / "xxh3-128")
     if run_cache:
         shutil.copytree(cache / "runs", dest / ".mlrepro" / "cache" / "runs")
+        t.ok("audit", "pull", cwd=dest)
     return dest
 
 

@@ -197,7 +197,8 @@ def test_gc_all_branches_keeps_what_other_branches_need(proj: Proj) -> None:
     # an experiment on main that is thrown away: garbage for every scope
     rerun(proj, 3)
     junk = set(proj.objects())
-    proj.git("checkout", "-q", "--", "params.yaml", "mlrepro.lock")
+    # thrown away with the lock and the audit checkpoint the experiment wrote
+    proj.git("checkout", "-q", "--", "params.yaml", "mlrepro.lock", ".mlrepro/audit-checkpoints")
     proj.ok("checkout")
     main_need = workspace_needs(proj)
     junk -= main_need | other_need
@@ -258,7 +259,8 @@ def test_gc_all_commits_keeps_what_older_commits_need(proj: Proj) -> None:
     rerun(proj, 2)
     proj.commit("n=2")
     rerun(proj, 3)  # not committed: garbage unless the workspace keeps it
-    proj.git("checkout", "-q", "--", "params.yaml", "mlrepro.lock")
+    # thrown away with the lock and the audit checkpoint the experiment wrote
+    proj.git("checkout", "-q", "--", "params.yaml", "mlrepro.lock", ".mlrepro/audit-checkpoints")
     proj.ok("checkout")
     tip_need = workspace_needs(proj)
     before = set(proj.objects())
