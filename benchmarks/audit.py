@@ -43,7 +43,7 @@ def no_questions(self, root, state_dir):
     self._asked = []
     self._starter = None
     self._mutex = threading.Lock()
-    self._anchor = False
+    self._committed = None
 
 recorder.Recorder.__init__ = no_questions
 # the place a record would have (a run-cache entry written by a run names it)

@@ -26,12 +26,15 @@ branch) rewrites the anchor with it. docs/audit.md says so.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import subprocess
 from typing import Any, NamedTuple
 
 from mlrepro.fsutil import atomic_write
+from mlrepro.workspace.config import config_path
+from mlrepro.workspace.lockfile import LOCK_FILE
 
 NAME = "audit-checkpoints"
 ATTRIBUTES = f"/{NAME} merge=union\n"
@@ -53,6 +56,21 @@ class BadLine(NamedTuple):
     where: str
     line: int  # 1-based
     text: str
+
+
+def committed_files(root: str) -> bytes:
+    """What the committed files that anchored actions change hold now (the lock and the
+    project config, hashed): a command writes a checkpoint only when this changed, so
+    one that wrote them back unchanged (a restore of the stage's own block, an ``add``
+    of unchanged data) leaves the work tree clean."""
+    digest = hashlib.sha256()
+    for path in (os.path.join(root, LOCK_FILE), config_path(root)):
+        try:
+            with open(path, "rb") as f:
+                digest.update(hashlib.sha256(f.read()).digest())
+        except OSError:
+            digest.update(b"-")
+    return digest.digest()
 
 
 def anchored(action: str, details: dict[str, Any]) -> bool:

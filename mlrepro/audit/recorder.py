@@ -14,7 +14,7 @@ import contextlib
 import threading
 from typing import TYPE_CHECKING, Any
 
-from mlrepro.audit.anchor import anchored
+from mlrepro.audit.anchor import anchored, committed_files
 from mlrepro.audit.anchor import append as append_checkpoint
 from mlrepro.errors import MlreproError
 from mlrepro.workspace.lockfile import Artifact, StageRecord
@@ -68,7 +68,9 @@ class Recorder:
         self._store: AuditStore | None = None
         self._shared: dict[str, Any] | None = None
         self._mutex = threading.Lock()
-        self._anchor = False  # an action a committed file records: write a checkpoint
+        # what the committed files held before the first action they record (None: no
+        # such action yet): a checkpoint is written when they changed (see close)
+        self._committed: bytes | None = None
         # started from a thread: most of a process start is spent waiting for the
         # child's exec, which the caller spends loading its pipeline instead
         self._asked: Started = []
@@ -104,8 +106,10 @@ class Recorder:
         with self._mutex:
             store = self._open()
             assert self._shared is not None
+            if self._committed is None and anchored(action, details):
+                # every command records an action before writing what it changed
+                self._committed = committed_files(self.root)
             placed = store.append(action, details, self._shared)
-            self._anchor = self._anchor or anchored(action, details)
             if flush:
                 store.sync()
             return placed
@@ -133,7 +137,11 @@ class Recorder:
                     with contextlib.suppress(MlreproError, OSError):
                         self._store.publish()
                     head = self._store.head()
-                    if self._anchor and head.ids:
+                    changed = (
+                        self._committed is not None
+                        and committed_files(self.root) != self._committed
+                    )
+                    if changed and head.ids:
                         with contextlib.suppress(OSError):
                             append_checkpoint(self.state_dir, head.seq, head.ids[0])
                 finally:

@@ -90,6 +90,15 @@ def pull(store: AuditStore, remote: str) -> PullResult:
     store.publish()
     incoming = incoming_ref(remote)
     if not store.git.fetch(remote, REF, incoming):
+        seen = store.git.tip(remote_ref(remote))
+        if seen is not None:  # a remote's log only grows: it cannot go away
+            count = len(store.git.files(seen, "entries"))
+            raise MlreproError(
+                f"the audit log on '{remote}' is gone; it held {count} entries when this "
+                "clone last saw it",
+                hint=f"this clone's log is unchanged; if it holds them all, restore the "
+                f"remote's log with `mlrepro audit push {remote}`",
+            )
         return PullResult("nothing", 0)
     theirs = store.git.tip(incoming)
     assert theirs is not None
@@ -124,7 +133,8 @@ def _check_remote_log(store: AuditStore, remote: str, theirs: str) -> None:
     verify on its own."""
     keep = (
         f"this clone's log is unchanged; the fetched log is kept under "
-        f"{incoming_ref(remote)} for inspection"
+        f"{incoming_ref(remote)} for inspection (`git update-ref -d "
+        f"{incoming_ref(remote)}` drops it)"
     )
     seen = store.git.tip(remote_ref(remote))
     gone = dropped(store, seen, theirs) if seen is not None and seen != theirs else []
@@ -158,7 +168,7 @@ def _merge(store: AuditStore, ours: str, theirs: str) -> PullResult:
             f"entry {clash[0].rsplit('/', 1)[-1]} differs between this clone and the remote:"
             " one of the two logs was edited",
             hint="run `mlrepro audit verify` to see which; the remote log is kept under "
-            f"{REMOTES}/",
+            f"{INCOMING}/",
         )
     union = {**mine, **other}
     # the two heads to join: the newest entry of each side

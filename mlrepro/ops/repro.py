@@ -128,6 +128,11 @@ class _Runner:
         self.ctx = ctx
         self.audit = audit
         self.runs = runs
+        # the flush before each lock block is the cache's file system's (ObjectStore.sync):
+        # when the audit log's folder is on another one (a cache on its own disk), each
+        # entry is flushed itself, so a run-cache entry never names one a crash can lose
+        here, cache = _device(ctx.project.state_dir), _device(ctx.project.cache_dir)
+        self._audit_elsewhere = here is not None and cache is not None and here != cache
         self.order = order
         self.jobs = max(1, jobs)
         self.force = force
@@ -500,7 +505,8 @@ class _Runner:
         entry written for the run names); durable with the lock entry it precedes
         (``_record`` flushes the file system), or at once when nothing follows."""
         details = stage_details(stage.id, stage.cmd, key, record, outs, status=status, **extra)
-        return self.audit.record(action, details, flush=status != "succeeded")
+        flush = status != "succeeded" or self._audit_elsewhere
+        return self.audit.record(action, details, flush=flush)
 
     def _record(self, stage: Stage, record: StageRecord) -> None:
         ctx = self.ctx
@@ -525,3 +531,10 @@ class _Runner:
         write_lock(ctx.project.root, ctx.lock)
         ignore_outputs(ctx.project.root, [o.path for o in stage.all_outs if o.cache])
         ctx.project.stats.flush()
+
+
+def _device(path: str) -> int | None:
+    try:
+        return os.stat(path).st_dev
+    except OSError:
+        return None

@@ -209,16 +209,21 @@ def unbound(entry: Entry, recorded: dict[str, Any] | None) -> str | None:
     return None
 
 
-_Out = tuple[str, str, str, bool]  # path, xxh3-128, sha256, whether a folder
+# path, xxh3-128, sha256, size, and a folder's file count (None for a file): all that a
+# restore writes into the lock, so none of it can come from an entry alone
+_Out = tuple[str, str, str, Any, Any]
 
 
 def _outs(artifacts: tuple[Artifact, ...]) -> list[_Out]:
-    return sorted((a.path, a.digest or "", a.sha256 or "", a.isdir) for a in artifacts)
+    return sorted(
+        (a.path, a.digest or "", a.sha256 or "", a.size, a.nfiles if a.isdir else None)
+        for a in artifacts
+    )
 
 
 def _outs_recorded(outs: Any) -> list[_Out] | None:
-    """The outputs an audit entry records, as :func:`_outs` gives an entry's (a
-    folder's record is the one that carries its file count); None when one lacks its
+    """The outputs an audit entry records, as :func:`_outs` gives an entry's (only a
+    folder's record carries a file count); None when one lacks its
     path, digest or sha256 (nothing but the fast hash would then vouch for its bytes)."""
     if not isinstance(outs, list):
         return None
@@ -229,7 +234,7 @@ def _outs_recorded(outs: Any) -> list[_Out] | None:
         path, digest, sha = o.get("path"), o.get("digest"), o.get("sha256")
         if not (isinstance(path, str) and isinstance(digest, str) and isinstance(sha, str)):
             return None
-        found.append((path, digest, sha, "nfiles" in o))
+        found.append((path, digest, sha, o.get("size"), o.get("nfiles")))
     return sorted(found)
 
 

@@ -161,6 +161,18 @@ def test_a_log_cut_short_on_the_remote_is_refused_by_a_clone_that_pushed_it(
     assert "no longer holds 2 of the entries it held" in proc.stderr
 
 
+def test_a_log_deleted_on_the_remote_is_refused_by_a_clone_that_saw_it(
+    proj: Proj, tmp_path: Path, tool: Path
+) -> None:
+    a, bare = shared(proj, tmp_path, tool)
+    sh(tmp_path, "git", "--git-dir", str(bare), "update-ref", "-d", REF)
+    proc = a.fails("audit", "pull")
+    assert "the audit log on 'origin' is gone; it held 3 entries when this clone" in proc.stderr
+    assert "mlrepro audit push origin" in proc.stderr
+    a.ok("audit", "push")  # this clone holds them all: the remote's log comes back
+    assert "up to date" in a.ok("audit", "pull").stdout
+
+
 def test_a_log_that_does_not_verify_is_refused_even_on_first_contact(
     proj: Proj, tmp_path: Path, tool: Path
 ) -> None:
@@ -185,10 +197,28 @@ def test_repro_commits_a_checkpoint_of_the_head_with_its_results(proj: Proj) -> 
     assert proj.read(".mlrepro/.gitattributes") == "/audit-checkpoints merge=union\n"
     assert proj.git("status", "--porcelain", "--", CHECKPOINTS).startswith("??")
     proj.commit("results")
-    # commands that change no committed file write none: the work tree stays clean
-    for args in (("repro",), ("status",), ("checkout",), ("gc", "-w"), ("audit", "verify")):
-        proj.ok(*args)
-        assert proj.git("status", "--porcelain") == "", args
+    # commands that change no committed file write none: the work tree stays clean, also
+    # when a stage is restored from its own lock block or unchanged data is added again
+    proj.write("data.txt", "data\n")
+    proj.ok("add", "data.txt")
+    proj.commit("data")
+
+    def restore() -> None:
+        (proj.root / "model.json").unlink()
+        assert "restored" in proj.ok("repro").stdout
+
+    steps = [
+        ("repro",),
+        ("status",),
+        ("checkout",),
+        ("gc", "-w"),
+        ("audit", "verify"),
+        ("add", "data.txt"),
+        restore,
+    ]
+    for step in steps:
+        step() if callable(step) else proj.ok(*step)
+        assert proj.git("status", "--porcelain") == "", step
 
 
 def test_a_fresh_clone_finds_a_log_cut_short(proj: Proj, tmp_path: Path, tool: Path) -> None:

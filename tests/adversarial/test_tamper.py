@@ -342,6 +342,24 @@ def test_a_run_cache_entry_rewritten_to_name_another_valid_object_is_refused(
     assert_refused(proj, one, tampered, why)
 
 
+def test_a_run_cache_entry_with_a_made_up_size_is_refused(proj: Proj) -> None:
+    """The right object, but a size of its own: a restore would write it into the
+    committed lock, so it is bound like the digests are (review of issue 15)."""
+    one, _ = two_runs(proj)
+    doc = json.loads(one.read_bytes())
+    outs = [{**o, "size": o["size"] + 123456789} for o in doc["outs"]]
+    tampered = dumped({**doc, "outs": outs})
+    plant(one, tampered)
+    set_lr(proj, 0.1)
+
+    def why() -> str:
+        seq, eid = doc["audit"]["seq"], doc["audit"]["id"]
+        return f"its outputs are not the ones audit entry #{seq} ({eid[:16]}…) records"
+
+    assert_refused(proj, one, tampered, why)
+    assert "123456" not in proj.lock_text()
+
+
 def test_a_run_cache_entry_copied_under_another_key_is_refused(proj: Proj) -> None:
     """lr 0.2's whole entry (bound to lr 0.2's run) copied under lr 0.1's key."""
     one, two = two_runs(proj)
