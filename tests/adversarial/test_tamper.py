@@ -324,6 +324,12 @@ def two_runs(proj: Proj) -> tuple[Path, Path]:
     return run_entry(proj, b"0.1"), run_entry(proj, b"0.2")
 
 
+def other_outputs(doc: dict[str, Any]) -> str:
+    """Why an entry whose outputs were changed is refused (``doc``: the entry as written)."""
+    seq, eid = doc["audit"]["seq"], doc["audit"]["id"]
+    return f"its outputs are not the ones audit entry #{seq} ({eid[:16]}…) records"
+
+
 def test_a_run_cache_entry_rewritten_to_name_another_valid_object_is_refused(
     proj: Proj,
 ) -> None:
@@ -334,12 +340,7 @@ def test_a_run_cache_entry_rewritten_to_name_another_valid_object_is_refused(
     tampered = dumped({**doc, "outs": json.loads(two.read_bytes())["outs"]})
     plant(one, tampered)
     set_lr(proj, 0.1)
-
-    def why() -> str:
-        seq, eid = doc["audit"]["seq"], doc["audit"]["id"]
-        return f"its outputs are not the ones audit entry #{seq} ({eid[:16]}…) records"
-
-    assert_refused(proj, one, tampered, why)
+    assert_refused(proj, one, tampered, lambda: other_outputs(doc))
 
 
 def test_a_run_cache_entry_with_a_made_up_size_is_refused(proj: Proj) -> None:
@@ -351,12 +352,7 @@ def test_a_run_cache_entry_with_a_made_up_size_is_refused(proj: Proj) -> None:
     tampered = dumped({**doc, "outs": outs})
     plant(one, tampered)
     set_lr(proj, 0.1)
-
-    def why() -> str:
-        seq, eid = doc["audit"]["seq"], doc["audit"]["id"]
-        return f"its outputs are not the ones audit entry #{seq} ({eid[:16]}…) records"
-
-    assert_refused(proj, one, tampered, why)
+    assert_refused(proj, one, tampered, lambda: other_outputs(doc))
     assert "123456" not in proj.lock_text()
 
 
