@@ -92,3 +92,32 @@ def test_version_imports_nothing_heavy() -> None:
     assert not any(m.startswith("mlrepro.spec") for m in modules), (
         "the loader is imported for --version"
     )
+
+
+# The packages that point one way already (issue 16 fixes the rest: lineage -> ops, and
+# the full layer order in docs/architecture.md). Each may import only these of mlrepro's.
+BELOW: dict[str, set[str]] = {
+    "store": {"canonical", "errors", "fsutil", "names"},
+    "spec": {"canonical", "errors", "fsutil", "names", "secrets"},
+    "dag": {"canonical", "errors", "fsutil", "names", "secrets", "spec"},
+    "git": {"canonical", "errors", "fsutil", "names"},
+}
+
+
+@pytest.mark.parametrize("package", sorted(BELOW))
+def test_lower_packages_import_nothing_above_them(package: str) -> None:
+    wrong = []
+    for module in sorted((PACKAGE / package).rglob("*.py")):
+        tree = ast.parse(module.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            for name in names:
+                parts = name.split(".")
+                inside = parts[0] == "mlrepro" and len(parts) > 1 and parts[1] != package
+                if inside and parts[1] not in BELOW[package]:
+                    wrong.append(f"{rel(module)}:{node.lineno} imports {name}")
+    assert not wrong, "\n".join(wrong)

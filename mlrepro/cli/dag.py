@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
+from mlrepro.dag.pipeline import load_pipeline
 from mlrepro.dag.select import upstream
 from mlrepro.render import dag as render
-from mlrepro.spec.api import load_pipeline
 from mlrepro.spec.project import find_root
 
 

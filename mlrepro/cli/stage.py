@@ -8,7 +8,7 @@ import sys
 import click
 
 from mlrepro.cli.group import Group
-from mlrepro.spec.api import load_pipeline, pipeline_json
+from mlrepro.dag.pipeline import load_pipeline, pipeline_json
 from mlrepro.spec.model import Stage
 from mlrepro.spec.project import find_root
 

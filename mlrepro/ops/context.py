@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlrepro.dag.graph import OutputTrie, build_trie
+from mlrepro.dag.pipeline import load_pipeline
 from mlrepro.errors import PipelineError
 from mlrepro.secrets import holds_secret, redact
 from mlrepro.spec import paths
-from mlrepro.spec.api import load_pipeline
 from mlrepro.spec.model import Pipeline, Stage
 from mlrepro.workspace.hashing import Hasher, PathState
 from mlrepro.workspace.lockfile import Artifact, Lock, read_lock

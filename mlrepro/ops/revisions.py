@@ -26,8 +26,8 @@ import tempfile
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from mlrepro.dag.pipeline import load_pipeline
 from mlrepro.errors import MlreproError, PipelineError
-from mlrepro.spec.api import load_pipeline
 from mlrepro.spec.model import Pipeline
 from mlrepro.store.objects import CorruptObjectError, MissingObjectError, ObjectStore
 from mlrepro.store.tree import MalformedTreeError, Tree

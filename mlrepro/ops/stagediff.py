@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mlrepro.spec.api import stage_json
+from mlrepro.dag.pipeline import stage_json
 from mlrepro.spec.model import Pipeline
 
 # fields compared, in the order they are reported

@@ -8,7 +8,7 @@ mlrepro's answer comes from one of two places:
 
 * :func:`mlrepro_cli` runs ``python -m mlrepro stage list --json`` in the
   project root, the real command a user runs;
-* :func:`mlrepro_in_process` calls ``mlrepro.spec.api.stage_list_json``, which
+* :func:`mlrepro_in_process` calls ``mlrepro.dag.pipeline.stage_list_json``, which
   is much faster and is what the hypothesis tests use.
 
 Both return :class:`tests.oracle.dvc_oracle.Accepted` or ``Rejected`` so that
@@ -134,15 +134,15 @@ def mlrepro_cli(root: Path) -> OracleResult:
 
 
 def mlrepro_in_process(root: Path) -> OracleResult:
-    """Ask ``mlrepro.spec.api.stage_list_json`` directly (no subprocess).
+    """Ask ``mlrepro.dag.pipeline.stage_list_json`` directly (no subprocess).
 
     Imported here, not at module level, so that the suite still collects
     (and fails test by test, saying why) while the loader does not exist.
     """
     try:
-        from mlrepro.spec.api import stage_list_json
+        from mlrepro.dag.pipeline import stage_list_json
     except ImportError as exc:  # the loader has not landed yet
-        raise AssertionError(f"mlrepro.spec.api.stage_list_json is missing: {exc}") from exc
+        raise AssertionError(f"mlrepro.dag.pipeline.stage_list_json is missing: {exc}") from exc
     from mlrepro.errors import MlreproError
 
     try:

@@ -1,6 +1,6 @@
 """Random projects: mlrepro's loader agrees with DVC on each of them.
 
-Both sides run in-process (``mlrepro.spec.api.stage_list_json`` and the DVC
+Both sides run in-process (``mlrepro.dag.pipeline.stage_list_json`` and the DVC
 oracle) for speed. On a disagreement hypothesis shrinks the project and the
 failure message shows its files and both answers; paste them into
 ``differential_cases.py`` to keep the case.

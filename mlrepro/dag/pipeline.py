@@ -2,7 +2,9 @@
 
 ``load_pipeline`` is what every command builds on; ``stage_list_json`` is
 the versioned, canonical description printed by ``mlrepro stage list
---json`` (schema in docs/cli.md).
+--json`` (schema in docs/cli.md). It lives in ``dag``, not ``spec``, because it
+builds the stage graph: ``spec`` reads and resolves pipeline files and depends on
+nothing above it (issue 16).
 """
 
 from __future__ import annotations
