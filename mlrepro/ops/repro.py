@@ -16,12 +16,13 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, NamedTuple
 
 from mlrepro.audit.recorder import Recorder, stage_details
-from mlrepro.errors import MlreproError, os_error
-from mlrepro.exec.local import run_command, stage_env, terminate_all
+from mlrepro.errors import MlreproError
+from mlrepro.exec.local import terminate_all
 from mlrepro.ops import runcache
 from mlrepro.ops.artifacts import Linker, save
 from mlrepro.ops.context import Context
 from mlrepro.ops.datainputs import save_data_inputs
+from mlrepro.ops.execute import execute
 from mlrepro.ops.gitignore import ignore_outputs
 from mlrepro.ops.outcome import (
     EventSink,
@@ -31,10 +32,10 @@ from mlrepro.ops.outcome import (
     StageOutcome,
     quiet,
 )
-from mlrepro.ops.outputs import drop_outside_link, outside, prepare_outputs, remove_output
+from mlrepro.ops.outputs import outside, remove_output
 from mlrepro.ops.plan import Reason, own_reasons, plan, select
 from mlrepro.ops.runcache import Place, RunCache
-from mlrepro.secrets import mask_for_lock, redact
+from mlrepro.secrets import mask_for_lock
 from mlrepro.spec.model import Stage
 from mlrepro.store.objects import CorruptObjectError, MissingObjectError
 from mlrepro.workspace.lockfile import Artifact, StageRecord, write_lock
@@ -383,51 +384,8 @@ class _Runner:
         return True
 
     def _execute(self, stage: Stage) -> tuple[list[Artifact], float]:
-        """In a worker: clear outputs, run the command, cache the outputs."""
-        root = self.ctx.project.root
-        prepare_outputs(root, stage)
-        result = run_command(
-            stage.cmd,
-            cwd=os.path.join(root, stage.wdir),
-            on_line=lambda line: self.emit("line", stage.id, line),
-            # shown as it starts, in logs that CI keeps: credentials masked
-            on_command=lambda command: self.emit("command", stage.id, redact(command)),
-            cancel=self.cancel,
-            env=stage_env(root, stage.id),
-        )
-        if result.interrupted:
-            raise RunInterrupted()
-        if result.returncode != 0:
-            raise RunFailed(
-                f"command exited with status {result.returncode}",
-                result.duration,
-                result.returncode,
-            )
-        missing = [
-            o.path for o in stage.all_outs if not os.path.lexists(os.path.join(root, o.path))
-        ]
-        if missing:
-            raise RunFailed(f"the command did not create output '{missing[0]}'", result.duration)
-        for o in stage.all_outs:
-            # the command may have made the output a link out of the repository: its
-            # target's bytes must not enter the cache, the lock or the audit log
-            where = outside(root, o.path)
-            if where is not None:
-                dropped = drop_outside_link(root, o.path)
-                raise RunFailed(
-                    f"output '{o.path}' is a symbolic link leading outside the repository "
-                    f"(to '{where}')" + ("; the link was removed" if dropped else ""),
-                    result.duration,
-                    hint="a stage must write its outputs inside the repository, "
-                    "not link to files elsewhere",
-                )
-        try:
-            artifacts = [
-                save(self.ctx.project.store, self.ctx.hasher, o.path) for o in stage.all_outs
-            ]
-        except OSError as exc:  # a full or read-only disk: the user's to fix (issue 15)
-            raise os_error(exc, doing="caching its outputs") from exc
-        return artifacts, result.duration
+        """In a worker: the stage's command run and its outputs cached (ops/execute.py)."""
+        return execute(self.ctx, stage, self.emit, self.cancel)
 
     def _finish(
         self, stage: Stage, record: StageRecord, key: str, fut: Future[tuple[list[Artifact], float]]
