@@ -56,6 +56,12 @@ class Placed(NamedTuple):
     id: str
 
 
+def entry_place(path: str) -> Placed | None:
+    """The seq and id a stored entry's path names (None: not an entry's name)."""
+    match = _NAME.match(path.rsplit("/", 1)[-1])
+    return Placed(int(match[1]), match[2]) if match else None
+
+
 def entry_path(seq: int, eid: str) -> str:
     return f"entries/{seq // FANOUT:05d}/{seq:08d}-{eid}.json"
 
@@ -122,11 +128,11 @@ class AuditStore:
             return []
         found = []
         for path, data in self.git.blobs(tip, "entries"):
-            match = _NAME.match(path.rsplit("/", 1)[-1])
-            if match is None:
+            place = entry_place(path)
+            if place is None:
                 found.append(StoredEntry(-1, path, data))
                 continue
-            found.append(StoredEntry(int(match[1]), match[2], data))
+            found.append(StoredEntry(place.seq, place.id, data))
         return found
 
     def pending(self) -> list[StoredEntry]:

@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 from mlrepro.audit.anchor import read as read_checkpoints
 from mlrepro.audit.chain import StoredEntry
 from mlrepro.audit.entry import context, entry_bytes, entry_id, make_entry
-from mlrepro.audit.store import INCOMING, REF, REMOTES, AuditStore, entry_path
+from mlrepro.audit.store import INCOMING, REF, REMOTES, AuditStore, entry_path, entry_place
 from mlrepro.audit.verify import check, dropped
 from mlrepro.errors import MlreproError
 from mlrepro.git.refstore import BLOB, TREE
@@ -156,7 +156,7 @@ def _check_remote_log(store: AuditStore, remote: str, theirs: str) -> None:
 
 
 def _ids(files: dict[str, str]) -> list[str]:
-    return [p.rsplit("/", 1)[-1].partition("-")[2].removesuffix(".json") for p in files]
+    return [place.id for place in map(entry_place, files) if place is not None]
 
 
 def _merge(store: AuditStore, ours: str, theirs: str) -> PullResult:
@@ -199,13 +199,8 @@ def _merge(store: AuditStore, ours: str, theirs: str) -> PullResult:
 
 
 def _newest(files: dict[str, str]) -> StoredEntry:
-    best: tuple[int, str] | None = None
-    for path in files:
-        leaf = path.rsplit("/", 1)[-1]
-        seq, _, rest = leaf.partition("-")
-        candidate = (int(seq), rest.removesuffix(".json"))
-        if best is None or candidate > best:
-            best = candidate
-    if best is None:
+    places = [place for place in map(entry_place, files) if place is not None]
+    if not places:
         raise MlreproError("an audit log with no entries cannot be merged")
-    return StoredEntry(best[0], best[1], b"")
+    best = max(places)
+    return StoredEntry(best.seq, best.id, b"")

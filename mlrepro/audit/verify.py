@@ -38,7 +38,7 @@ from mlrepro.audit.anchor import BadLine, Checkpoint
 from mlrepro.audit.anchor import read as read_checkpoints
 from mlrepro.audit.chain import StoredEntry, parse
 from mlrepro.audit.entry import entry_id
-from mlrepro.audit.store import INCOMING, REMOTES, AuditStore
+from mlrepro.audit.store import INCOMING, REMOTES, AuditStore, Placed, entry_place
 from mlrepro.errors import os_error
 from mlrepro.fsutil import atomic_write
 from mlrepro.store.digest import hash_file
@@ -397,13 +397,13 @@ def dropped(store: AuditStore, seen: str, now: str) -> list[Problem]:
     after = store.git.files(now, "entries")
     found = []
     for path in sorted(p for p, blob in before.items() if after.get(p) != blob):
-        seq, _, eid = path.rsplit("/", 1)[-1].removesuffix(".json").partition("-")
+        place = entry_place(path) or Placed(-1, path)
         if path in after:
             kind, how = "edited", "holds other bytes under its name"
         else:
             kind, how = "removed", "no longer holds it"
         why = f"the remote held it when this clone last saw its log; the log there {how}"
-        found.append(Problem(int(seq), eid, kind, why))
+        found.append(Problem(place.seq, place.id, kind, why))
     return found
 
 
