@@ -310,7 +310,10 @@ class AuditStore:
                         self.git.add_files(REF, tip, files, text, stamp)
                     break
                 except RefConflict:
-                    time.sleep(0.05)  # someone else published meanwhile: read the tip again
+                    # someone else published meanwhile, or a publisher killed while it
+                    # moved the ref left git's lock file: read the tip again
+                    if not self.git.clear_stale_lock(REF):
+                        time.sleep(0.05)
             else:
                 raise MlreproError("could not update refs/mlrepro/audit (it kept changing)")
         finally:

@@ -19,6 +19,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import time
 import zlib
 from functools import cache, cached_property
 from typing import IO
@@ -172,16 +173,53 @@ def parse_tip(out: str | None) -> tuple[str, str] | None:
     return sha.strip(), message
 
 
+# seconds after which a ref's lock file is taken for one a killed git left behind
+STALE_LOCK = 1.0
+
+
 class RefStore:
     def __init__(self, root: str) -> None:
         self.root = root
 
     @cached_property
-    def objects(self) -> str:
+    def common_dir(self) -> str:
+        """The folder that holds the repository's objects and shared refs (the same
+        for every linked work tree)."""
         common = self._git("rev-parse", "--git-common-dir", check=False)
         if common is None:
             raise MlreproError(f"'{self.root}' is not inside a git repository")
-        return os.path.join(self.root, common.strip(), "objects")
+        return os.path.join(self.root, common.strip())
+
+    @cached_property
+    def objects(self) -> str:
+        return os.path.join(self.common_dir, "objects")
+
+    def clear_stale_lock(self, ref: str) -> bool:
+        """Remove the lock file git left beside ``ref`` when the process updating it was
+        killed (git never removes one itself: every later update of the ref fails with
+        "cannot lock ref"); whether there was one.
+
+        A live git holds a ref's lock for milliseconds, so a lock is taken for stale
+        once it is :data:`STALE_LOCK` seconds old; a younger one is waited for, and
+        removed only if it is still the same file by then. Callers hold the
+        repository's own lock, so no mlrepro command of this work tree is the one
+        holding it; the wait covers another work tree's command or a user's git."""
+        path = os.path.join(self.common_dir, *ref.split("/")) + ".lock"
+        try:
+            seen = os.stat(path)
+        except OSError:
+            return False
+        age = time.time() - seen.st_mtime
+        if age < STALE_LOCK:
+            time.sleep(STALE_LOCK - max(age, 0.0))
+        try:
+            now = os.stat(path)
+            if (now.st_ino, now.st_mtime_ns) != (seen.st_ino, seen.st_mtime_ns):
+                return False  # a new lock: someone is updating the ref right now
+            os.unlink(path)
+        except FileNotFoundError:
+            return False  # its owner finished meanwhile
+        return True
 
     def close(self) -> None:
         pass
@@ -346,8 +384,12 @@ class RefStore:
 
     def move(self, ref: str, new: str, old: str | None) -> None:
         """Point ``ref`` at ``new`` if it still points at ``old`` (None: did not exist)."""
-        if self._git("update-ref", ref, new, old or ZERO, check=False) is None:
-            raise RefConflict(f"{ref} moved meanwhile")
+        for _attempt in range(2):
+            if self._git("update-ref", ref, new, old or ZERO, check=False) is not None:
+                return
+            if not self.clear_stale_lock(ref):
+                break
+        raise RefConflict(f"{ref} moved meanwhile")
 
 
 # level 1: the packs hold small JSON files and deltas, where zlib's default level

@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -162,6 +164,65 @@ def test_a_publication_that_lost_the_race_reads_the_tip_again(repo: Path) -> Non
     names = git(repo, "ls-tree", "-r", "--name-only", REF).split()
     assert "entries/00000/x.json" in names and len(names) == 2
     assert git(repo, "rev-list", "--count", REF) == "2"
+
+
+def plant_ref_lock(repo: Path, age: float) -> Path:
+    """The lock file a git killed while it moved the audit ref leaves behind."""
+    lock = repo / ".git" / (REF + ".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.write_text("0" * 40 + "\n")
+    then = time.time() - age
+    os.utime(lock, (then, then))
+    return lock
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+@pytest.mark.parametrize("age", [60.0, 0.0])
+def test_a_ref_lock_left_by_a_killed_publisher_does_not_block_the_next(
+    repo: Path, streamed: bool, age: float
+) -> None:
+    store = streaming_store(repo) if streamed else AuditStore(str(repo), str(repo / ".mlrepro"))
+    ids = append(store, 2)
+    lock = plant_ref_lock(repo, age)  # a fresh one is waited for, then taken for stale
+    assert store.publish() == 2
+    assert not lock.exists()
+    assert git(repo, "log", "-1", "--format=%B", REF).endswith(f"head 2 {ids[-1]}")
+
+
+def test_a_ref_lock_that_its_owner_releases_is_left_to_it(repo: Path) -> None:
+    refs = RefStore(str(repo))
+    lock = plant_ref_lock(repo, 0.0)
+
+    def owner_finishes() -> None:
+        time.sleep(0.2)
+        lock.unlink()
+
+    finisher = threading.Thread(target=owner_finishes)
+    finisher.start()
+    assert refs.clear_stale_lock(REF) is False  # gone by the time it was old enough
+    finisher.join()
+    lock = plant_ref_lock(repo, 0.0)
+
+    def owner_takes_it_again() -> None:
+        time.sleep(0.2)
+        lock.unlink()
+        plant_ref_lock(repo, 0.0)
+
+    again = threading.Thread(target=owner_takes_it_again)
+    again.start()
+    assert refs.clear_stale_lock(REF) is False  # a new lock: someone is at work
+    again.join()
+    assert lock.exists()
+
+
+def test_moving_a_ref_past_a_stale_lock(repo: Path) -> None:
+    refs = RefStore(str(repo))
+    head = git(repo, "rev-parse", "HEAD")
+    lock = plant_ref_lock(repo, 60.0)
+    refs.move(REF, head, None)
+    assert git(repo, "rev-parse", REF) == head and not lock.exists()
+    with pytest.raises(RefConflict):  # a real conflict is still one
+        refs.move(REF, head, None)
 
 
 def streaming_store(repo: Path) -> AuditStore:
