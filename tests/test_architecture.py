@@ -94,30 +94,77 @@ def test_version_imports_nothing_heavy() -> None:
     )
 
 
-# The packages that point one way already (issue 16 fixes the rest: lineage -> ops, and
-# the full layer order in docs/architecture.md). Each may import only these of mlrepro's.
-BELOW: dict[str, set[str]] = {
-    "store": {"canonical", "errors", "fsutil", "names"},
-    "spec": {"canonical", "errors", "fsutil", "names", "secrets"},
-    "dag": {"canonical", "errors", "fsutil", "names", "secrets", "spec"},
-    "git": {"canonical", "errors", "fsutil", "names"},
-}
+# The layer order of docs/architecture.md, lowest first: a module may import mlrepro's
+# own modules only from its own package or from a layer before its own. Top-level
+# modules (errors.py, ...) are layers of their own; ``mlrepro`` itself (its version)
+# is below everything.
+LAYERS = [
+    "errors",
+    "canonical",
+    "names",
+    "secrets",
+    "fsutil",
+    "store",
+    "spec",
+    "git",
+    "exec",
+    "workspace",
+    "dag",
+    "snapshot",
+    "audit",
+    "lineage",
+    "engine",
+    "ops",
+    "render",
+    "cli",
+    "__main__",
+]
 
 
-@pytest.mark.parametrize("package", sorted(BELOW))
-def test_lower_packages_import_nothing_above_them(package: str) -> None:
+def layer_of(module: Path) -> str:
+    parts = module.relative_to(PACKAGE).parts
+    return parts[0] if len(parts) > 1 else parts[0].removesuffix(".py")
+
+
+def test_every_package_and_module_has_a_layer() -> None:
+    found = {layer_of(m) for m in MODULES} - {"__init__"}
+    assert found == set(LAYERS), "add the new package to LAYERS and docs/architecture.md"
+    doc = (PACKAGE.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    order = doc.split("<!-- layers -->")[1].split("<!-- /layers -->")[0].split()
+    assert [w.strip("`,<") for w in order if w.strip("`,<")] == LAYERS
+
+
+def offences(label: str, layer: str, source: str) -> list[str]:
+    """Each import in ``source`` (a module of ``layer``) of a layer above it."""
+    allowed = set(LAYERS[: LAYERS.index(layer) + 1])
     wrong = []
-    for module in sorted((PACKAGE / package).rglob("*.py")):
-        tree = ast.parse(module.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names = [node.module]
-            for name in names:
-                parts = name.split(".")
-                inside = parts[0] == "mlrepro" and len(parts) > 1 and parts[1] != package
-                if inside and parts[1] not in BELOW[package]:
-                    wrong.append(f"{rel(module)}:{node.lineno} imports {name}")
+    for node in ast.walk(ast.parse(source)):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "mlrepro" and len(parts) > 1 and parts[1] not in allowed:
+                wrong.append(f"{label}:{node.lineno} imports {name} (layer {parts[1]})")
+    return wrong
+
+
+@pytest.mark.parametrize("module", MODULES, ids=rel)
+def test_imports_follow_the_layer_order(module: Path) -> None:
+    layer = layer_of(module)
+    if layer == "__init__":
+        layer = LAYERS[0]  # mlrepro/__init__.py: only the version, below everything
+    wrong = offences(rel(module), layer, module.read_text(encoding="utf-8"))
     assert not wrong, "\n".join(wrong)
+
+
+def test_the_layer_check_names_file_line_and_layer() -> None:
+    """The check itself, on a module of its own: function-local imports count too."""
+    src = "from mlrepro.errors import E\nfrom mlrepro.store.tree import Tree\n\n\n"
+    src += "def f():\n    import mlrepro.ops.repro\n"
+    assert offences("mlrepro/store/x.py", "store", src) == [
+        "mlrepro/store/x.py:6 imports mlrepro.ops.repro (layer ops)"
+    ]
+    assert offences("mlrepro/render/x.py", "render", src) == []

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from mlrepro.cli.group import Group
+from mlrepro.engine.artifacts import Missing
 from mlrepro.errors import MlreproError
-from mlrepro.ops.artifacts import Missing
 from mlrepro.ops.cache import verify as do_verify
 from mlrepro.render.names import shown_path
 from mlrepro.workspace.project import Project

@@ -7,7 +7,7 @@ import click
 from mlrepro.dag.pipeline import load_pipeline
 from mlrepro.dag.select import upstream
 from mlrepro.render import dag as render
-from mlrepro.spec.project import find_root
+from mlrepro.spec.discover import find_root
 
 
 @click.command()

@@ -7,9 +7,9 @@ import os
 import click
 
 from mlrepro.ops.diff import full_diff
-from mlrepro.ops.revisions import WORKSPACE, Revisions
 from mlrepro.render import diff as render
 from mlrepro.render.metrics import DEFAULT_PRECISION
+from mlrepro.snapshot.revisions import WORKSPACE, Revisions
 from mlrepro.workspace.hashing import Hasher
 from mlrepro.workspace.project import Project
 

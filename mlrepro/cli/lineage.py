@@ -11,9 +11,9 @@ from mlrepro.errors import UsageError
 from mlrepro.lineage.graph import attach_runs
 from mlrepro.lineage.graph import lineage as build
 from mlrepro.lineage.index import DigestIndex, Hit
-from mlrepro.ops.revisions import Revisions
 from mlrepro.render import lineage as render
-from mlrepro.spec.project import relpath_in_root
+from mlrepro.snapshot.revisions import Revisions
+from mlrepro.spec.discover import relpath_in_root
 from mlrepro.workspace.project import Project
 
 

@@ -7,8 +7,8 @@ import click
 from mlrepro.cli.group import Group
 from mlrepro.errors import UsageError
 from mlrepro.ops.metrics import RevisionValues, compare, read_metrics, read_params, read_warnings
-from mlrepro.ops.revisions import WORKSPACE, Revision, Revisions
 from mlrepro.render import metrics as render
+from mlrepro.snapshot.revisions import WORKSPACE, Revision, Revisions
 from mlrepro.workspace.project import Project
 
 

@@ -9,8 +9,8 @@ import click
 
 from mlrepro.cli.group import Group
 from mlrepro.dag.pipeline import load_pipeline, pipeline_json
+from mlrepro.spec.discover import find_root
 from mlrepro.spec.model import Stage
-from mlrepro.spec.project import find_root
 
 
 def _summary(s: Stage) -> str:

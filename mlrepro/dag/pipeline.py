@@ -16,8 +16,8 @@ from typing import Any
 from mlrepro.dag.graph import build_edges, build_trie
 from mlrepro.errors import PipelineError
 from mlrepro.spec import paths
+from mlrepro.spec.discover import walk_pipeline_files
 from mlrepro.spec.model import Out, Pipeline, Stage
-from mlrepro.spec.project import walk_pipeline_files
 from mlrepro.spec.resolve import DvcFile
 from mlrepro.spec.validate import check_outputs
 from mlrepro.spec.yamlio import line_of

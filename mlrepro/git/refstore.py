@@ -18,6 +18,7 @@ import contextlib
 import hashlib
 import os
 import shutil
+import stat
 import subprocess
 import time
 import zlib
@@ -209,6 +210,8 @@ class RefStore:
             seen = os.stat(path)
         except OSError:
             return False
+        if not stat.S_ISREG(seen.st_mode):
+            return False  # not a lock git made: left for the user to look at
         age = time.time() - seen.st_mtime
         if age < STALE_LOCK:
             time.sleep(STALE_LOCK - max(age, 0.0))

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlrepro.audit.entry import redact_value
+from mlrepro.dag.runkey import run_key
 from mlrepro.errors import MlreproError
-from mlrepro.ops.revisions import Revision, Revisions
-from mlrepro.ops.runcache import run_key
+from mlrepro.snapshot.revisions import Revision, Revisions
 from mlrepro.store.objects import CorruptObjectError, MissingObjectError
 from mlrepro.store.tree import MalformedTreeError, Tree
 from mlrepro.workspace.lockfile import Artifact, StageRecord

@@ -25,7 +25,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from mlrepro.names import held, name_of
-from mlrepro.ops.revisions import Revisions
+from mlrepro.snapshot.revisions import Revisions
 from mlrepro.workspace.lockfile import LOCK_FILE, LockFileError, parse_lock
 
 INDEX_VERSION = 1

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 
 from mlrepro.audit.recorder import Recorder, artifact_json
+from mlrepro.dag.workstate import WorkState, git_tracked
+from mlrepro.engine.artifacts import save
+from mlrepro.engine.gitignore import check_ignorable, ignore_outputs
 from mlrepro.errors import MlreproError
-from mlrepro.ops.artifacts import save
-from mlrepro.ops.context import Context, git_tracked
-from mlrepro.ops.gitignore import check_ignorable, ignore_outputs
-from mlrepro.spec.project import relpath_in_root
+from mlrepro.spec.discover import relpath_in_root
 from mlrepro.workspace.lockfile import Artifact, write_lock
 from mlrepro.workspace.project import Project
 from mlrepro.workspace.repolock import RepoLock
@@ -19,7 +19,7 @@ def add(
     project: Project, paths: list[str], *, cwd: str, wait_for_lock: float = 0.0
 ) -> list[Artifact]:
     with RepoLock(project.state_dir, wait=wait_for_lock):
-        ctx = Context.load(project)
+        ctx = WorkState.load(project)
         rels = []
         for p in paths:
             rel = relpath_in_root(project.root, os.path.join(cwd, p))

@@ -8,10 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from mlrepro.audit.recorder import Recorder, artifact_json
+from mlrepro.dag.workstate import WorkState
+from mlrepro.engine.artifacts import Missing, all_present, missing_objects, save
+from mlrepro.engine.runcache import RunCache, Unbound
 from mlrepro.errors import MlreproError
-from mlrepro.ops.artifacts import Missing, all_present, missing_objects, save
-from mlrepro.ops.context import Context
-from mlrepro.ops.runcache import RunCache, Unbound
 from mlrepro.store.objects import ObjectStore
 from mlrepro.workspace.project import Project
 from mlrepro.workspace.repolock import RepoLock
@@ -102,7 +102,7 @@ def _lock_check(project: Project) -> tuple[tuple[Missing, ...], str | None]:
     """What the lock file needs and the cache lacks (issue 15: a verify that passed
     with the model's object gone); the pipeline says which outputs are cached."""
     try:
-        ctx = Context.load(project)
+        ctx = WorkState.load(project)
     except MlreproError as exc:
         return (), exc.message
     found = missing_objects(
@@ -115,7 +115,7 @@ def _recache(project: Project, audit: Recorder) -> list[str]:
     """Cache again every recorded output or data input whose objects are gone but whose
     workspace copy still matches the lock file."""
     try:
-        ctx = Context.load(project)
+        ctx = WorkState.load(project)
     except MlreproError:
         return []  # an invalid pipeline: nothing to compare against
     artifacts = [a for r in ctx.lock.stages.values() for a in r.outs] + list(ctx.lock.data.values())

@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mlrepro.audit.recorder import Recorder, artifact_json
-from mlrepro.ops.artifacts import Linker
-from mlrepro.ops.context import Context
-from mlrepro.ops.plan import select
+from mlrepro.dag.plan import select
+from mlrepro.dag.workstate import WorkState
+from mlrepro.engine.artifacts import Linker
 from mlrepro.store.objects import CorruptObjectError, MissingObjectError
 from mlrepro.workspace.lockfile import Artifact
 from mlrepro.workspace.project import Project
@@ -31,7 +31,7 @@ def checkout(
     wait_for_lock: float = 0.0,
 ) -> CheckoutResult:
     with RepoLock(project.state_dir, wait=wait_for_lock):
-        ctx = Context.load(project)
+        ctx = WorkState.load(project)
         wanted: list[Artifact] = []
         # as DVC: the targets only, unless their upstream stages are asked for too
         for sid in select(ctx, targets, single=bool(targets) and not with_deps):

@@ -6,10 +6,10 @@ import math
 from dataclasses import dataclass, field
 
 from mlrepro.errors import MlreproError
-from mlrepro.ops.datadiff import Change, data_diff
 from mlrepro.ops.metrics import Delta, compare, read_metrics, read_params
-from mlrepro.ops.revisions import Revision, Revisions
-from mlrepro.ops.stagediff import StageChange, stage_diff
+from mlrepro.snapshot.datadiff import DataChange, data_diff
+from mlrepro.snapshot.revisions import Revision, Revisions
+from mlrepro.snapshot.stagediff import StageChange, stage_diff
 from mlrepro.spec.model import Pipeline
 from mlrepro.workspace.hashing import Hasher
 
@@ -20,7 +20,7 @@ class FullDiff:
     new: Revision
     params: list[Delta] = field(default_factory=list)
     metrics: list[Delta] = field(default_factory=list)
-    data: list[Change] = field(default_factory=list)
+    data: list[DataChange] = field(default_factory=list)
     stages: list[StageChange] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 

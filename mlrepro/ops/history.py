@@ -20,7 +20,7 @@ from typing import Any
 from mlrepro.errors import MlreproError
 from mlrepro.git.repo import CommitInfo
 from mlrepro.ops.metrics import RevisionValues, metrics_files, read_metrics, read_warnings
-from mlrepro.ops.revisions import Revision, Revisions
+from mlrepro.snapshot.revisions import Revision, Revisions
 from mlrepro.workspace.lockfile import LOCK_FILE
 
 Values = dict[tuple[str, str], Any]  # (metrics file, key) -> number

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlrepro.errors import MlreproError, PipelineError
-from mlrepro.ops.revisions import Revision, Revisions
+from mlrepro.snapshot.revisions import Revision, Revisions
 from mlrepro.spec.fields import DEFAULT_PARAMS_FILE
 from mlrepro.spec.paramsfile import parse_params_bytes
 

@@ -16,15 +16,14 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, NamedTuple
 
 from mlrepro.audit.recorder import Recorder, stage_details
-from mlrepro.errors import MlreproError
-from mlrepro.exec.local import terminate_all
-from mlrepro.ops import runcache
-from mlrepro.ops.artifacts import Linker, save
-from mlrepro.ops.context import Context
-from mlrepro.ops.datainputs import save_data_inputs
-from mlrepro.ops.execute import execute
-from mlrepro.ops.gitignore import ignore_outputs
-from mlrepro.ops.outcome import (
+from mlrepro.dag.plan import Reason, own_reasons, plan, select
+from mlrepro.dag.runkey import cacheable, run_key
+from mlrepro.dag.workstate import WorkState
+from mlrepro.engine.artifacts import Linker, save
+from mlrepro.engine.datainputs import save_data_inputs
+from mlrepro.engine.execute import execute
+from mlrepro.engine.gitignore import ignore_outputs
+from mlrepro.engine.outcome import (
     EventSink,
     ReproResult,
     RunFailed,
@@ -32,9 +31,10 @@ from mlrepro.ops.outcome import (
     StageOutcome,
     quiet,
 )
-from mlrepro.ops.outputs import outside, remove_output
-from mlrepro.ops.plan import Reason, own_reasons, plan, select
-from mlrepro.ops.runcache import Place, RunCache
+from mlrepro.engine.outputs import outside, remove_output
+from mlrepro.engine.runcache import Place, RunCache
+from mlrepro.errors import MlreproError
+from mlrepro.exec.local import terminate_all
 from mlrepro.secrets import mask_for_lock
 from mlrepro.spec.model import Stage
 from mlrepro.store.objects import CorruptObjectError, MissingObjectError
@@ -62,9 +62,12 @@ def repro(
 ) -> ReproResult:
     with RepoLock(project.state_dir, wait=wait_for_lock):
         if dry:
-            ctx = Context.load(project)
+            ctx = WorkState.load(project)
             order = select(ctx, targets, downstream=downstream, single=single_item)
-            statuses = plan(ctx, order, force=force, use_run_cache=use_run_cache)
+            # the run-cache's git process (reading the audit entries that entries
+            # name) starts at the first hit, and ends with the plan
+            with RunCache(project) as runs:
+                statuses = plan(ctx, order, runs if use_run_cache else None, force=force)
             return ReproResult(
                 tuple(
                     StageOutcome(
@@ -83,7 +86,7 @@ def repro(
         audit = Recorder(project.root, project.state_dir)
         runs = RunCache(project)  # its git process starts at the first run-cache hit
         try:
-            ctx = Context.load(project)
+            ctx = WorkState.load(project)
             order = select(ctx, targets, downstream=downstream, single=single_item)
             save_data_inputs(ctx, audit)
             runner = _Runner(
@@ -116,7 +119,7 @@ class _Prepared(NamedTuple):
 class _Runner:
     def __init__(
         self,
-        ctx: Context,
+        ctx: WorkState,
         order: list[str],
         jobs: int,
         force: bool,
@@ -250,7 +253,7 @@ class _Runner:
         keys = []
         for sid in ready:
             stage = self.ctx.by_id[sid]
-            if stage.frozen or not runcache.cacheable(stage) or sid in self._prepared:
+            if stage.frozen or not cacheable(stage) or sid in self._prepared:
                 continue
             prepared = self._prepared[sid] = self._prepare(stage)
             if isinstance(prepared, _Prepared) and prepared.key is not None:
@@ -279,7 +282,7 @@ class _Runner:
         record = StageRecord(
             cmd=mask_for_lock(stage.cmd), deps=tuple(deps), params=mask_for_lock(params)
         )
-        return _Prepared(tuple(reasons), record, runcache.run_key(stage, deps, params))
+        return _Prepared(tuple(reasons), record, run_key(stage, deps, params))
 
     def _start(
         self, sid: str, pool: ThreadPoolExecutor
@@ -298,7 +301,7 @@ class _Runner:
         reasons, record, key = prepared
         if record is None or key is None:
             self._recache(stage)
-            if runcache.cacheable(stage):
+            if cacheable(stage):
                 self._remember(stage, ctx.lock.stages[sid])
             self.outcomes[sid] = StageOutcome(sid, "up-to-date")
             self.emit("skipped", sid, "up to date")
@@ -325,7 +328,7 @@ class _Runner:
             store.sync()
 
     def _run_cacheable(self, stage: Stage) -> bool:
-        return self.use_run_cache and not self.force and runcache.cacheable(stage)
+        return self.use_run_cache and not self.force and cacheable(stage)
 
     def _remember(self, stage: Stage, record: StageRecord, placed: Place | None = None) -> None:
         """Keep ``record`` restorable from the run-cache (its outputs are in the cache).
@@ -477,7 +480,7 @@ class _Runner:
                 stage.id in self._borne_out
                 or (reasons and all(r.code in _CLAIMED for r in reasons))
             )
-            and runcache.cacheable(stage)
+            and cacheable(stage)
         ):
             # The block being replaced stays restorable when the inputs return to it, when
             # the workspace bore it out as the up-to-date check does: before anything ran,

@@ -28,7 +28,7 @@ from mlrepro.workspace.repolock import RepoLock
 
 
 @dataclass(frozen=True, slots=True)
-class Change:
+class SettingChange:
     name: str
     old: Any
     new: Any
@@ -168,7 +168,7 @@ def listing(project: Project, *, local: bool | None = None) -> dict[str, Any]:
 
 def set_value(
     project: Project, name: str, value: str, *, local: bool = False, action: str = "config.set"
-) -> Change:
+) -> SettingChange:
     path = cfg.split_name(name)
     parsed = cfg.parse_value(path, value)
     _check_committable(path, parsed, local, action)
@@ -183,12 +183,12 @@ def set_value(
             "new": _shown(path, parsed),
         }
         edit.save(action, details)
-    return Change(name, old, parsed, local)
+    return SettingChange(name, old, parsed, local)
 
 
 def unset_value(
     project: Project, name: str, *, local: bool = False, action: str = "config.unset"
-) -> Change:
+) -> SettingChange:
     path = cfg.split_name(name)
     with RepoLock(project.state_dir):
         edit = _Editor(project, local)
@@ -204,7 +204,7 @@ def unset_value(
             {"name": name, "scope": _scope(local), "old": _shown(path, old), "new": None},
             removal=True,
         )
-    return Change(name, old, None, local)
+    return SettingChange(name, old, None, local)
 
 
 def add_remote(
@@ -277,7 +277,7 @@ def remove_remote(project: Project, name: str, *, local: bool = False) -> None:
         )
 
 
-def set_default(project: Project, name: str | None, *, local: bool = False) -> Change:
+def set_default(project: Project, name: str | None, *, local: bool = False) -> SettingChange:
     if name is None:
         return unset_value(project, "core.remote", local=local, action="remote.default")
     return set_value(project, "core.remote", name, local=local, action="remote.default")

@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from mlrepro.ops.artifacts import missing_objects
-from mlrepro.ops.context import Context
-from mlrepro.ops.plan import DataStatus, StageStatus, data_status, plan, select
+from mlrepro.dag.plan import DataStatus, StageStatus, data_status, plan, select
+from mlrepro.dag.workstate import WorkState
+from mlrepro.engine.artifacts import missing_objects
+from mlrepro.engine.runcache import RunCache
 from mlrepro.workspace.project import Project
 
 # what brings a missing object back (CacheGap.fix)
@@ -45,10 +46,11 @@ class StatusReport:
 def status(project: Project, *, targets: Iterable[str] | None = None) -> StatusReport:
     # loaded before the flush is due: an invalid pipeline is reported as itself, never
     # hidden behind a stat cache that could not even be opened (a full disk, issue 15)
-    ctx = Context.load(project)
+    ctx = WorkState.load(project)
     try:
         order = select(ctx, targets)
-        statuses = plan(ctx, order)
+        with RunCache(project) as runs:
+            statuses = plan(ctx, order, runs)
         data = data_status(ctx)
         gaps = _cache_gaps(ctx, [statuses[s] for s in order], data)
     finally:
@@ -56,7 +58,9 @@ def status(project: Project, *, targets: Iterable[str] | None = None) -> StatusR
     return StatusReport(tuple(statuses[s] for s in order), tuple(data), tuple(gaps))
 
 
-def _cache_gaps(ctx: Context, stages: list[StageStatus], data: list[DataStatus]) -> list[CacheGap]:
+def _cache_gaps(
+    ctx: WorkState, stages: list[StageStatus], data: list[DataStatus]
+) -> list[CacheGap]:
     """The up-to-date outputs and unchanged data inputs whose object is gone (issue 15:
     status said "up to date" with the model's object deleted). One ``stat`` each: the
     file's object, or a folder's tree object. A folder's files are not looked at, nor

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mlrepro.ops.datadiff import Change, Side
 from mlrepro.ops.diff import FullDiff, relative
 from mlrepro.ops.metrics import Delta
-from mlrepro.ops.stagediff import StageChange
 from mlrepro.render.metrics import DEFAULT_PRECISION, cell
 from mlrepro.render.names import shown_path
 from mlrepro.render.table import MISSING, markdown, plain
+from mlrepro.snapshot.datadiff import DataChange, Side
+from mlrepro.snapshot.stagediff import StageChange
 
 DIFF_JSON_VERSION = 1
 
@@ -35,7 +35,7 @@ def _side_size(s: Side | None) -> str:
     return _size(s.size) + (f" ({s.nfiles} files)" if s.isdir else "")
 
 
-def _data_rows(changes: list[Change]) -> list[list[str]]:
+def _data_rows(changes: list[DataChange]) -> list[list[str]]:
     rows = []
     for c in changes:
         side = c.new or c.old

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from mlrepro.ops.plan import StageStatus
+from mlrepro.dag.plan import StageStatus
 from mlrepro.ops.status import (
     FIX_ADD,
     FIX_PULL,
@@ -17,7 +17,7 @@ from mlrepro.ops.status import (
 from mlrepro.render.names import shown_path
 
 if TYPE_CHECKING:
-    from mlrepro.ops.outcome import ReproResult
+    from mlrepro.engine.outcome import ReproResult
 
 STATUS_JSON_VERSION = 1
 

@@ -7,9 +7,9 @@ import posixpath
 
 from mlrepro.errors import PipelineError
 from mlrepro.spec import paths
+from mlrepro.spec.discover import PIPELINE_FILE
 from mlrepro.spec.ignore import dvcignore
 from mlrepro.spec.model import Stage
-from mlrepro.spec.project import PIPELINE_FILE
 
 
 def is_pipeline_file(path: str) -> bool:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from mlrepro.errors import MlreproError
-from mlrepro.spec.project import find_root
+from mlrepro.spec.discover import find_root
 from mlrepro.store.objects import ObjectStore
 from mlrepro.workspace.config import Config, read_config
 from mlrepro.workspace.statcache import StatCache

@@ -20,7 +20,7 @@ import xxhash
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlrepro.ops.gitignore import ignore_outputs
+from mlrepro.engine.gitignore import ignore_outputs
 from tests.ops.conftest import Proj, git_env
 
 PY = sys.executable

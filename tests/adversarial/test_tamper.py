@@ -420,12 +420,14 @@ def drop_pending(proj: Proj, eid: str) -> None:
 def test_a_run_cache_entry_whose_audit_entry_is_gone_is_refused(proj: Proj, where: str) -> None:
     """The audit entry lr 0.1's entry names removed from the log: from the ref's tree, or
     from the pending file (left pending by a publication that failed: git's lock on the
-    ref was held, and the command itself succeeded)."""
+    ref was blocked, and the command itself succeeded)."""
     lr_pipeline(proj)
     ref_lock = proj.root / ".git" / "refs" / "mlrepro" / "audit.lock"
     if where == "pending":
         ref_lock.parent.mkdir(parents=True, exist_ok=True)
-        ref_lock.write_text("")
+        # a folder in the place of git's lock file: no update of the ref can take it,
+        # and no publisher takes it for a lock a killed git left (those are files)
+        ref_lock.mkdir()
     proj.ok("repro")
     one = run_entry(proj, b"0.1")
     tampered = one.read_bytes()  # the entry stays as written: the record of its run goes
@@ -436,7 +438,7 @@ def test_a_run_cache_entry_whose_audit_entry_is_gone_is_refused(proj: Proj, wher
     ]
     seq, eid = run["seq"], run["id"]
     if where == "pending":
-        ref_lock.unlink()
+        ref_lock.rmdir()
         drop_pending(proj, eid)
     else:
         drop_published(proj, seq, eid)

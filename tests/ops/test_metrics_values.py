@@ -18,7 +18,7 @@ from mlrepro.ops.metrics import (
     flatten,
     keep_metrics,
 )
-from mlrepro.ops.revisions import Revision
+from mlrepro.snapshot.revisions import Revision
 
 keys = st.text(alphabet="abcxyz_", min_size=1, max_size=5)
 scalars = st.one_of(

@@ -13,9 +13,9 @@ import pytest
 
 from mlrepro.errors import PipelineError
 from mlrepro.git.repo import RevisionError
-from mlrepro.ops.datadiff import data_diff
-from mlrepro.ops.revisions import Revisions
-from mlrepro.ops.stagediff import stage_diff
+from mlrepro.snapshot.datadiff import data_diff
+from mlrepro.snapshot.revisions import Revisions
+from mlrepro.snapshot.stagediff import stage_diff
 from mlrepro.workspace.hashing import Hasher
 from mlrepro.workspace.project import Project
 from tests.ops.conftest import Proj

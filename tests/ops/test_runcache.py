@@ -438,14 +438,16 @@ def test_stages_restored_together_are_each_checked_against_the_log(proj: Proj) -
 
 def test_an_entry_bound_to_a_pending_audit_entry_is_used(proj: Proj) -> None:
     """Entries whose publication failed stay pending, and bind as well as published ones
-    (here the ref is held locked by git's own lock file while repro ends)."""
+    (here the ref cannot be locked while repro ends)."""
     param_stage(proj)
     ref_lock = proj.root / ".git" / "refs" / "mlrepro" / "audit.lock"
     ref_lock.parent.mkdir(parents=True, exist_ok=True)
-    ref_lock.write_text("")
+    # a folder in the place of git's lock file: no update of the ref can take it,
+    # and no publisher takes it for a lock a killed git left (those are files)
+    ref_lock.mkdir()
     proj.ok("repro")
     assert proj.git("for-each-ref", "refs/mlrepro/audit") == ""  # nothing published
-    ref_lock.unlink()
+    ref_lock.rmdir()
     (entry,) = proj.run_entries()
     assert bound_to(proj, entry)["action"] == "stage.run"  # audit log reads pending too
     os.unlink(proj.root / "mlrepro.lock")

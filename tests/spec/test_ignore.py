@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from mlrepro.errors import PipelineError
+from mlrepro.spec.discover import walk_pipeline_files
 from mlrepro.spec.ignore import gitignore, parse_patterns, rules_match
-from mlrepro.spec.project import walk_pipeline_files
 from tests.ops.conftest import git_env
 
 Tree = dict[str, Any]  # name -> None (a file) or a Tree (a folder)

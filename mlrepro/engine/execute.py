@@ -11,19 +11,19 @@ from __future__ import annotations
 import os
 import threading
 
+from mlrepro.dag.workstate import WorkState
+from mlrepro.engine.artifacts import save
+from mlrepro.engine.outcome import EventSink, RunFailed, RunInterrupted
+from mlrepro.engine.outputs import drop_outside_link, outside, prepare_outputs
 from mlrepro.errors import os_error
 from mlrepro.exec.local import run_command, stage_env
-from mlrepro.ops.artifacts import save
-from mlrepro.ops.context import Context
-from mlrepro.ops.outcome import EventSink, RunFailed, RunInterrupted
-from mlrepro.ops.outputs import drop_outside_link, outside, prepare_outputs
 from mlrepro.secrets import redact
 from mlrepro.spec.model import Stage
 from mlrepro.workspace.lockfile import Artifact
 
 
 def execute(
-    ctx: Context, stage: Stage, emit: EventSink, cancel: threading.Event
+    ctx: WorkState, stage: Stage, emit: EventSink, cancel: threading.Event
 ) -> tuple[list[Artifact], float]:
     """Clear the stage's outputs, run its command, check what it made and cache it: the
     outputs' artifacts and how long the command took. Raises :class:`RunFailed` (with the

@@ -20,7 +20,7 @@ from mlrepro.workspace.project import Project
 
 
 @dataclass
-class Context:
+class WorkState:
     project: Project
     pipeline: Pipeline
     lock: Lock
@@ -33,7 +33,7 @@ class Context:
     _states: dict[str, PathState] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, project: Project) -> Context:
+    def load(cls, project: Project) -> WorkState:
         pipeline = load_pipeline(project.root)
         for stage in pipeline.stages:
             check_stage_paths(project.root, stage)

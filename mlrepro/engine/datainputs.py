@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from mlrepro.audit.recorder import Recorder, artifact_json
+from mlrepro.dag.workstate import WorkState
+from mlrepro.engine.artifacts import save
+from mlrepro.engine.gitignore import check_ignorable, ignore_outputs
+from mlrepro.engine.outputs import outside
 from mlrepro.errors import MlreproError
-from mlrepro.ops.artifacts import save
-from mlrepro.ops.context import Context
-from mlrepro.ops.gitignore import check_ignorable, ignore_outputs
-from mlrepro.ops.outputs import outside
 from mlrepro.workspace.lockfile import write_lock
 
 
-def save_data_inputs(ctx: Context, audit: Recorder) -> None:
+def save_data_inputs(ctx: WorkState, audit: Recorder) -> None:
     """Cache and record raw data that stages depend on (so a clone can restore it)."""
     changed = False
     for path in ctx.data_inputs():

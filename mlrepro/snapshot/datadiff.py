@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mlrepro.errors import PipelineError
-from mlrepro.ops.revisions import Revision, Revisions
+from mlrepro.snapshot.revisions import Revision, Revisions
 from mlrepro.store.objects import CorruptObjectError, MissingObjectError
 from mlrepro.store.tree import MalformedTreeError, Tree, TreeEntry
 from mlrepro.workspace.hashing import Hasher
@@ -31,7 +31,7 @@ class Side:
 
 
 @dataclass(frozen=True, slots=True)
-class Change:
+class DataChange:
     path: str
     kind: str  # "added", "deleted" or "modified"
     old: Side | None
@@ -41,11 +41,11 @@ class Change:
 
 @dataclass
 class DataDiff:
-    changes: list[Change] = field(default_factory=list)
+    changes: list[DataChange] = field(default_factory=list)
     # tracked folders whose contents could not be compared: (path, why)
     unreadable: list[tuple[str, str]] = field(default_factory=list)
 
-    def of_kind(self, kind: str) -> list[Change]:
+    def of_kind(self, kind: str) -> list[DataChange]:
         return [c for c in self.changes if c.kind == kind]
 
 
@@ -114,7 +114,7 @@ def data_diff(revs: Revisions, a: Revision, b: Revision, hasher: Hasher | None =
         if o is not None and n is not None and o.digest == n.digest:
             continue  # unchanged: a folder's contents are not even looked at
         kind = "added" if o is None else "deleted" if n is None else "modified"
-        out.changes.append(Change(path, kind, o, n))
+        out.changes.append(DataChange(path, kind, o, n))
         if (o is not None and o.isdir) or (n is not None and n.isdir):
             _inside(revs, hasher, path, (a, o), (b, n), out)
     return out
@@ -178,7 +178,7 @@ def _inside(
             continue
         kind = "added" if e0 is None else "deleted" if e1 is None else "modified"
         out.changes.append(
-            Change(
+            DataChange(
                 f"{path}/{name}",
                 kind,
                 Side(f"xxh3-128:{e0.xxh}", f"sha256:{e0.sha}", e0.size) if e0 else None,

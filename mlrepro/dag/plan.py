@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
+from mlrepro.dag.runkey import block_key, run_key
 from mlrepro.dag.select import topological_order
-from mlrepro.ops import runcache
-from mlrepro.ops.context import Context
+from mlrepro.dag.workstate import WorkState
 from mlrepro.secrets import mask_for_lock
 from mlrepro.spec.model import Stage
 from mlrepro.store.objects import CorruptObjectError, MissingObjectError
 from mlrepro.store.tree import MalformedTreeError, Tree
-from mlrepro.workspace.lockfile import Artifact
+from mlrepro.workspace.lockfile import Artifact, StageRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +107,7 @@ class DataStatus:
     new: str | None = None
 
 
-def own_reasons(ctx: Context, stage: Stage) -> list[Reason]:
+def own_reasons(ctx: WorkState, stage: Stage) -> list[Reason]:
     """Why ``stage`` must run, judged from the workspace as it is now (upstream ignored)."""
     record = ctx.lock.stages.get(stage.id)
     reasons: list[Reason] = []
@@ -171,7 +171,7 @@ def in_order_of(old: Any, new: Any) -> Any:
 
 
 def select(
-    ctx: Context, targets: Iterable[str] | None, *, downstream: bool = False, single: bool = False
+    ctx: WorkState, targets: Iterable[str] | None, *, downstream: bool = False, single: bool = False
 ) -> list[str]:
     """Stage ids to consider, in run order: the targets with what they need (or feed)."""
     from mlrepro.dag.select import resolve_target
@@ -195,7 +195,7 @@ def select(
     return topological_order([i for i in all_ids if i in chosen], edges)
 
 
-def _expand_groups(ctx: Context, targets: Iterable[str]) -> list[str]:
+def _expand_groups(ctx: WorkState, targets: Iterable[str]) -> list[str]:
     # `train` names every stage a foreach/matrix group `train` generated, as in DVC
     out: list[str] = []
     ids = {s.id for s in ctx.pipeline.stages}
@@ -213,8 +213,18 @@ def _expand_groups(ctx: Context, targets: Iterable[str]) -> list[str]:
     return out
 
 
+class Restorer(Protocol):
+    """What the planner asks of the run-cache (mlrepro.engine.runcache.RunCache)."""
+
+    def restorable(
+        self, stage: Stage, key: str, block: StageRecord | None
+    ) -> list[Artifact] | None:
+        """The outputs that restore ``stage`` for the inputs keyed ``key`` (None: it runs)."""
+        ...
+
+
 def plan(
-    ctx: Context, order: list[str], *, force: bool = False, use_run_cache: bool = True
+    ctx: WorkState, order: list[str], runs: Restorer | None, *, force: bool = False
 ) -> dict[str, StageStatus]:
     """Status of every stage in ``order``, judged as repro will judge it.
 
@@ -224,15 +234,6 @@ def plan(
     block names them), unknown when it runs. A stage whose every reason follows from
     an unknown is conditional (``after``); one whose inputs all come back as recorded is
     up to date."""
-    # the run-cache's git process (reading the audit entries that entries name) starts
-    # at the first hit, and ends with the plan
-    with runcache.RunCache(ctx.project) as runs:
-        return _plan(ctx, order, force, runs if use_run_cache else None)
-
-
-def _plan(
-    ctx: Context, order: list[str], force: bool, runs: runcache.RunCache | None
-) -> dict[str, StageStatus]:
     result: dict[str, StageStatus] = {}
     # output path -> the digest it will have once the stages before it are done
     # (None: not known until its stage has run)
@@ -318,17 +319,17 @@ _OUTPUT_GONE = frozenset({"out-missing", "out-modified"})
 _DEP_CODES = frozenset({"dep-missing", "dep-changed"})
 
 
-def _produced_by(ctx: Context, path: str, ups: list[str]) -> bool:
+def _produced_by(ctx: WorkState, path: str, ups: list[str]) -> bool:
     return any(s.id in ups for s, _ in ctx.trie.overlapping(path))
 
 
-def _recorded_dep(ctx: Context, stage: Stage, path: str) -> str | None:
+def _recorded_dep(ctx: WorkState, stage: Stage, path: str) -> str | None:
     mine = ctx.lock.stages.get(stage.id)
     return next((a.digest for a in mine.deps if a.path == path), None) if mine else None
 
 
 def _decided_upstream(
-    ctx: Context, stage: Stage, path: str, ups: list[str], coming: dict[str, str | None]
+    ctx: WorkState, stage: Stage, path: str, ups: list[str], coming: dict[str, str | None]
 ) -> tuple[list[str] | None, str | None]:
     """How the dependency ``path`` will compare with this stage's lock block once the
     upstream stages ``ups`` are done, and the digest it will have when that is known.
@@ -355,12 +356,12 @@ def _decided_upstream(
     return deciding, known
 
 
-def _recorded_out(ctx: Context, sid: str, path: str) -> str | None:
+def _recorded_out(ctx: WorkState, sid: str, path: str) -> str | None:
     rec = ctx.lock.stages.get(sid)
     return next((a.digest for a in rec.outs if a.path == path), None) if rec else None
 
 
-def _inside(ctx: Context, sid: str, folder: str, digest: str | None, path: str) -> str | None:
+def _inside(ctx: WorkState, sid: str, folder: str, digest: str | None, path: str) -> str | None:
     """The digest of ``path`` inside the folder output ``folder``: from the tree object
     of ``digest``, or of the folder the stage's lock block records."""
     digest = digest or _recorded_out(ctx, sid, folder)
@@ -376,7 +377,7 @@ def _inside(ctx: Context, sid: str, folder: str, digest: str | None, path: str) 
 
 
 def _restore_outs(
-    ctx: Context, stage: Stage, coming: dict[str, str | None], runs: runcache.RunCache
+    ctx: WorkState, stage: Stage, coming: dict[str, str | None], runs: Restorer
 ) -> list[Artifact] | None:
     """What repro would restore the stage from (its inputs as they will be once the
     stages before it are done), or None when it runs."""
@@ -391,24 +392,24 @@ def _restore_outs(
             return None
     if any(d.digest is None for d in deps):
         return None
-    key = runcache.run_key(stage, deps, ctx.param_values(stage))
-    return runs.source(stage, key, ctx.lock.stages.get(stage.id)).outs
+    key = run_key(stage, deps, ctx.param_values(stage))
+    return runs.restorable(stage, key, ctx.lock.stages.get(stage.id))
 
 
 def _nested(a: str, b: str) -> bool:
     return a.startswith(b + "/") or b.startswith(a + "/")
 
 
-def _block_restorable(ctx: Context, stage: Stage, runs: runcache.RunCache) -> bool:
+def _block_restorable(ctx: WorkState, stage: Stage, runs: Restorer) -> bool:
     """Whether the stage's lock block names outputs the cache holds, all of them."""
     rec = ctx.lock.stages.get(stage.id)
     if rec is None:
         return False
-    key = runcache.block_key(stage, rec)
-    return runs.source(stage, key, rec).outs is not None
+    key = block_key(stage, rec)
+    return runs.restorable(stage, key, rec) is not None
 
 
-def data_status(ctx: Context) -> list[DataStatus]:
+def data_status(ctx: WorkState) -> list[DataStatus]:
     out: list[DataStatus] = []
     for path in sorted(set(ctx.data_inputs()) | set(ctx.lock.data)):
         now = ctx.dep_artifact(path).digest

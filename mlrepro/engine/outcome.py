@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mlrepro.ops.plan import Reason
+from mlrepro.dag.plan import Reason
 
 # on_event(kind, stage_id, text): kind is "start", "command" (each command as it starts),
 # "line" (its output), "restored", "skipped", "done", "failed"
