@@ -78,7 +78,7 @@ def parts(root: str, path: str) -> tuple[str, ...]:
     root_parts = _root_parts(root)
     if path == ".":
         return root_parts
-    if not path.startswith("../"):
+    if path != ".." and not path.startswith("../"):
         # loader paths are already normalised: split without normpath
         return root_parts + tuple(path.split("/"))
     full = posixpath.normpath(posixpath.join(root, path))

@@ -29,12 +29,26 @@ def parse_yaml(text: str, path: str) -> Any:
     ruamel's C parser (``ruamel.yaml.clib``, a dependency) reads a params file of tens
     of MB 2.5x faster than its Python parser, with the same result, except that it
     ignores a ``%YAML 1.1`` directive, which the Python parser honours (``yes`` is then
-    true, ``010`` is 8). A file with a directive line takes the Python parser."""
+    true, ``010`` is 8). A file with a directive line takes the Python parser.
+
+    The C parser (libyaml) is also stricter than YAML 1.2 in two places: it refuses a
+    plain scalar holding ``:`` inside ``[...]``/``{...}`` (``cmd: [echo 12:30]``,
+    ``deps: [http://host/x]``) and an empty implicit key (``: 1``). DVC reads both
+    where ruamel runs without its C parser, as a ``pip install dvc`` with ruamel 0.19
+    (which no longer requires ruamel.yaml.clib) does. So a file the C parser refuses is
+    read again by the Python parser, whose verdict (the value, or the error and its
+    line) is the one that counts."""
     from ruamel.yaml.error import YAMLError
 
+    if not _has_directive(text):
+        try:
+            return _safe_loader(False).load(text)
+        except YAMLError:
+            _safe_loader.cache_clear()  # a loader that raised keeps its parser's state
     try:
-        return _safe_loader(_has_directive(text)).load(text)
+        return _safe_loader(True).load(text)
     except YAMLError as exc:
+        _safe_loader.cache_clear()
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]

@@ -11,6 +11,10 @@ For each case of :mod:`tests.spec.differential_cases`:
 
 ``test_oracle_known_answers`` pins the oracle's complete output for a few
 projects, written by hand from the contract (shared/STAGE_LIST_JSON.md).
+
+These tests are about the whole loader (``mlrepro.spec`` as a package, with the
+graph checks of ``mlrepro.dag``), not one module, so they mirror no single source
+module; each module of ``mlrepro/spec/`` has its own ``test_<module>.py`` beside them.
 """
 
 from __future__ import annotations

@@ -7,6 +7,10 @@ failure message shows its files and both answers; paste them into
 
 In CI (``CI`` set) the examples are derandomized so that a run is
 reproducible; locally every run explores new projects.
+
+These tests are about the whole loader (``mlrepro.spec`` as a package, with the
+graph checks of ``mlrepro.dag``), not one module, so they mirror no single source
+module; each module of ``mlrepro/spec/`` has its own ``test_<module>.py`` beside them.
 """
 
 from __future__ import annotations

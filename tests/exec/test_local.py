@@ -1,13 +1,18 @@
-"""What a stage's command sees of DVC's environment (issue 14).
+"""Running a stage's command (``mlrepro.exec.local``), with real subprocesses.
 
-DVC runs every command with ``DVC_ROOT`` (the repository root) and ``DVC_STAGE`` (the
-stage's address) set (dvc/stage/run.py, ``prepare_kwargs``). Tools written for DVC
-pipelines read them: dvclive (3.49) takes ``DVC_ROOT`` as the sign that it runs inside
-``dvc repro``. Without it, ``Live.end()`` calls ``dvc exp save``, which in a git
-repository with a commit creates an experiment ref, leaves
-``refs/exps/exec/EXEC_HEAD`` and a ``dvc.lock`` behind and warns about untracked files,
-or fails the stage when its git library cannot commit. (With or without it, dvclive
-``dvc init``s a git repository that is not a DVC project yet.)
+A command runs through the shell in the stage's folder, its output (stdout and stderr
+together) heard line by line; a list runs command by command and stops at the first
+failure; cancelling, or :func:`terminate_all`, stops the command's whole process group.
+
+What a stage's command sees of DVC's environment (issue 14). DVC runs every command with
+``DVC_ROOT`` (the repository root) and ``DVC_STAGE`` (the stage's address) set
+(dvc/stage/run.py, ``prepare_kwargs``). Tools written for DVC pipelines read them:
+dvclive (3.49) takes ``DVC_ROOT`` as the sign that it runs inside ``dvc repro``. Without
+it, ``Live.end()`` calls ``dvc exp save``, which in a git repository with a commit
+creates an experiment ref, leaves ``refs/exps/exec/EXEC_HEAD`` and a ``dvc.lock`` behind
+and warns about untracked files, or fails the stage when its git library cannot commit.
+(With or without it, dvclive ``dvc init``s a git repository that is not a DVC project
+yet.)
 """
 
 from __future__ import annotations
@@ -15,14 +20,19 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import signal
 import subprocess
 import sys
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
+from mlrepro.exec.local import CommandResult, run_command, stage_env, terminate_all
 from tests.ops.conftest import GIT_ENV, Proj, git_env, make_repo
 
 PY = shlex.quote(sys.executable)
@@ -152,6 +162,7 @@ def refs(proj: Proj, prefix: str) -> list[str]:
 RAW_DATE = "1704067200 +0000"
 
 
+@pytest.mark.slow  # 3-6 s each: dvclive and DVC run in the stage
 @pytest.mark.parametrize(
     ("dvc_project", "git_date"),
     [(True, RAW_DATE), (False, RAW_DATE), (True, GIT_ENV["GIT_AUTHOR_DATE"])],
@@ -217,3 +228,179 @@ def test_dvclive_in_a_stage_saves_no_experiment(
     assert written == {"acc": 0.9}
     shown = json.loads(run(sys.executable, "-m", "mlrepro", "metrics", "show", "--json").stdout)
     assert shown == {"": {"data": {"dvclive/metrics.json": {"data": written}}}}
+
+
+# -- run_command: real subprocesses --------------------------------------------------------
+
+
+class Run:
+    """One call of :func:`run_command`, recording what it heard."""
+
+    def __init__(self, cwd: Path, env: dict[str, str] | None = None) -> None:
+        self.cwd = cwd
+        self.env = env
+        self.lines: list[str] = []
+        self.commands: list[str] = []
+        self.cancel = threading.Event()
+
+    def __call__(self, cmd: Any) -> CommandResult:
+        return run_command(
+            cmd,
+            cwd=str(self.cwd),
+            on_line=self.lines.append,
+            cancel=self.cancel,
+            env=self.env,
+            on_command=self.commands.append,
+        )
+
+    def in_thread(self, cmd: Any) -> Callable[[float], CommandResult]:
+        """Start ``cmd``; the returned function waits for its result."""
+        box: list[CommandResult] = []
+        thread = threading.Thread(target=lambda: box.append(self(cmd)), daemon=True)
+        thread.start()
+
+        def result(timeout: float) -> CommandResult:
+            thread.join(timeout)
+            assert not thread.is_alive(), f"the command still runs after {timeout} s"
+            return box[0]
+
+        return result
+
+
+def wait_for(path: Path, timeout: float = 10) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and path.read_text().strip():
+            return path.read_text().strip()
+        time.sleep(0.02)
+    raise AssertionError(f"{path} was not written")
+
+
+def gone(pid: int, timeout: float = 10) -> bool:
+    """Whether process ``pid`` ended (a zombie no one reaps counts as ended)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_a_command_that_prints(tmp_path: Path) -> None:
+    run = Run(tmp_path)
+    result = run("printf 'one\\ntwo\\n'; echo three >&2; printf 'last'")
+    assert result.returncode == 0 and not result.interrupted
+    assert result.duration >= 0
+    # stdout and stderr together, in order, one line at a time, no line ends
+    assert run.lines == ["one", "two", "three", "last"]
+    assert run.commands == ["printf 'one\\ntwo\\n'; echo three >&2; printf 'last'"]
+
+
+def test_output_bytes_that_are_not_utf8_and_crlf(tmp_path: Path) -> None:
+    run = Run(tmp_path)
+    assert run("printf 'caf\\351\\r\\nok\\r\\n'").returncode == 0
+    assert run.lines == ["caf\ufffd", "ok"]
+
+
+def test_a_command_that_fails(tmp_path: Path) -> None:
+    run = Run(tmp_path)
+    result = run("echo before; exit 3")
+    assert (result.returncode, result.interrupted) == (3, False)
+    assert run.lines == ["before"]
+    missing = Run(tmp_path)
+    assert missing("no-such-command-mlrepro").returncode == 127
+    assert any("not found" in line for line in missing.lines)
+
+
+def test_a_list_runs_command_by_command_and_stops_at_a_failure(tmp_path: Path) -> None:
+    run = Run(tmp_path)
+    result = run(["echo one", "false", "echo three > three.txt"])
+    assert result.returncode == 1
+    assert run.commands == ["echo one", "false"]
+    assert run.lines == ["one"]
+    assert not (tmp_path / "three.txt").exists()
+    ok = Run(tmp_path)
+    assert ok(["echo a", "echo b"]).returncode == 0
+    assert ok.lines == ["a", "b"]
+
+
+def test_the_command_runs_in_its_folder_without_stdin(tmp_path: Path) -> None:
+    (tmp_path / "w").mkdir()
+    run = Run(tmp_path / "w")
+    # stdin is /dev/null: a command that reads it sees its end at once
+    result = run("pwd; read x || echo no-input; cat; echo done")
+    assert result.returncode == 0
+    assert run.lines == [os.path.realpath(tmp_path / "w"), "no-input", "done"]
+
+
+def test_the_stage_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DVC_ROOT", "/an/outer/project")
+    monkeypatch.setenv("MLREPRO_TEST_INHERITED", "yes")
+    env = stage_env(str(tmp_path), "sub/dvc.yaml:train@1")
+    assert env["DVC_ROOT"] == env["MLREPRO_ROOT"] == str(tmp_path)
+    assert env["DVC_STAGE"] == env["MLREPRO_STAGE"] == "sub/dvc.yaml:train@1"
+    assert env["MLREPRO_TEST_INHERITED"] == "yes"
+    assert os.environ["DVC_ROOT"] == "/an/outer/project"  # ours is not changed
+    run = Run(tmp_path, env)
+    show = 'echo "$DVC_ROOT|$DVC_STAGE|$MLREPRO_ROOT|$MLREPRO_STAGE|$MLREPRO_TEST_INHERITED"'
+    assert run(show).returncode == 0
+    root = str(tmp_path)
+    assert run.lines == [f"{root}|sub/dvc.yaml:train@1|{root}|sub/dvc.yaml:train@1|yes"]
+
+
+def test_a_cancelled_command_stops_with_its_children(tmp_path: Path) -> None:
+    run = Run(tmp_path)
+    started = time.monotonic()
+    result = run.in_thread(
+        ["sh -c 'sleep 60 & echo $! > child.pid; echo $$ > shell.pid; wait'", "touch after"]
+    )
+    child = int(wait_for(tmp_path / "child.pid"))
+    shell = int(wait_for(tmp_path / "shell.pid"))
+    run.cancel.set()
+    outcome = result(10)
+    assert (outcome.returncode, outcome.interrupted) == (130, True)
+    assert time.monotonic() - started < 10
+    assert gone(child) and gone(shell)
+    assert not (tmp_path / "after").exists()  # the next command of the list never runs
+
+
+def test_a_command_cancelled_before_it_starts_never_runs(tmp_path: Path) -> None:
+    run = Run(tmp_path)
+    run.cancel.set()
+    result = run("touch ran")
+    assert (result.returncode, result.interrupted) == (130, True)
+    assert run.commands == []
+    assert not (tmp_path / "ran").exists()
+
+
+def test_terminate_all_stops_every_running_command(tmp_path: Path) -> None:
+    first, second = Run(tmp_path), Run(tmp_path)
+    one = first.in_thread("echo $$ > one.pid; exec sleep 60")
+    two = second.in_thread(["echo $$ > two.pid; sleep 60", "touch after"])
+    pids = [int(wait_for(tmp_path / "one.pid")), int(wait_for(tmp_path / "two.pid"))]
+    terminate_all()
+    for outcome in (one(10), two(10)):
+        # stopped by SIGTERM, not by a cancel of its own: a failure, not an interruption
+        assert (outcome.returncode, outcome.interrupted) == (-signal.SIGTERM, False)
+    assert all(gone(pid) for pid in pids)
+    assert not (tmp_path / "after").exists()
+    terminate_all()  # nothing left to stop: no error
+
+
+@pytest.mark.slow  # waits the 5 s grace before SIGKILL
+def test_a_command_that_ignores_sigterm_is_killed(tmp_path: Path) -> None:
+    run = Run(tmp_path)
+    result = run.in_thread("trap '' TERM; echo $$ > pid; while :; do sleep 0.1; done")
+    pid = int(wait_for(tmp_path / "pid"))
+    run.cancel.set()
+    outcome = result(20)
+    assert (outcome.returncode, outcome.interrupted) == (130, True)
+    assert gone(pid)
