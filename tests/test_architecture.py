@@ -55,6 +55,77 @@ def test_third_party_libraries_stay_in_their_layer(module: Path) -> None:
             )
 
 
+# Only mlrepro/git/ starts git, and only it and mlrepro/exec/ (a stage's command) start
+# programs at all (issue 16): a module elsewhere that needs git asks mlrepro/git/.
+PROGRAM_STARTERS = ("mlrepro/git/", "mlrepro/exec/")
+OS_STARTERS = ("system", "popen", "posix_spawn", "posix_spawnp", "exec", "spawn")
+
+
+def starts_programs(label: str, source: str) -> list[str]:
+    """Each import of ``subprocess`` in ``source``, and each call of ``os``'s ways to run
+    a program (``os.system``, ``os.popen``, ``os.exec*``, ``os.spawn*``...)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.append(node.module)
+            if "subprocess" in {top(n) for n in names}:
+                found.append(f"{label}:{node.lineno} imports subprocess")
+        elif (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "os"
+            and node.attr.startswith(OS_STARTERS)
+        ):
+            found.append(f"{label}:{node.lineno} uses os.{node.attr}")
+    return found
+
+
+def starts_git(label: str, source: str) -> list[str]:
+    """Each call in ``source`` given an argv (a list or tuple) whose first item is "git"."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
+            argvs = [*node.args[:1], *(k.value for k in node.keywords if k.arg == "args")]
+            for argv in argvs:
+                if (
+                    isinstance(argv, ast.List | ast.Tuple)
+                    and argv.elts
+                    and isinstance(argv.elts[0], ast.Constant)
+                    and argv.elts[0].value == "git"
+                ):
+                    found.append(f"{label}:{node.lineno} runs git")
+    return found
+
+
+@pytest.mark.parametrize("module", MODULES, ids=rel)
+def test_only_git_and_exec_start_programs(module: Path) -> None:
+    if rel(module).startswith(PROGRAM_STARTERS):
+        return
+    wrong = starts_programs(rel(module), module.read_text(encoding="utf-8"))
+    assert not wrong, "\n".join(wrong) + "\n(ask mlrepro/git/ instead)"
+
+
+@pytest.mark.parametrize("module", MODULES, ids=rel)
+def test_only_the_git_package_starts_git(module: Path) -> None:
+    if rel(module).startswith("mlrepro/git/"):
+        return
+    wrong = starts_git(rel(module), module.read_text(encoding="utf-8"))
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_process_checks_name_file_and_line() -> None:
+    src = "import os\n\n\ndef f():\n    import subprocess\n"
+    src += "    subprocess.run(['git', 'status'], cwd='.')\n    os.execvp('ls', ['ls'])\n"
+    assert starts_programs("mlrepro/dag/x.py", src) == [
+        "mlrepro/dag/x.py:5 imports subprocess",
+        "mlrepro/dag/x.py:7 uses os.execvp",
+    ]
+    assert starts_git("mlrepro/dag/x.py", src) == ["mlrepro/dag/x.py:6 runs git"]
+    assert starts_git("x", "run(args=('git', 'log'))\nrun(['gitk'])\n") == ["x:1 runs git"]
+
+
 CORE = [
     m for m in MODULES if not rel(m).startswith("mlrepro/cli/") and rel(m) != "mlrepro/__main__.py"
 ]

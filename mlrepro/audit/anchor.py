@@ -29,10 +29,10 @@ import contextlib
 import hashlib
 import os
 import re
-import subprocess
 from typing import Any, NamedTuple
 
 from mlrepro.fsutil import atomic_write
+from mlrepro.git.files import file_at
 from mlrepro.workspace.config import config_path
 from mlrepro.workspace.lockfile import LOCK_FILE
 
@@ -101,13 +101,8 @@ def read(root: str, state_dir: str) -> tuple[list[Checkpoint], list[BadLine]]:
     (the committed line when both hold it), oldest first; and the lines that are not
     checkpoints (an edit by hand, a conflict a merge without the attributes left)."""
     rel = os.path.relpath(path(state_dir), root).replace(os.sep, "/")
-    committed = subprocess.run(
-        ["git", "cat-file", "blob", f"HEAD:{rel}"],
-        cwd=root,
-        capture_output=True,
-        check=False,
-    )
-    head_text = committed.stdout.decode("utf-8", "replace") if committed.returncode == 0 else ""
+    committed = file_at(root, "HEAD", rel)
+    head_text = committed.decode("utf-8", "replace") if committed is not None else ""
     try:
         with open(path(state_dir), encoding="utf-8", errors="replace") as f:
             work_text = f.read()

@@ -23,6 +23,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 from mlrepro.canonical import canonical_bytes, canonical_text, finite, utf8
+from mlrepro.git.process import git_all
 
 # the detector is shared with the lock file and the committed configuration (issue 15);
 # its names stay importable from here
@@ -31,6 +32,10 @@ from mlrepro.secrets import is_secret_name as is_secret_name
 from mlrepro.secrets import may_hold_secret
 from mlrepro.secrets import redact as redact
 from mlrepro.secrets import redact_value as redact_value
+
+# The imports inside functions here are fallbacks: ``platform`` costs about 1.5 ms to
+# import (a dozen regexes), paid by a recording command only where the cheap way fails;
+# ``pwd`` does not exist on every system.
 
 AUDIT_VERSION = 1
 
@@ -152,8 +157,6 @@ def context(root: str, answers: list[str | None] | None = None) -> dict[str, Any
     (``answers``: the output of :data:`CONTEXT_COMMANDS`, when the caller ran them)."""
     os_user = os_user_name()
     if answers is None:
-        from mlrepro.git.refstore import git_all
-
         answers = git_all(root, *CONTEXT_COMMANDS)
     ident, status = answers
     commit, branch, dirty = None, None, None

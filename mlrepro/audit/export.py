@@ -17,6 +17,7 @@ Parquet (a table for analytics tools) is in :mod:`mlrepro.audit.parquet`.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
 from typing import Any
@@ -46,8 +47,6 @@ def _digests(a: dict[str, Any]) -> dict[str, str]:
 
 def started(e: dict[str, Any]) -> str | None:
     """When the action began: its time (when it ended) less its duration, if known."""
-    import datetime as dt
-
     end, duration = e.get("time"), (e.get("details") or {}).get("duration")
     if not isinstance(end, str) or not isinstance(duration, int | float):
         return end if isinstance(end, str) else None

@@ -33,13 +33,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import subprocess
 from collections.abc import Iterable
-from functools import cache
-from typing import IO, Any
+from typing import Any
 
 from mlrepro.audit.store import REF, AuditStore, Placed, entry_path
+from mlrepro.git.catfile import CatFile
 
 Found = dict[str, Any]
 _GROUP = 256  # requests sent at once (a request is 41 or 65 bytes; a pipe holds 64 KiB)
@@ -57,21 +55,10 @@ class EntryFinder:
         self._pending_stamp: tuple[int, int, int] | None = None
         self._folders: dict[str, bytes] = {}  # folder path -> its tree object, as read
         self._blobs: dict[Placed, bytes] = {}  # published entries read ahead (prefetch)
-        self._id_size = 20  # bytes of an object id in a tree (32 in a SHA-256 repository)
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._broken = False  # git could not be started, or stopped answering
+        self._git = CatFile(root)
 
     def close(self) -> None:
-        proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        assert proc.stdin is not None and proc.stdout is not None
-        try:
-            proc.stdin.close()  # cat-file ends at the end of its input
-        except OSError:
-            proc.kill()
-        proc.stdout.close()
-        proc.wait()
+        self._git.close()
 
     def __enter__(self) -> EntryFinder:
         return self
@@ -120,7 +107,7 @@ class EntryFinder:
         # waits for its answers to be read
         for start in range(0, len(located), _GROUP):
             group = located[start : start + _GROUP]
-            answers = self._ask_all([blob for _, blob in group])
+            answers = self._git.ask([blob for _, blob in group])
             for (place, _), answer in zip(group, answers, strict=True):
                 if answer is not None and answer[0] == b"blob":
                     self._blobs[place] = answer[1]
@@ -169,63 +156,14 @@ class EntryFinder:
         if at < 0:
             return None
         start = at + len(key)
-        oid = tree[start : start + self._id_size]
-        return oid.hex() if len(oid) == self._id_size else None
+        size = self._git.id_size
+        oid = tree[start : start + size]
+        return oid.hex() if len(oid) == size else None
 
     def _ask(self, name: str) -> tuple[bytes, bytes] | None:
         """(kind, bytes) of the object ``name`` names, from the running ``cat-file``;
         None when there is none (or git is gone: then nothing published is found)."""
-        return self._ask_all([name])[0]
-
-    def _ask_all(self, names: list[str]) -> list[tuple[bytes, bytes] | None]:
-        """:meth:`_ask` for each of ``names``, all sent before any answer is read."""
-        proc = self._batch()
-        if proc is None:
-            return [None] * len(names)
-        assert proc.stdin is not None and proc.stdout is not None
-        try:
-            proc.stdin.write(b"".join(n.encode("utf-8", "surrogateescape") + b"\n" for n in names))
-            proc.stdin.flush()
-            return [self._answer(proc.stdout) for _ in names]
-        except (OSError, ValueError):
-            self._broken = True
-            self.close()
-            return [None] * len(names)
-
-    def _answer(self, out: IO[bytes]) -> tuple[bytes, bytes] | None:
-        header = out.readline()
-        if not header.endswith(b"\n"):
-            raise OSError("git cat-file stopped")
-        parts = header.split()
-        if len(parts) != 3 or not parts[2].isdigit():
-            return None  # "<name> missing", "<name> ambiguous"
-        size = int(parts[2])
-        self._id_size = len(parts[0]) // 2
-        data = out.read(size + 1)
-        if len(data) != size + 1:
-            raise OSError("git cat-file stopped")
-        return parts[1], data[:size]
-
-    def _batch(self) -> subprocess.Popen[bytes] | None:
-        if self._proc is None and not self._broken:
-            try:
-                # a full path, "-C" and no closing of descriptors let Python start it
-                # with posix_spawn (as mlrepro.git.refstore.git_start does)
-                self._proc = subprocess.Popen(
-                    [_git(), "-C", self.root, "--no-optional-locks", "cat-file", "--batch"],
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.DEVNULL,
-                    close_fds=False,
-                )
-            except OSError:
-                self._broken = True
-        return self._proc
-
-
-@cache
-def _git() -> str:
-    return shutil.which("git") or "git"
+        return self._git.ask([name])[0]
 
 
 def checked(data: bytes | None, place: Placed) -> Found | None:

@@ -20,6 +20,8 @@ from mlrepro.fsutil import atomic_write
 
 
 def write(entries: list[tuple[str, dict[str, Any]]], path: str) -> int:
+    # imported here, not at the top: pyarrow takes 150 ms or more to import, and every
+    # `audit` command imports this module; only a Parquet export pays for it
     import pyarrow as pa  # type: ignore[import-untyped]
     import pyarrow.parquet as pq  # type: ignore[import-untyped]
 

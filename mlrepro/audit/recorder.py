@@ -16,12 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 from mlrepro.audit.anchor import anchored, committed_files
 from mlrepro.audit.anchor import append as append_checkpoint
+from mlrepro.audit.entry import CONTEXT_COMMANDS, context
 from mlrepro.errors import MlreproError
+from mlrepro.git.process import Started, git_collect, git_start, git_stop
+from mlrepro.git.refstore import AUDIT_REF, parse_tip, tip_command
 from mlrepro.workspace.lockfile import Artifact, StageRecord
 
 if TYPE_CHECKING:
     from mlrepro.audit.store import AuditStore, Placed
-    from mlrepro.git.refstore import Started
 
 
 def artifact_json(a: Artifact) -> dict[str, Any]:
@@ -60,9 +62,6 @@ def stage_details(
 
 class Recorder:
     def __init__(self, root: str, state_dir: str) -> None:
-        from mlrepro.audit.entry import CONTEXT_COMMANDS
-        from mlrepro.git.refstore import AUDIT_REF, git_start, tip_command
-
         self.root = root
         self.state_dir = state_dir
         self._store: AuditStore | None = None
@@ -89,9 +88,10 @@ class Recorder:
 
     def _open(self) -> AuditStore:
         if self._store is None:
-            from mlrepro.audit.entry import context
+            # imported here, not at the top: the store (with its chain and ref writer)
+            # costs about 1 ms to import, which a command that records nothing (a
+            # repro with nothing to do) does not pay
             from mlrepro.audit.store import AuditStore
-            from mlrepro.git.refstore import git_collect, parse_tip
 
             tip_out, *answers = git_collect(self._started())
             self._asked = []
@@ -128,8 +128,6 @@ class Recorder:
         command's own outcome, and nothing is lost."""
         with self._mutex:
             if self._started():
-                from mlrepro.git.refstore import git_stop
-
                 git_stop(self._asked)  # nothing was recorded
                 self._asked = []
             if self._store is not None:

@@ -32,6 +32,8 @@ from mlrepro.audit.chain import StoredEntry, parse
 from mlrepro.audit.entry import EntryTemplate, entry_id
 from mlrepro.canonical import canonical_bytes
 from mlrepro.errors import MlreproError, add_path
+from mlrepro.fsutil import atomic_write
+from mlrepro.git.process import PACK_LIMIT, ask_git_to_tidy, pack_count
 from mlrepro.git.refstore import AUDIT_REF, Import, RefConflict, RefStore
 
 REF = AUDIT_REF
@@ -348,9 +350,6 @@ class AuditStore:
         publication's too) looks through every pack. Past git's own limit, ask git to
         tidy up, as its commands do after writing objects. A user who turned git's
         housekeeping off is asked again only every 25 more packs, not by every command."""
-        from mlrepro.fsutil import atomic_write
-        from mlrepro.git.refstore import PACK_LIMIT, ask_git_to_tidy, pack_count
-
         packs = pack_count(self.root)
         if packs is None:
             return

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from dataclasses import dataclass, field
 from typing import Any
 
 from mlrepro.dag.graph import OutputTrie, build_trie
 from mlrepro.dag.pipeline import load_pipeline
 from mlrepro.errors import PipelineError
+from mlrepro.git.files import tracked
 from mlrepro.secrets import holds_secret, redact
 from mlrepro.spec import paths
 from mlrepro.spec.model import Pipeline, Stage
@@ -119,18 +119,9 @@ def _parents(path: str) -> list[str]:
 
 def git_tracked(root: str, candidates: list[str]) -> set[str]:
     """The candidates that git tracks, or that hold a file git tracks."""
-    proc = subprocess.run(
-        ["git", "ls-files", "-z", "--", *candidates],
-        cwd=root,
-        capture_output=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        return set()
-    files = [f for f in proc.stdout.decode("utf-8", "surrogateescape").split("\0") if f]
     result: set[str] = set()
     cand = set(candidates)
-    for f in files:
+    for f in tracked(root, candidates):
         while True:
             if f in cand:
                 result.add(f)

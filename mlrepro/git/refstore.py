@@ -9,7 +9,8 @@ write their few objects as loose objects in-process, exactly as git writes them
 
 This module deliberately does not import GitPython: recording an action must cost
 a command almost nothing (GitPython's import alone is about 90 ms), and the handful
-of plumbing calls needs no library.
+of plumbing calls needs no library. How git processes are started, here and
+elsewhere, is :mod:`mlrepro.git.process`.
 """
 
 from __future__ import annotations
@@ -17,15 +18,15 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import shutil
 import stat
 import subprocess
 import time
 import zlib
-from functools import cache, cached_property
+from functools import cached_property
 from typing import IO
 
 from mlrepro.errors import MlreproError
+from mlrepro.git.process import fast_import_env, git_path, spawn_args
 
 AUDIT_REF = "refs/mlrepro/audit"
 TREE = 0o40000
@@ -46,120 +47,6 @@ def format_tree(items: list[TreeItem]) -> bytes:
         f"{mode:o} ".encode() + name.encode("utf-8", "surrogateescape") + b"\0" + sha
         for sha, mode, name in ordered
     )
-
-
-Started = list["subprocess.Popen[str] | None"]
-
-
-def git_start(root: str, *commands: tuple[str, ...]) -> Started:
-    """Start several read-only ``git`` commands at once, without waiting: each costs
-    a process start, and they overlap with each other and with the caller's work."""
-    git = _git_path()
-    procs: Started = []
-    for args in commands:
-        try:
-            procs.append(
-                subprocess.Popen(
-                    # never the index's optional lock: these may be stopped unfinished.
-                    # "-C" rather than cwd=, a full path and no closing of descriptors
-                    # (Python opens its own non-inheritable) let Python start git with
-                    # posix_spawn, a few times cheaper than fork and exec from here
-                    [git, "-C", root, "--no-optional-locks", *args],
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.DEVNULL,
-                    close_fds=False,
-                    text=True,
-                )
-            )
-        except OSError:
-            procs.append(None)
-    return procs
-
-
-@cache
-def _git_path() -> str:
-    return shutil.which("git") or "git"
-
-
-def _fast_import_env() -> dict[str, str]:
-    """fast-import's environment, with glibc's allocator told to keep freed memory.
-
-    fast-import sets up a zlib stream (about 256 KiB) and a delta index for every
-    object it stores; by default glibc hands that memory back to the kernel when it
-    is freed and faults it in again for the next object: 2,300 page faults and half
-    of fast-import's CPU time for a 100-entry publication, against 300 with this
-    setting. Other C libraries ignore the variable."""
-    env = dict(os.environ)
-    tune = "glibc.malloc.trim_threshold=67108864"
-    env["GLIBC_TUNABLES"] = f"{env['GLIBC_TUNABLES']}:{tune}" if env.get("GLIBC_TUNABLES") else tune
-    return env
-
-
-PACK_LIMIT = 50  # git's gc.autoPackLimit: more packs than this, and `gc --auto` packs them
-
-
-def pack_count(root: str) -> int | None:
-    """How many packs the repository at ``root`` holds (None: its object folder is not
-    at ``root/.git/objects``, e.g. a linked worktree; the caller then leaves tidying
-    to git's own commands)."""
-    try:
-        return sum(
-            1
-            for n in os.listdir(os.path.join(root, ".git", "objects", "pack"))
-            if n.endswith(".pack")
-        )
-    except OSError:
-        return None
-
-
-def ask_git_to_tidy(root: str) -> None:
-    """``git maintenance run --auto``, as git's own commands run it after writing
-    objects (``git gc --auto`` where git predates ``maintenance``, 2.29): it applies
-    the user's settings (``maintenance.auto``, ``gc.auto``, ``gc.autoPackLimit``) and
-    repacks in a process of its own, in the background; the call itself returns in
-    milliseconds."""
-    for args in (("maintenance", "run", "--auto", "--quiet"), ("gc", "--auto", "--quiet")):
-        proc = subprocess.run(
-            [_git_path(), "-C", root, *args],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            check=False,
-        )
-        if proc.returncode == 0:
-            return
-
-
-def git_collect(procs: Started) -> list[str | None]:
-    """The outputs of :func:`git_start`'s commands (None for one that failed)."""
-    out: list[str | None] = []
-    for proc in procs:
-        if proc is None:
-            out.append(None)
-            continue
-        try:
-            text, _ = proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
-            out.append(None)
-            continue
-        out.append(text.strip() if proc.returncode == 0 else None)
-    return out
-
-
-def git_stop(procs: Started) -> None:
-    """Stop commands whose answers are no longer wanted."""
-    for proc in procs:
-        if proc is not None:
-            proc.kill()
-            proc.communicate()
-
-
-def git_all(root: str, *commands: tuple[str, ...]) -> list[str | None]:
-    """Several ``git`` commands run at once; their outputs."""
-    return git_collect(git_start(root, *commands))
 
 
 def tip_command(ref: str) -> tuple[str, ...]:
@@ -368,12 +255,12 @@ class RefStore:
             stream += [b"M 100644 inline ", path.encode(), b"\ndata %d\n" % len(data), data, b"\n"]
         stream.append(b"done\n")
         proc = subprocess.run(
-            [_git_path(), *_FAST_IMPORT],
+            [git_path(), *_FAST_IMPORT],
             cwd=self.root,
             input=b"".join(stream),
             capture_output=True,
             check=False,
-            env=_fast_import_env(),
+            env=fast_import_env(),
         )
         _check_import(ref, proc.returncode, proc.stderr)
 
@@ -434,13 +321,13 @@ class Import:
 
     def __init__(self, root: str) -> None:
         self._proc = subprocess.Popen(
-            [_git_path(), "-C", root, *_FAST_IMPORT],
+            spawn_args(root, *_FAST_IMPORT),
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             bufsize=16384,  # blobs go out a few at a time: fast-import works on them meanwhile
-            close_fds=False,  # posix_spawn (see git_start)
-            env=_fast_import_env(),
+            close_fds=False,  # posix_spawn (see spawn_args)
+            env=fast_import_env(),
         )
         self.marks = 0
         self.broken = False  # a blob could not be sent: commit() would be incomplete

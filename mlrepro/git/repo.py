@@ -1,4 +1,5 @@
-"""Reading any commit of the repository without checking it out.
+"""Reading any commit of the repository without checking it out (the implementation of
+:class:`mlrepro.git.api.GitReader`).
 
 The only module that imports GitPython. Blobs are read through one long-lived
 ``git cat-file --batch`` process (GitPython's object database), so reading the
@@ -9,42 +10,22 @@ commit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import git
 from git.exc import BadName, GitCommandError
 
 from mlrepro.errors import MlreproError
 
-
-class RevisionError(MlreproError):
-    """A revision that does not name a commit."""
-
-
-@dataclass(frozen=True, slots=True)
-class BlobRef:
-    sha: str
-    size: int
-
-
-@dataclass(frozen=True, slots=True)
-class CommitInfo:
-    sha: str
-    parents: tuple[str, ...]
-    author: str
-    email: str
-    date: str  # committer date, ISO 8601 strict
-    subject: str
-
-    @property
-    def short(self) -> str:
-        return self.sha[:7]
-
+# the values it returns are the protocol's, and stay importable from here
+from mlrepro.git.api import BlobRef as BlobRef
+from mlrepro.git.api import CommitInfo as CommitInfo
+from mlrepro.git.api import RevisionError as RevisionError
 
 _LOG_FORMAT = "%H%x1f%P%x1f%an%x1f%ae%x1f%cI%x1f%s%x1e"
 
 
 class GitRepo:
+    """The :class:`mlrepro.git.api.GitReader` of the repository at ``root``."""
+
     def __init__(self, root: str) -> None:
         self.root = root
         try:

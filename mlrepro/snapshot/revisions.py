@@ -28,13 +28,13 @@ from typing import TYPE_CHECKING
 
 from mlrepro.dag.pipeline import load_pipeline
 from mlrepro.errors import MlreproError, PipelineError
+from mlrepro.git.api import GitReader
 from mlrepro.spec.model import Pipeline
 from mlrepro.store.objects import CorruptObjectError, MissingObjectError, ObjectStore
 from mlrepro.store.tree import MalformedTreeError, Tree
 from mlrepro.workspace.lockfile import LOCK_FILE, Artifact, Lock, parse_lock
 
 if TYPE_CHECKING:
-    from mlrepro.git.repo import GitRepo
     from mlrepro.workspace.project import Project
 
 WORKSPACE = "workspace"
@@ -63,7 +63,7 @@ class Revisions:
     def __init__(self, root: str, store: ObjectStore | None = None) -> None:
         self.root = root
         self.store = store
-        self._git: GitRepo | None = None
+        self._git: GitReader | None = None
         self._scratch: list[str] = []
         self._by_content: dict[str, Pipeline | PipelineError] = {}
         self._pipelines: dict[str | None, Pipeline | PipelineError] = {}
@@ -76,8 +76,10 @@ class Revisions:
         return cls(project.root, project.store if os.path.isdir(project.cache_dir) else None)
 
     @property
-    def git(self) -> GitRepo:
+    def git(self) -> GitReader:
         if self._git is None:
+            # imported here, not at the top: GitPython costs about 90 ms to import, which
+            # a command that reads only the workspace does not pay
             from mlrepro.git.repo import GitRepo
 
             self._git = GitRepo(self.root)

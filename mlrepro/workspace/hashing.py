@@ -14,12 +14,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from mlrepro.errors import MlreproError
+from mlrepro.git.blobs import GitBlobs
 from mlrepro.store.digest import SMALL, Digest, hash_file
 from mlrepro.store.objects import ObjectStore
 from mlrepro.store.tree import Tree, TreeEntry
 from mlrepro.store.workers import add_small_files, add_unstated_files, workers_for
 from mlrepro.workspace.folders import SKIP_NAMES, folder_digests
-from mlrepro.workspace.gitblobs import GitBlobs
 from mlrepro.workspace.statcache import StatCache, StatKey
 
 _THREADS = 4

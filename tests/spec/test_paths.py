@@ -10,7 +10,7 @@ from __future__ import annotations
 import posixpath
 
 import pytest
-from hypothesis import assume, example, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from mlrepro.spec import paths

@@ -8,8 +8,9 @@ Asked lazily, only when the stat cache misses, so a warm run never starts git.
 
 from __future__ import annotations
 
-import subprocess
 import threading
+
+from mlrepro.git.process import git_output
 
 
 class GitBlobs:
@@ -21,22 +22,17 @@ class GitBlobs:
     def blob(self, relpath: str) -> str | None:
         with self._mutex:
             if self._map is None:
-                self._map = _clean_blobs(self.root)
+                self._map = clean_blobs(self.root)
             return self._map.get(relpath)
 
 
-def _clean_blobs(root: str) -> dict[str, str]:
-    def git(*args: str) -> bytes | None:
-        try:
-            proc = subprocess.run(["git", *args], cwd=root, capture_output=True, check=False)
-        except OSError:
-            return None
-        return proc.stdout if proc.returncode == 0 else None
-
-    staged = git("ls-files", "-s", "-z")
+def clean_blobs(root: str) -> dict[str, str]:
+    """path -> blob id of every regular file git tracks (not in conflict) that the work
+    tree holds unmodified; empty when git cannot tell."""
+    staged = git_output(root, "ls-files", "-s", "-z")
     if staged is None:
         return {}
-    modified = git("diff-files", "--name-only", "-z")
+    modified = git_output(root, "diff-files", "--name-only", "-z")
     if modified is None:
         return {}
     dirty = set(modified.decode("utf-8", "surrogateescape").split("\0"))
