@@ -6,9 +6,9 @@ import os
 
 import click
 
+from mlrepro.cli.common import project_at
 from mlrepro.ops.add import add as do_add
 from mlrepro.render.names import shown_path
-from mlrepro.workspace.project import Project
 
 
 @click.command()
@@ -18,11 +18,8 @@ from mlrepro.workspace.project import Project
 )
 def add(paths: tuple[str, ...], wait_s: float) -> None:
     """Put raw data files or folders into the cache and record them in mlrepro.lock."""
-    project = Project.find()
-    try:
+    with project_at() as project:
         added = do_add(project, list(paths), cwd=os.getcwd(), wait_for_lock=wait_s)
-    finally:
-        project.close()
     for a in added:
         files = f"{a.nfiles} file{'s' if a.nfiles != 1 else ''}"
         click.echo(f"added {shown_path(a.path)} ({files}, {a.size} bytes) {a.digest}")

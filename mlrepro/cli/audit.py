@@ -3,38 +3,41 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Iterator
-from typing import Any
 
 import click
 
+from mlrepro.audit import export as ex
+from mlrepro.audit import parquet
 from mlrepro.audit.store import AuditStore
 from mlrepro.audit.sync import pull as do_pull
 from mlrepro.audit.sync import push as do_push
-from mlrepro.audit.verify import check_log, check_remotes, deep_check, verify_log
+from mlrepro.audit.verify import check_remotes, deep_check, verify_log
+from mlrepro.cli.common import project_at
 from mlrepro.cli.group import Group
 from mlrepro.errors import EXIT_ERROR, UsageError
+from mlrepro.fsutil import atomic_write
+from mlrepro.ops.auditlog import audit_log
 from mlrepro.render import audit as render
 from mlrepro.workspace.project import Project
 from mlrepro.workspace.repolock import RepoLock
 
 
 @contextlib.contextmanager
-def _opened(*, locked: bool = False) -> Iterator[tuple[Project, AuditStore]]:
-    """This project's audit log, closed afterwards (``locked``: under the repository lock,
+def _log_of(project: Project, *, locked: bool = False) -> Iterator[AuditStore]:
+    """The project's audit log, closed afterwards (``locked``: under the repository lock,
     for commands that change it)."""
-    project = Project.find()
     store = AuditStore(project.root, project.state_dir)
     try:
         if locked:
             with RepoLock(project.state_dir):
-                yield project, store
+                yield store
         else:
-            yield project, store
+            yield store
     finally:
         store.close()
-        project.close()
 
 
 @click.group(cls=Group)
@@ -60,39 +63,24 @@ def log(
     as_json: bool,
 ) -> None:
     """Show the audit log, newest first (entries that fail verification marked)."""
-    with _opened() as (_project, store):
-        report = check_log(store)
-        if commit is not None:
-            # a revision (branch, tag, HEAD~2) names its commit; anything else is an id prefix
-            resolved = store.git.tip(f"{commit}^{{commit}}")
-            commit = resolved or commit
-
-    def keep(e: dict[str, Any]) -> bool:
-        details = render.part(e, "details")
-        who = " ".join(str(v) for v in render.part(e, "actor").values())
-        return (
-            (commit is None or str(render.part(e, "git").get("commit") or "").startswith(commit))
-            and (since is None or str(e.get("time", "")) >= since)
-            and (actor is None or actor.lower() in who.lower())
-            and (action_ is None or e.get("action") == action_)
-            and (stage is None or details.get("stage") == stage)
+    with project_at() as project:
+        listing = audit_log(
+            project, commit=commit, since=since, actor=actor, action=action_, stage=stage
         )
-
-    chosen = [c for c in reversed(report.entries) if keep(c.entry)]  # newest first
     if as_json:
-        click.echo(render.log_json(chosen))
+        click.echo(render.log_json(listing.entries))
     else:
-        for c in chosen:
+        for c in listing.entries:
             click.echo(render.log_line(c))
-    if not report.ok:
-        click.echo(render.log_warning(report), err=True)
+    if not listing.report.ok:
+        click.echo(render.log_warning(listing.report), err=True)
 
 
 @audit.command("verify")
 @click.option("--deep", is_flag=True, help="Also re-hash every cached artifact the log names.")
 def verify(deep: bool) -> None:
     """Check every entry's id and every link; exit 0 only when everything checks."""
-    with _opened() as (project, store):
+    with project_at() as project, _log_of(project) as store:
         report = verify_log(store)
         deep_result = deep_check(store, project.store) if deep else None
         remotes = check_remotes(store)
@@ -129,7 +117,7 @@ def verify(deep: bool) -> None:
 @click.argument("remote", default="origin")
 def push(remote: str) -> None:
     """Send the audit log to a git remote (refs/mlrepro/audit)."""
-    with _opened(locked=True) as (_project, store):
+    with project_at() as project, _log_of(project, locked=True) as store:
         count = do_push(store, remote)
     click.echo(f"pushed the audit log ({count} entries) to {remote}")
 
@@ -138,7 +126,7 @@ def push(remote: str) -> None:
 @click.argument("remote", default="origin")
 def pull(remote: str) -> None:
     """Fetch a remote's audit log and join it with this clone's (nothing is lost)."""
-    with _opened(locked=True) as (_project, store):
+    with project_at() as project, _log_of(project, locked=True) as store:
         result = do_pull(store, remote)
     if result.how == "nothing":
         click.echo(f"{remote} has no audit log yet")
@@ -170,15 +158,9 @@ def pull(remote: str) -> None:
 )
 def export(fmt: str, output: str | None) -> None:
     """Export the audit log for other tools."""
-    import os
-
-    from mlrepro.audit import export as ex
-
-    with _opened() as (project, store):
+    with project_at() as project, _log_of(project) as store:
         entries = store.entries()
     if fmt == "parquet":
-        from mlrepro.audit import parquet
-
         if output is None:
             raise UsageError("--format parquet needs --output FILE")
         count = parquet.write(entries, output)
@@ -194,7 +176,5 @@ def export(fmt: str, output: str | None) -> None:
     if output is None:
         click.echo(text, nl=False)
     else:
-        from mlrepro.fsutil import atomic_write
-
         atomic_write(output, text.encode("utf-8"))
         click.echo(f"wrote {output}", err=True)

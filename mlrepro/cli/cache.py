@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 
+from mlrepro.cli.common import project_at
 from mlrepro.cli.group import Group
 from mlrepro.engine.artifacts import Missing
 from mlrepro.errors import MlreproError
 from mlrepro.ops.cache import verify as do_verify
 from mlrepro.render.names import shown_path
-from mlrepro.workspace.project import Project
 
 
 @click.group(cls=Group)
@@ -30,11 +30,8 @@ def cache() -> None:
 def verify(repair: bool, wait_s: float) -> None:
     """Re-hash every cache object, check that every object mlrepro.lock needs is there, and
     that every run-cache entry is bound to the audit log."""
-    project = Project.find()
-    try:
+    with project_at() as project:
         result = do_verify(project, repair=repair, wait_for_lock=wait_s)
-    finally:
-        project.close()
     for x in result.corrupt:
         click.echo(f"corrupt  xxh3-128:{x}" + ("  (removed)" if repair else ""))
     for path in result.recached:

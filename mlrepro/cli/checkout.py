@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
+from mlrepro.cli.common import project_at
 from mlrepro.errors import MlreproError
 from mlrepro.ops.checkout import checkout as do_checkout
 from mlrepro.render.names import shown_path
-from mlrepro.workspace.project import Project
 
 
 @click.command()
@@ -18,13 +18,10 @@ from mlrepro.workspace.project import Project
 )
 def checkout(targets: tuple[str, ...], with_deps: bool, wait_s: float) -> None:
     """Make outputs and data match mlrepro.lock, from the cache."""
-    project = Project.find()
-    try:
+    with project_at() as project:
         result = do_checkout(
             project, targets=list(targets), with_deps=with_deps, wait_for_lock=wait_s
         )
-    finally:
-        project.close()
     for path in result.restored:
         click.echo(f"restored {shown_path(path)}")
     if result.missing:

@@ -7,10 +7,10 @@ from typing import Any
 
 import click
 
+from mlrepro.cli.common import project_at
 from mlrepro.cli.group import Group
 from mlrepro.errors import MlreproError
 from mlrepro.ops import settings
-from mlrepro.workspace.project import Project
 
 LOCAL_HELP = "Change .mlrepro/config.local (this machine only, not committed)."
 
@@ -34,8 +34,7 @@ def config(
     name: str | None, value: str | None, unset: bool, list_: bool, local: bool, project_only: bool
 ) -> None:
     """Show or change a setting: cache.type, core.remote, remote.NAME.OPTION."""
-    project = Project.find()
-    try:
+    with project_at() as project:
         if list_:
             if name or value or unset:
                 raise click.UsageError("--list takes no NAME, VALUE or --unset")
@@ -56,8 +55,6 @@ def config(
             click.echo(_show(found))
         else:
             settings.set_value(project, name, value, local=local)
-    finally:
-        project.close()
 
 
 @click.group(cls=Group)
@@ -73,11 +70,8 @@ def remote() -> None:
 @click.option("--local", is_flag=True, help=LOCAL_HELP)
 def remote_add(name: str, url: str, default: bool, force: bool, local: bool) -> None:
     """Add a remote: a URL such as s3://bucket/path or /mnt/shared/cache."""
-    project = Project.find()
-    try:
+    with project_at() as project:
         settings.add_remote(project, name, url, default=default, local=local, force=force)
-    finally:
-        project.close()
 
 
 @remote.command("modify")
@@ -88,8 +82,7 @@ def remote_add(name: str, url: str, default: bool, force: bool, local: bool) -> 
 @click.option("--local", is_flag=True, help=LOCAL_HELP)
 def remote_modify(name: str, option: str, value: str | None, unset: bool, local: bool) -> None:
     """Set (or --unset) one option of a remote, e.g. `endpointurl`, `region`."""
-    project = Project.find()
-    try:
+    with project_at() as project:
         if settings.get(project, f"remote.{name}.url") is None:
             raise MlreproError(f"no remote '{name}'", hint="see `mlrepro remote list`")
         setting = f"remote.{name}.{option}"
@@ -99,8 +92,6 @@ def remote_modify(name: str, option: str, value: str | None, unset: bool, local:
             raise click.UsageError("give a VALUE, or --unset")
         else:
             settings.set_value(project, setting, value, local=local, action="remote.modify")
-    finally:
-        project.close()
 
 
 @remote.command("remove")
@@ -108,11 +99,8 @@ def remote_modify(name: str, option: str, value: str | None, unset: bool, local:
 @click.option("--local", is_flag=True, help=LOCAL_HELP)
 def remote_remove(name: str, local: bool) -> None:
     """Remove a remote (and the default, if it was the default)."""
-    project = Project.find()
-    try:
+    with project_at() as project:
         settings.remove_remote(project, name, local=local)
-    finally:
-        project.close()
 
 
 @remote.command("default")
@@ -121,8 +109,7 @@ def remote_remove(name: str, local: bool) -> None:
 @click.option("--local", is_flag=True, help=LOCAL_HELP)
 def remote_default(name: str | None, unset: bool, local: bool) -> None:
     """Show, set or --unset the default remote."""
-    project = Project.find()
-    try:
+    with project_at() as project:
         if unset:
             settings.set_default(project, None, local=local)
         elif name is None:
@@ -132,16 +119,11 @@ def remote_default(name: str | None, unset: bool, local: bool) -> None:
             click.echo(found[0])
         else:
             settings.set_default(project, name, local=local)
-    finally:
-        project.close()
 
 
 @remote.command("list")
 def remote_list() -> None:
     """List the remotes in force (config.json with config.local over it)."""
-    project = Project.find()
-    try:
+    with project_at() as project:
         for name, url, is_default in settings.remotes(project):
             click.echo(f"{name}\t{url}" + ("\t(default)" if is_default else ""))
-    finally:
-        project.close()

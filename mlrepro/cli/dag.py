@@ -17,6 +17,8 @@ from mlrepro.spec.discover import find_root
 @click.option("--mermaid", "fmt", flag_value="mermaid", help="Mermaid flowchart.")
 def dag(targets: tuple[str, ...], fmt: str | None) -> None:
     """Show the stage graph (only TARGETS and what they depend on, if given)."""
+    # only dvc.yaml is read, so no project is opened: cli.common.project_at would import
+    # the cache and stat cache modules (about 25 ms) for nothing
     graph = upstream(load_pipeline(find_root()), list(targets))
     writer = {"json": render.to_json, "dot": render.to_dot, "mermaid": render.to_mermaid}.get(
         fmt or "", render.to_text

@@ -6,12 +6,12 @@ import os
 
 import click
 
+from mlrepro.cli.common import project_at
 from mlrepro.ops.diff import full_diff
 from mlrepro.render import diff as render
 from mlrepro.render.metrics import DEFAULT_PRECISION
 from mlrepro.snapshot.revisions import WORKSPACE, Revisions
 from mlrepro.workspace.hashing import Hasher
-from mlrepro.workspace.project import Project
 
 
 @click.command()
@@ -33,19 +33,15 @@ def diff(
 ) -> None:
     """Compare params, metrics, data and stages between A_REV (default HEAD) and B_REV
     (default the workspace)."""
-    project = Project.find(require_init=False)
-    try:
-        with Revisions.of(project) as revs:
-            old = revs.revision(a_rev or "HEAD")
-            new = revs.revision(b_rev or WORKSPACE)
-            hasher = (
-                Hasher(project.root, project.stats)
-                if (old.is_workspace or new.is_workspace) and os.path.isdir(project.state_dir)
-                else None
-            )
-            result = full_diff(revs, old, new, hasher=hasher, targets=targets, all_keys=all_keys)
-    finally:
-        project.close()
+    with project_at(require_init=False) as project, Revisions.of(project) as revs:
+        old = revs.revision(a_rev or "HEAD")
+        new = revs.revision(b_rev or WORKSPACE)
+        hasher = (
+            Hasher(project.root, project.stats)
+            if (old.is_workspace or new.is_workspace) and os.path.isdir(project.state_dir)
+            else None
+        )
+        result = full_diff(revs, old, new, hasher=hasher, targets=targets, all_keys=all_keys)
     digits = precision or DEFAULT_PRECISION
     if as_json:
         click.echo(render.to_json(result))

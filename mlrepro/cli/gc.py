@@ -6,8 +6,8 @@ import sys
 
 import click
 
+from mlrepro.cli.common import project_at
 from mlrepro.ops.gc import gc as do_gc
-from mlrepro.workspace.project import Project
 
 
 def _size(n: int) -> str:
@@ -45,9 +45,8 @@ def gc(
         raise click.UsageError(
             "say what to keep: -w (the workspace), -a (branches), -T (tags) or -A (all commits)"
         )
-    project = Project.find()
-    try:
-        scope = {"all_branches": all_branches, "all_tags": all_tags, "all_commits": all_commits}
+    scope = {"all_branches": all_branches, "all_tags": all_tags, "all_commits": all_commits}
+    with project_at() as project:
         # the plan is computed on its own only to show it, or to ask before deleting
         ask = not force and sys.stdin.isatty()
         if dry or ask:
@@ -65,5 +64,3 @@ def gc(
             f"removed {len(done.removed)} object(s), {_size(done.freed)}; "
             f"kept {done.kept} for {len(done.kept_revisions)} revision(s)"
         )
-    finally:
-        project.close()

@@ -30,7 +30,7 @@ def summary(command: click.Command) -> str:
 
 def unknown_command(ctx: click.Context, name: str, known: list[str]) -> UsageError:
     """``error: unknown command 'audit verfy'`` with the closest names as the hint."""
-    import difflib  # here, not at the top: only an unknown command pays for it
+    import difflib  # here, not at the top: only an unknown command pays for it, not --version
 
     # the words typed after the program's name to reach this group, to name it whole
     words: list[str] = []

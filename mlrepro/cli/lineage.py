@@ -7,6 +7,8 @@ from dataclasses import asdict
 
 import click
 
+from mlrepro.audit.store import AuditStore
+from mlrepro.cli.common import project_at
 from mlrepro.errors import UsageError
 from mlrepro.lineage.graph import attach_runs
 from mlrepro.lineage.graph import lineage as build
@@ -45,23 +47,16 @@ def lineage(
     """Where PATH came from (stages, params, inputs down to raw data and code), and what used it."""
     if (path is None) == (digest is None):
         raise UsageError("give a PATH or --digest (one of them)")
-    project = Project.find(require_init=False)
-    try:
-        with Revisions.of(project) as revs:
-            if digest is not None:
-                index = DigestIndex(revs, os.path.join(project.state_dir, "state", "lineage.db"))
-                try:
-                    hits = index.find(digest, all_commits=all_commits)
-                finally:
-                    index.close()
-                _print_hits(digest, hits, fmt)
-                return
-            assert path is not None
-            target = relpath_in_root(project.root, os.path.join(os.getcwd(), path))
-            graph = build(revs, revs.revision(rev), target, direction=direction)
-            attach_runs(graph, _audit_entries(project))
-    finally:
-        project.close()
+    with project_at(require_init=False) as project, Revisions.of(project) as revs:
+        if digest is not None:
+            with DigestIndex.of(project, revs) as index:
+                hits = index.find(digest, all_commits=all_commits)
+            _print_hits(digest, hits, fmt)
+            return
+        assert path is not None
+        target = relpath_in_root(project.root, os.path.join(os.getcwd(), path))
+        graph = build(revs, revs.revision(rev), target, direction=direction)
+        attach_runs(graph, _audit_entries(project))
     if fmt == "json":
         click.echo(render.to_json(graph))
     elif fmt == "dot":
@@ -83,8 +78,6 @@ def _audit_entries(project: Project) -> list[tuple[str, dict]]:  # type: ignore[
     """The audit log's entries (none when this is not an mlrepro project or has no log)."""
     if not os.path.isdir(project.state_dir):
         return []
-    from mlrepro.audit.store import AuditStore
-
     store = AuditStore(project.root, project.state_dir)
     try:
         return store.entries()

@@ -2,15 +2,19 @@
 
 Only this package imports Click. Subcommand modules are imported when they
 are invoked, so ``mlrepro --version`` and ``--help`` never pay for the
-pipeline loader, GitPython or pyarrow (start-up target: docs/cli.md).
+pipeline loader, GitPython or pyarrow (start-up target: docs/cli.md); for the
+same reason ``traceback`` is imported only when a bug is reported.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import gc
 import importlib
 import os
 import sys
+import threading
 from typing import Any
 
 import click
@@ -111,8 +115,6 @@ def _tune_gc() -> None:
     50,000 files in 600 collections, and 35-100 ms of a no-op ``status`` (about a
     tenth of it). At 10,000 the same ``add`` spends about 70 ms in 55. Only the
     program does this (``main()`` without ``argv``), not a caller importing it."""
-    import gc
-
     gc.set_threshold(10_000, 50, 100)
 
 
@@ -122,9 +124,6 @@ def _leave(code: Any) -> None:
     command on a small VM, for memory the OS takes back at once. Exit handlers run and
     the standard streams are flushed first, as in a normal exit; while a thread or a
     child process is still running, the exit is the normal one."""
-    import atexit
-    import threading
-
     run_handlers = getattr(atexit, "_run_exitfuncs", None)
     children = sys.modules.get("multiprocessing")
     busy = any(t is not threading.main_thread() and not t.daemon for t in threading.enumerate())
@@ -185,7 +184,7 @@ def _main(args: list[str]) -> Any:
     except Exception:  # pragma: no cover - a bug in mlrepro, not a user error
         if debug:
             raise
-        import traceback
+        import traceback  # only a bug pays for it (see the module's docstring)
 
         click.echo(
             "error: internal error in mlrepro (a bug): rerun with --debug and report it", err=True

@@ -9,10 +9,10 @@ import threading
 
 import click
 
+from mlrepro.cli.common import project_at
 from mlrepro.errors import EXIT_INTERRUPTED, MlreproError
 from mlrepro.ops.repro import repro as do_repro
 from mlrepro.render import status as render_status
-from mlrepro.workspace.project import Project
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:
@@ -71,10 +71,7 @@ def repro(
     quiet: bool,
 ) -> None:
     """Run the stages whose inputs changed, independent ones in parallel."""
-    project = Project.find()
     out_lock = threading.Lock()
-    # A CI runner cancelling the job sends SIGTERM: stop the stages as for Ctrl-C.
-    signal.signal(signal.SIGTERM, _raise_interrupt)
 
     def on_event(kind: str, stage_id: str, text: str) -> None:
         if quiet and kind not in ("line", "failed"):
@@ -96,25 +93,26 @@ def repro(
                 click.echo(f"Stage '{stage_id}' failed: {text}", err=True)
             sys.stdout.flush()
 
-    try:
-        result = do_repro(
-            project,
-            targets=list(targets),
-            jobs=jobs,
-            force=force,
-            dry=dry,
-            downstream=downstream,
-            single_item=single_item,
-            keep_going=keep_going,
-            use_run_cache=not no_run_cache,
-            on_event=on_event,
-            wait_for_lock=wait_s,
-        )
-    except KeyboardInterrupt:
-        click.echo("error: interrupted; stages that had finished are recorded", err=True)
-        os._exit(EXIT_INTERRUPTED)  # do not wait for killed stages' threads
-    finally:
-        project.close()
+    with project_at() as project:
+        # A CI runner cancelling the job sends SIGTERM: stop the stages as for Ctrl-C.
+        signal.signal(signal.SIGTERM, _raise_interrupt)
+        try:
+            result = do_repro(
+                project,
+                targets=list(targets),
+                jobs=jobs,
+                force=force,
+                dry=dry,
+                downstream=downstream,
+                single_item=single_item,
+                keep_going=keep_going,
+                use_run_cache=not no_run_cache,
+                on_event=on_event,
+                wait_for_lock=wait_s,
+            )
+        except KeyboardInterrupt:
+            click.echo("error: interrupted; stages that had finished are recorded", err=True)
+            os._exit(EXIT_INTERRUPTED)  # do not wait for killed stages' threads
     if dry:
         if not quiet:
             click.echo(render_status.dry_run(result))

@@ -6,10 +6,10 @@ import sys
 
 import click
 
+from mlrepro.cli.common import project_at
 from mlrepro.errors import EXIT_CHANGED
 from mlrepro.ops.status import status as do_status
 from mlrepro.render import status as render
-from mlrepro.workspace.project import Project
 
 
 @click.command()
@@ -23,11 +23,8 @@ from mlrepro.workspace.project import Project
 )
 def status(targets: tuple[str, ...], why: bool, as_json: bool, check: bool) -> None:
     """Show which stages would run (and why) and which data inputs changed."""
-    project = Project.find()
-    try:
+    with project_at() as project:
         report = do_status(project, targets=list(targets))
-    finally:
-        project.close()
     click.echo(render.to_json(report) if as_json else render.to_text(report, why=why))
     if check and report.changed:
         sys.exit(EXIT_CHANGED)

@@ -6,8 +6,8 @@ file's git blob: each distinct ``mlrepro.lock`` is parsed once, ever, and every
 artifact it records (outputs and data inputs with both digests, dependencies with
 their xxh3-128) becomes a row. A query maps sha256 -> xxh3-128 through the rows
 that have both, finds the lock blobs naming either, then the commits holding those
-blobs. The index is a cache at ``.mlrepro/state/lineage.db``: it holds nothing
-that git does not, and deleting it only costs the next query a rebuild.
+blobs. The index is a cache at ``.mlrepro/state/lineage.db`` (:func:`index_path`): it
+holds nothing that git does not, and deleting it only costs the next query a rebuild.
 
 Files inside a tracked folder are found through their folder (the folder's own
 digests are indexed, its tree's entries are not).
@@ -27,8 +27,15 @@ from dataclasses import dataclass
 from mlrepro.names import held, name_of
 from mlrepro.snapshot.revisions import Revisions
 from mlrepro.workspace.lockfile import LOCK_FILE, LockFileError, parse_lock
+from mlrepro.workspace.project import Project
 
 INDEX_VERSION = 1
+
+
+def index_path(project: Project) -> str:
+    """Where the project's index is kept: ``.mlrepro/state/lineage.db``, beside the stat
+    cache (``.mlrepro/state/`` is ignored by git: see ``ops/init.py``)."""
+    return os.path.join(project.state_dir, "state", "lineage.db")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +49,9 @@ class Hit:
 
 
 class DigestIndex:
+    """The index at ``path`` over the history ``revs`` reads; closed by ``close()`` or
+    at the end of a ``with`` block."""
+
     def __init__(self, revs: Revisions, path: str) -> None:
         self.revs = revs
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -61,8 +71,19 @@ class DigestIndex:
         )
         self.db.execute(f"PRAGMA user_version={INDEX_VERSION}")
 
+    @classmethod
+    def of(cls, project: Project, revs: Revisions) -> DigestIndex:
+        """The project's own index (at :func:`index_path`)."""
+        return cls(revs, index_path(project))
+
     def close(self) -> None:
         self.db.close()
+
+    def __enter__(self) -> DigestIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _lock_blobs(self, all_commits: bool) -> tuple[list[str], dict[str, list[str]]]:
         """The commits searched (newest first: every commit, or HEAD's history), and

@@ -15,9 +15,9 @@ from mlrepro.cli.main import cli
 DOC = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
 
 
-def leaves(group: click.Group, ctx: click.Context, path: tuple[str, ...] = ()) -> list[
-    tuple[tuple[str, ...], click.Command]
-]:
+def leaves(
+    group: click.Group, ctx: click.Context, path: tuple[str, ...] = ()
+) -> list[tuple[tuple[str, ...], click.Command]]:
     """Every command that runs something, by its words after ``mlrepro``."""
     found = []
     for name in group.list_commands(ctx):

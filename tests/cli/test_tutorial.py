@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.exec.test_dvc_env import hermetic_env
+from tests.exec.test_local import hermetic_env
 from tests.ops.conftest import GIT_ENV
 
 RUN_LOG = "TUTORIAL_RUN_LOG"  # each script appends its name here: who really ran
