@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Protocol
 
 from mlrepro.dag.runkey import block_key, run_key
@@ -16,18 +17,37 @@ from mlrepro.store.tree import MalformedTreeError, Tree
 from mlrepro.workspace.lockfile import Artifact, StageRecord
 
 
+class ReasonCode(StrEnum):
+    """Why a stage must run (``status --why``, ``status --json``'s ``code``)."""
+
+    NEVER_RUN = "never-run"
+    CMD_CHANGED = "cmd-changed"
+    ALWAYS_CHANGED = "always-changed"
+    NO_DEPS = "no-deps"
+    FORCED = "forced"
+    UPSTREAM = "upstream"  # path: the upstream stage
+    UPSTREAM_BYTES = "upstream-bytes"  # path: the upstream stage
+    DEP_CHANGED = "dep-changed"
+    DEP_MISSING = "dep-missing"
+    DEP_ADDED = "dep-added"
+    DEP_REMOVED = "dep-removed"
+    PARAM_CHANGED = "param-changed"
+    PARAM_ADDED = "param-added"
+    PARAM_REMOVED = "param-removed"
+    OUT_MISSING = "out-missing"
+    OUT_MODIFIED = "out-modified"
+    OUT_ADDED = "out-added"
+
+
 @dataclass(frozen=True, slots=True)
 class Reason:
-    code: str
+    code: ReasonCode
     path: str | None = None
     old: Any = None
     new: Any = None
 
     def describe(self) -> str:
-        template = _MESSAGES.get(self.code)
-        if template is None:
-            return self.code
-        return template.format(
+        return _MESSAGES[self.code].format(
             path=self.path,
             old=self.old,
             new=self.new,
@@ -36,7 +56,7 @@ class Reason:
         )
 
     def to_json(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"code": self.code, "message": self.describe()}
+        d: dict[str, Any] = {"code": self.code.value, "message": self.describe()}
         if self.path is not None:
             d["path"] = self.path
         if self.old is not None:
@@ -47,24 +67,24 @@ class Reason:
 
 
 # code -> message; {old}/{new} are values, {old_digest}/{new_digest} shortened digests
-_MESSAGES = {
-    "never-run": "never run (no entry in mlrepro.lock)",
-    "cmd-changed": "command changed",
-    "always-changed": "always_changed is set",
-    "no-deps": "it has neither dependencies nor outputs, so it always runs (as in DVC)",
-    "forced": "forced",
-    "upstream": "upstream stage '{path}' will run",
-    "upstream-bytes": "will run if upstream stage '{path}' produces different bytes",
-    "dep-changed": "dependency '{path}' changed ({old_digest} -> {new_digest})",
-    "dep-missing": "dependency '{path}' is missing",
-    "dep-added": "dependency '{path}' added",
-    "dep-removed": "dependency '{path}' removed",
-    "param-changed": "param '{path}' changed: {old!r} -> {new!r}",
-    "param-added": "param '{path}' added: {new!r}",
-    "param-removed": "param '{path}' removed (was {old!r})",
-    "out-missing": "output '{path}' is missing",
-    "out-modified": "output '{path}' was modified ({old_digest} -> {new_digest})",
-    "out-added": "output '{path}' added",
+_MESSAGES: dict[ReasonCode, str] = {
+    ReasonCode.NEVER_RUN: "never run (no entry in mlrepro.lock)",
+    ReasonCode.CMD_CHANGED: "command changed",
+    ReasonCode.ALWAYS_CHANGED: "always_changed is set",
+    ReasonCode.NO_DEPS: "it has neither dependencies nor outputs, so it always runs (as in DVC)",
+    ReasonCode.FORCED: "forced",
+    ReasonCode.UPSTREAM: "upstream stage '{path}' will run",
+    ReasonCode.UPSTREAM_BYTES: "will run if upstream stage '{path}' produces different bytes",
+    ReasonCode.DEP_CHANGED: "dependency '{path}' changed ({old_digest} -> {new_digest})",
+    ReasonCode.DEP_MISSING: "dependency '{path}' is missing",
+    ReasonCode.DEP_ADDED: "dependency '{path}' added",
+    ReasonCode.DEP_REMOVED: "dependency '{path}' removed",
+    ReasonCode.PARAM_CHANGED: "param '{path}' changed: {old!r} -> {new!r}",
+    ReasonCode.PARAM_ADDED: "param '{path}' added: {new!r}",
+    ReasonCode.PARAM_REMOVED: "param '{path}' removed (was {old!r})",
+    ReasonCode.OUT_MISSING: "output '{path}' is missing",
+    ReasonCode.OUT_MODIFIED: "output '{path}' was modified ({old_digest} -> {new_digest})",
+    ReasonCode.OUT_ADDED: "output '{path}' added",
 }
 
 
@@ -99,10 +119,19 @@ class StageStatus:
         return bool(self.after)
 
 
+class DataState(StrEnum):
+    """How a data input stands against its record in the lock file."""
+
+    NEW = "new"
+    MODIFIED = "modified"
+    MISSING = "missing"
+    UNCHANGED = "unchanged"
+
+
 @dataclass(frozen=True, slots=True)
 class DataStatus:
     path: str
-    state: str  # "new", "modified", "missing", "unchanged"
+    state: DataState
     old: str | None = None
     new: str | None = None
 
@@ -112,28 +141,28 @@ def own_reasons(ctx: WorkState, stage: Stage) -> list[Reason]:
     record = ctx.lock.stages.get(stage.id)
     reasons: list[Reason] = []
     if stage.always_changed:
-        reasons.append(Reason("always-changed"))
+        reasons.append(Reason(ReasonCode.ALWAYS_CHANGED))
     elif not stage.deps and not stage.params and not stage.all_outs:
-        reasons.append(Reason("no-deps"))  # DVC's "callback" stage
+        reasons.append(Reason(ReasonCode.NO_DEPS))  # DVC's "callback" stage
     if record is None:
-        reasons.append(Reason("never-run"))
+        reasons.append(Reason(ReasonCode.NEVER_RUN))
         return reasons
     # the lock holds credentials masked (mlrepro.secrets): compare as it holds them
     cmd_then, cmd_now = mask_for_lock(record.cmd), mask_for_lock(stage.cmd)
     if cmd_then != cmd_now:
-        reasons.append(Reason("cmd-changed", old=cmd_then, new=cmd_now))
+        reasons.append(Reason(ReasonCode.CMD_CHANGED, old=cmd_then, new=cmd_now))
     recorded = {a.path: a for a in record.deps}
     for path in sorted(set(stage.deps)):
         now = ctx.dep_artifact(path)
         before = recorded.get(path)
         if now.digest is None:
-            reasons.append(Reason("dep-missing", path))
+            reasons.append(Reason(ReasonCode.DEP_MISSING, path))
         elif before is None:
-            reasons.append(Reason("dep-added", path))
+            reasons.append(Reason(ReasonCode.DEP_ADDED, path))
         elif before.digest != now.digest:
-            reasons.append(Reason("dep-changed", path, before.digest, now.digest))
+            reasons.append(Reason(ReasonCode.DEP_CHANGED, path, before.digest, now.digest))
     for path in sorted(set(recorded) - set(stage.deps)):
-        reasons.append(Reason("dep-removed", path))
+        reasons.append(Reason(ReasonCode.DEP_REMOVED, path))
     now_params = mask_for_lock(ctx.param_values(stage))
     then_params = mask_for_lock(record.params)
     for f in sorted(set(now_params) | set(then_params)):
@@ -142,22 +171,24 @@ def own_reasons(ctx: WorkState, stage: Stage) -> list[Reason]:
         for key in [*new, *(k for k in old if k not in new)]:
             name = f"{f}:{key}" if f != "params.yaml" else key
             if key not in old:
-                reasons.append(Reason("param-added", name, None, new[key]))
+                reasons.append(Reason(ReasonCode.PARAM_ADDED, name, None, new[key]))
             elif key not in new:
-                reasons.append(Reason("param-removed", name, old[key], None))
+                reasons.append(Reason(ReasonCode.PARAM_REMOVED, name, old[key], None))
             elif old[key] != new[key] or type(old[key]) is not type(new[key]):
                 before = in_order_of(old[key], new[key])
-                reasons.append(Reason("param-changed", name, before, new[key]))
+                reasons.append(Reason(ReasonCode.PARAM_CHANGED, name, before, new[key]))
     recorded_outs = {a.path: a for a in record.outs}
     for out in stage.all_outs:
         before = recorded_outs.get(out.path)
         st = ctx.state(out.path)
         if before is None:
-            reasons.append(Reason("out-added", out.path))
+            reasons.append(Reason(ReasonCode.OUT_ADDED, out.path))
         elif not st.exists:
-            reasons.append(Reason("out-missing", out.path))
+            reasons.append(Reason(ReasonCode.OUT_MISSING, out.path))
         elif before.digest != f"xxh3-128:{st.xxh}":
-            reasons.append(Reason("out-modified", out.path, before.digest, f"xxh3-128:{st.xxh}"))
+            reasons.append(
+                Reason(ReasonCode.OUT_MODIFIED, out.path, before.digest, f"xxh3-128:{st.xxh}")
+            )
     return reasons
 
 
@@ -244,7 +275,7 @@ def plan(
             result[sid] = StageStatus(sid, True, ())
             continue
         if force:
-            result[sid] = StageStatus(sid, stage.frozen, (Reason("forced"),))
+            result[sid] = StageStatus(sid, stage.frozen, (Reason(ReasonCode.FORCED),))
             coming.update(dict.fromkeys((o.path for o in stage.all_outs), None))
             continue
         ups = [u for u in ctx.producers[sid] if u in result and result[u].changed]
@@ -264,7 +295,9 @@ def plan(
                     standing.append(now)
                 elif coming_digest is not None:
                     standing.append(
-                        Reason("dep-changed", d, _recorded_dep(ctx, stage, d), coming_digest)
+                        Reason(
+                            ReasonCode.DEP_CHANGED, d, _recorded_dep(ctx, stage, d), coming_digest
+                        )
                     )
             elif decided_by:
                 if now is not None:
@@ -279,7 +312,7 @@ def plan(
             status = StageStatus(
                 sid,
                 stage.frozen,
-                (*standing, *following, *(Reason("upstream", u) for u in running)),
+                (*standing, *following, *(Reason(ReasonCode.UPSTREAM, u) for u in running)),
                 restore=outs is not None,
             )
         elif not standing and not waits:
@@ -288,7 +321,7 @@ def plan(
             status = StageStatus(
                 sid,
                 stage.frozen,
-                (*(Reason("upstream-bytes", u) for u in waits), *following),
+                (*(Reason(ReasonCode.UPSTREAM_BYTES, u) for u in waits), *following),
                 after=tuple(waits),
             )
         elif all(r.code in _OUTPUT_GONE for r in standing):
@@ -298,7 +331,7 @@ def plan(
             status = StageStatus(
                 sid,
                 stage.frozen,
-                (*(Reason("upstream-bytes", u) for u in waits), *standing, *following),
+                (*(Reason(ReasonCode.UPSTREAM_BYTES, u) for u in waits), *standing, *following),
                 after=tuple(waits),
                 restore=restore,
             )
@@ -306,7 +339,7 @@ def plan(
             status = StageStatus(
                 sid,
                 stage.frozen,
-                (*standing, *following, *(Reason("upstream", u) for u in running)),
+                (*standing, *following, *(Reason(ReasonCode.UPSTREAM, u) for u in running)),
             )
         result[sid] = status
         if status.changed:
@@ -315,8 +348,8 @@ def plan(
     return result
 
 
-_OUTPUT_GONE = frozenset({"out-missing", "out-modified"})
-_DEP_CODES = frozenset({"dep-missing", "dep-changed"})
+_OUTPUT_GONE = frozenset({ReasonCode.OUT_MISSING, ReasonCode.OUT_MODIFIED})
+_DEP_CODES = frozenset({ReasonCode.DEP_MISSING, ReasonCode.DEP_CHANGED})
 
 
 def _produced_by(ctx: WorkState, path: str, ups: list[str]) -> bool:
@@ -415,11 +448,11 @@ def data_status(ctx: WorkState) -> list[DataStatus]:
         now = ctx.dep_artifact(path).digest
         rec = ctx.lock.data.get(path)
         if rec is None:
-            out.append(DataStatus(path, "new", None, now))
+            out.append(DataStatus(path, DataState.NEW, None, now))
         elif now is None:
-            out.append(DataStatus(path, "missing", rec.digest, None))
+            out.append(DataStatus(path, DataState.MISSING, rec.digest, None))
         elif rec.digest != now:
-            out.append(DataStatus(path, "modified", rec.digest, now))
+            out.append(DataStatus(path, DataState.MODIFIED, rec.digest, now))
         else:
-            out.append(DataStatus(path, "unchanged", rec.digest, now))
+            out.append(DataStatus(path, DataState.UNCHANGED, rec.digest, now))
     return out

@@ -13,7 +13,7 @@ import threading
 
 from mlrepro.dag.workstate import WorkState
 from mlrepro.engine.artifacts import save
-from mlrepro.engine.outcome import EventSink, RunFailed, RunInterrupted
+from mlrepro.engine.outcome import Event, EventSink, RunFailed, RunInterrupted
 from mlrepro.engine.outputs import drop_outside_link, outside, prepare_outputs
 from mlrepro.errors import os_error
 from mlrepro.exec.local import run_command, stage_env
@@ -33,9 +33,9 @@ def execute(
     result = run_command(
         stage.cmd,
         cwd=os.path.join(root, stage.wdir),
-        on_line=lambda line: emit("line", stage.id, line),
+        on_line=lambda line: emit(Event.LINE, stage.id, line),
         # shown as it starts, in logs that CI keeps: credentials masked
-        on_command=lambda command: emit("command", stage.id, redact(command)),
+        on_command=lambda command: emit(Event.COMMAND, stage.id, redact(command)),
         cancel=cancel,
         env=stage_env(root, stage.id),
     )

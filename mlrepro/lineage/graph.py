@@ -19,7 +19,8 @@ from __future__ import annotations
 import hashlib
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from typing import Any
 
 from mlrepro.audit.entry import redact_value
@@ -33,13 +34,37 @@ from mlrepro.workspace.lockfile import Artifact, StageRecord
 LINEAGE_VERSION = 1
 
 
-@dataclass
+class NodeType(StrEnum):
+    ARTIFACT = "artifact"
+    STAGE = "stage"
+
+
+class ArtifactKind(StrEnum):
+    OUTPUT = "output"  # a stage's
+    DATA = "data"  # a data input, recorded in the lock
+    SOURCE = "source"  # a dependency nothing produces nor records: code, config
+    PART = "part"  # a file inside a tracked folder
+
+
+class Relation(StrEnum):
+    """What an edge (from, to) says."""
+
+    PRODUCED = "produced"  # stage -> artifact
+    INPUT_OF = "input_of"  # artifact -> stage
+    PART_OF = "part_of"  # file -> the folder holding it
+    CONTAINS = "contains"  # folder -> a path inside it that a stage used
+
+
+Edge = tuple[str, str, Relation]  # (from, to, relation)
+
+
+@dataclass(frozen=True, slots=True)
 class Node:
     id: str  # "artifact:<path>" or "stage:<stage id>"
-    type: str  # "artifact" or "stage"
+    type: NodeType
     # artifacts
     path: str | None = None
-    kind: str | None = None  # "output", "data", "source", "part" (a file inside a folder)
+    kind: ArtifactKind | None = None
     digest: str | None = None
     sha256: str | None = None
     size: int | None = None
@@ -49,10 +74,11 @@ class Node:
     cmd: Any = None
     params: dict[str, dict[str, Any]] | None = None
     run_key: str | None = None
-    runs: list[dict[str, Any]] | None = None  # audit entries of this run (who, when, where)
+    # audit entries of this run (who, when, where): see with_runs
+    runs: tuple[dict[str, Any], ...] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        if self.type == "stage":
+        if self.type is NodeType.STAGE:
             return {
                 "id": self.id,
                 "type": "stage",
@@ -60,13 +86,13 @@ class Node:
                 "cmd": self.cmd,
                 "params": self.params,
                 "run_key": self.run_key,
-                "runs": self.runs or [],
+                "runs": list(self.runs or ()),
             }
         out: dict[str, Any] = {
             "id": self.id,
             "type": "artifact",
             "path": self.path,
-            "kind": self.kind,
+            "kind": self.kind.value if self.kind is not None else None,
             "digest": self.digest,
             "sha256": self.sha256,
             "size": self.size,
@@ -76,17 +102,13 @@ class Node:
         return out
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Lineage:
     rev: Revision
     target: str
     nodes: dict[str, Node] = field(default_factory=dict)
-    edges: list[tuple[str, str, str]] = field(default_factory=list)  # (from, to, relation)
-    notes: list[str] = field(default_factory=list)
-
-    def add_edge(self, a: str, b: str, relation: str) -> None:
-        if (a, b, relation) not in self.edges:
-            self.edges.append((a, b, relation))
+    edges: tuple[Edge, ...] = ()  # in the order the walk found them
+    notes: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -95,8 +117,8 @@ class Lineage:
             "commit": self.rev.commit,
             "target": f"artifact:{self.target}",
             "nodes": [n.to_json() for _, n in sorted(self.nodes.items())],
-            "edges": [{"from": a, "to": b, "relation": r} for a, b, r in sorted(self.edges)],
-            "notes": self.notes,
+            "edges": [{"from": a, "to": b, "relation": r.value} for a, b, r in sorted(self.edges)],
+            "notes": list(self.notes),
         }
 
 
@@ -117,7 +139,11 @@ class _Builder:
         self.revs = revs
         self.rev = rev
         self.lock = revs.lock(rev)
-        self.out = Lineage(rev, target)
+        self.target = target
+        # the graph as it is found; frozen into a Lineage by result()
+        self.nodes: dict[str, Node] = {}
+        self.edges: dict[Edge, None] = {}  # an ordered set
+        self.notes: list[str] = []
         # path -> (stage id, artifact) of every output
         self.produced: dict[str, tuple[str, Artifact]] = {
             a.path: (sid, a) for sid, rec in self.lock.stages.items() for a in rec.outs
@@ -127,30 +153,42 @@ class _Builder:
             self.stages = pipeline.by_id()
         except MlreproError as exc:
             self.stages = {}
-            self.out.notes.append(
-                f"pipeline at {rev.label} not loaded ({exc.message}): no run keys"
-            )
+            self.notes.append(f"pipeline at {rev.label} not loaded ({exc.message}): no run keys")
+
+    def result(self) -> Lineage:
+        return Lineage(self.rev, self.target, self.nodes, tuple(self.edges), tuple(self.notes))
+
+    def edge(self, a: str, b: str, relation: Relation) -> None:
+        self.edges[a, b, relation] = None
 
     # -- nodes ------------------------------------------------------------------
 
     def artifact(self, path: str) -> Node:
         """The node of ``path``: an output, a file inside an output folder, data, or source."""
         nid = _aid(path)
-        if nid in self.out.nodes:
-            return self.out.nodes[nid]
-        if path in self.produced:
-            a = self.produced[path][1]
-            node = Node(nid, "artifact", path, "output", a.digest, a.sha256, a.size)
-            node.nfiles = a.nfiles if a.isdir else None
-        elif path in self.lock.data:
-            a = self.lock.data[path]
-            node = Node(nid, "artifact", path, "data", a.digest, a.sha256, a.size)
-            node.nfiles = a.nfiles if a.isdir else None
+        if nid in self.nodes:
+            return self.nodes[nid]
+        if path in self.produced or path in self.lock.data:
+            kind, a = (
+                (ArtifactKind.OUTPUT, self.produced[path][1])
+                if path in self.produced
+                else (ArtifactKind.DATA, self.lock.data[path])
+            )
+            node = Node(
+                nid,
+                NodeType.ARTIFACT,
+                path,
+                kind,
+                a.digest,
+                a.sha256,
+                a.size,
+                nfiles=a.nfiles if a.isdir else None,
+            )
         elif (folder := self._folder_of(path)) is not None:
             node = self._part(path, folder)
         else:
             node = self._source(path)
-        self.out.nodes[nid] = node
+        self.nodes[nid] = node
         return node
 
     def _folder_of(self, path: str) -> Artifact | None:
@@ -160,55 +198,62 @@ class _Builder:
         return None
 
     def _part(self, path: str, folder: Artifact) -> Node:
-        node = Node(_aid(path), "artifact", path, "part")
-        self.out.add_edge(_aid(path), _aid(folder.path), "part_of")
+        node = Node(_aid(path), NodeType.ARTIFACT, path, ArtifactKind.PART)
+        self.edge(_aid(path), _aid(folder.path), Relation.PART_OF)
         self.artifact(folder.path)
+        if self.revs.store is None or folder.digest is None:
+            self.notes.append(f"{folder.path}: tree not readable (no cache)")
+            return node
         try:
-            if self.revs.store is None or folder.digest is None:
-                raise MissingObjectError("no cache")
             tree = Tree.from_bytes(self.revs.store.read_bytes(folder.digest.split(":", 1)[1]))
         except (MissingObjectError, CorruptObjectError, MalformedTreeError) as exc:
-            self.out.notes.append(f"{folder.path}: tree not readable ({exc.message})")
+            self.notes.append(f"{folder.path}: tree not readable ({exc.message})")
             return node
         rel = path[len(folder.path.rstrip("/")) + 1 :]
         entry = next((e for e in tree.entries if e.path == rel), None)
         if entry is None:
-            self.out.notes.append(f"{path}: not in {folder.path} at {self.rev.label}")
-        else:
-            node.digest, node.sha256 = f"xxh3-128:{entry.xxh}", f"sha256:{entry.sha}"
-            node.size = entry.size
-        return node
+            self.notes.append(f"{path}: not in {folder.path} at {self.rev.label}")
+            return node
+        return replace(
+            node,
+            digest=f"xxh3-128:{entry.xxh}",
+            sha256=f"sha256:{entry.sha}",
+            size=entry.size,
+        )
 
     def _source(self, path: str) -> Node:
         """A dependency no stage produces and not recorded as data: code or config."""
-        node = Node(_aid(path), "artifact", path, "source")
+        node = Node(_aid(path), NodeType.ARTIFACT, path, ArtifactKind.SOURCE)
         try:
             data = self.revs.tracked(self.rev, path)
         except MlreproError:
             data = None
-        if data is not None:
-            import xxhash
+        if data is None:
+            return node
+        import xxhash
 
-            node.digest = f"xxh3-128:{xxhash.xxh3_128_hexdigest(data)}"
-            node.sha256 = f"sha256:{hashlib.sha256(data).hexdigest()}"
-            node.size = len(data)
-        return node
+        return replace(
+            node,
+            digest=f"xxh3-128:{xxhash.xxh3_128_hexdigest(data)}",
+            sha256=f"sha256:{hashlib.sha256(data).hexdigest()}",
+            size=len(data),
+        )
 
     def stage(self, sid: str, record: StageRecord) -> Node:
         nid = _sid(sid)
-        if nid not in self.out.nodes:
+        if nid not in self.nodes:
             stage = self.stages.get(sid)
             key = run_key(stage, list(record.deps), record.params) if stage else None
             # a lineage record is shared like an audit entry: credentials masked alike
-            self.out.nodes[nid] = Node(
+            self.nodes[nid] = Node(
                 nid,
-                "stage",
+                NodeType.STAGE,
                 stage=sid,
                 cmd=redact_value(record.cmd),
                 params=redact_value(record.params),
                 run_key=key,
             )
-        return self.out.nodes[nid]
+        return self.nodes[nid]
 
     # -- walks --------------------------------------------------------------------
 
@@ -247,16 +292,20 @@ class _Builder:
         sid, out = made
         record = self.lock.stages[sid]
         self.stage(sid, record)
-        self.out.add_edge(_sid(sid), _aid(out), "produced")
+        self.edge(_sid(sid), _aid(out), Relation.PRODUCED)
         if out != path:
             self.artifact(out)
         for dep in record.deps:
             dnode = self.artifact(dep.path)
-            if dnode.kind == "source" and dep.digest and dnode.digest not in (None, dep.digest):
-                self.out.notes.append(
+            if (
+                dnode.kind is ArtifactKind.SOURCE
+                and dep.digest
+                and dnode.digest not in (None, dep.digest)
+            ):
+                self.notes.append(
                     f"{dep.path} at {self.rev.label} is not what stage {sid} ran on ({dep.digest})"
                 )
-            self.out.add_edge(_aid(dep.path), _sid(sid), "input_of")
+            self.edge(_aid(dep.path), _sid(sid), Relation.INPUT_OF)
         return [dep.path for dep in record.deps]
 
     def _down(self, path: str) -> list[str]:
@@ -274,13 +323,13 @@ class _Builder:
             self.stage(sid, record)
             for dep in uses:
                 self.artifact(dep)
-                self.out.add_edge(_aid(dep), _sid(sid), "input_of")
+                self.edge(_aid(dep), _sid(sid), Relation.INPUT_OF)
                 if dep != path:
-                    rel = "part_of" if _inside(path, dep) else "contains"
-                    self.out.add_edge(_aid(path), _aid(dep), rel)
+                    rel = Relation.PART_OF if _inside(path, dep) else Relation.CONTAINS
+                    self.edge(_aid(path), _aid(dep), rel)
             for o in record.outs:
                 self.artifact(o.path)
-                self.out.add_edge(_sid(sid), _aid(o.path), "produced")
+                self.edge(_sid(sid), _aid(o.path), Relation.PRODUCED)
                 produced.append(o.path)
         return produced
 
@@ -308,12 +357,13 @@ def lineage(revs: Revisions, rev: Revision, path: str, *, direction: str = "upst
         b.upstream(path)
     if direction in ("downstream", "both"):
         b.downstream(path)
-    return b.out
+    return b.result()
 
 
-def attach_runs(graph: Lineage, entries: list[tuple[str, dict[str, Any]]]) -> None:
-    """Give each stage node the audit entries of its run (joined on the run key):
-    who ran or restored it, when, where, on which commit, with which environment."""
+def with_runs(graph: Lineage, entries: list[tuple[str, dict[str, Any]]]) -> Lineage:
+    """The lineage with each stage node given the audit entries of its run (joined on
+    the run key): who ran or restored it, when, where, on which commit, with which
+    environment."""
     by_key: dict[str, list[dict[str, Any]]] = {}
     for eid, e in entries:
         d = e.get("details") or {}
@@ -332,6 +382,17 @@ def attach_runs(graph: Lineage, entries: list[tuple[str, dict[str, Any]]]) -> No
                     "env": {k: v for k, v in env.items() if k != "packages"},
                 }
             )
-    for node in graph.nodes.values():
-        if node.type == "stage" and node.run_key:
-            node.runs = sorted(by_key.get(node.run_key, []), key=lambda r: str(r["time"]))
+
+    def joined(node: Node) -> Node:
+        if node.type is not NodeType.STAGE or not node.run_key:
+            return node
+        runs = sorted(by_key.get(node.run_key, []), key=lambda r: str(r["time"]))
+        return replace(node, runs=tuple(runs))
+
+    return replace(graph, nodes={nid: joined(n) for nid, n in graph.nodes.items()})
+
+
+def attach_runs(graph: Lineage, entries: list[tuple[str, dict[str, Any]]]) -> None:
+    """:func:`with_runs` in place, for a caller that keeps ``graph`` (mlrepro/cli/lineage.py
+    until it takes ``with_runs``'s result): the stage nodes are replaced in ``graph.nodes``."""
+    graph.nodes.update(with_runs(graph, entries).nodes)

@@ -17,7 +17,8 @@ from mlrepro.workspace.repolock import RepoLock
 
 def add(
     project: Project, paths: list[str], *, cwd: str, wait_for_lock: float = 0.0
-) -> list[Artifact]:
+) -> tuple[Artifact, ...]:
+    """Cache ``paths`` (relative to ``cwd``) and record them as data: their artifacts."""
     with RepoLock(project.state_dir, wait=wait_for_lock):
         ctx = WorkState.load(project)
         rels = []
@@ -44,7 +45,7 @@ def add(
                 f"git already tracks '{first}'",
                 hint=f"stop tracking it first: git rm -r --cached {first}",
             )
-        added = []
+        added: list[Artifact] = []
         audit = Recorder(project.root, project.state_dir)
         try:
             for rel in rels:
@@ -60,4 +61,4 @@ def add(
         finally:
             project.stats.flush()
             audit.close()
-        return added
+        return tuple(added)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from mlrepro.errors import MlreproError
 from mlrepro.ops.metrics import Delta, compare, read_metrics, read_params
@@ -14,15 +14,15 @@ from mlrepro.spec.model import Pipeline
 from mlrepro.workspace.hashing import Hasher
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class FullDiff:
     old: Revision
     new: Revision
-    params: list[Delta] = field(default_factory=list)
-    metrics: list[Delta] = field(default_factory=list)
-    data: list[DataChange] = field(default_factory=list)
-    stages: list[StageChange] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    params: tuple[Delta, ...] = ()
+    metrics: tuple[Delta, ...] = ()
+    data: tuple[DataChange, ...] = ()
+    stages: tuple[StageChange, ...] = ()
+    notes: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -53,22 +53,26 @@ def full_diff(
     targets: tuple[str, ...] = (),
     all_keys: bool = False,
 ) -> FullDiff:
-    out = FullDiff(old, new)
-
-    for reader, dest in ((read_params, out.params), (read_metrics, out.metrics)):
+    notes: list[str] = []
+    values: list[tuple[Delta, ...]] = []
+    for reader in (read_params, read_metrics):
         a, b = reader(revs, old), reader(revs, new)
         for r in (a, b):
             if r.failed is not None:
-                out.notes.append(f"{r.rev.label}: {r.failed}")
-            out.notes += [f"{e.path} at {e.rev}: {e.message}" for e in r.errors]
-        dest += [d for d in compare(a, b, all_keys=all_keys) if _within(d.path, targets)]
+                notes.append(f"{r.rev.label}: {r.failed}")
+            notes += [f"{e.path} at {e.rev}: {e.message}" for e in r.errors]
+        values.append(
+            tuple(d for d in compare(a, b, all_keys=all_keys) if _within(d.path, targets))
+        )
+    params, metrics = values
 
+    changes: tuple[DataChange, ...] = ()
     if hasher is None and (old.is_workspace or new.is_workspace):
-        out.notes.append("data not compared with the workspace: not an mlrepro project here")
+        notes.append("data not compared with the workspace: not an mlrepro project here")
     else:
         data = data_diff(revs, old, new, hasher)
-        out.data = [c for c in data.changes if _within(c.path, targets)]
-        out.notes += [
+        changes = tuple(c for c in data.changes if _within(c.path, targets))
+        notes += [
             f"{path}: contents not compared ({why})"
             for path, why in data.unreadable
             if _within(path, targets)
@@ -80,6 +84,5 @@ def full_diff(
         except MlreproError:
             return None  # already noted above
 
-    out.stages = stage_diff(pipeline(old), pipeline(new))
-    out.notes = list(dict.fromkeys(out.notes))
-    return out
+    stages = stage_diff(pipeline(old), pipeline(new))
+    return FullDiff(old, new, params, metrics, changes, stages, tuple(dict.fromkeys(notes)))

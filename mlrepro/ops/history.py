@@ -32,11 +32,11 @@ class HistoryRow:
     values: dict[str, Any]  # "path:key" (or "key" when one file) -> value
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class History:
-    columns: list[str] = field(default_factory=list)
-    rows: list[HistoryRow] = field(default_factory=list)  # oldest first
-    notes: list[str] = field(default_factory=list)
+    columns: tuple[str, ...] = ()
+    rows: tuple[HistoryRow, ...] = ()  # oldest first
+    notes: tuple[str, ...] = ()
     files: dict[str, tuple[str, str]] = field(default_factory=dict)  # column -> (file, key)
 
 
@@ -54,7 +54,6 @@ def metrics_history(
     wanted: tuple[str, ...] = (),
 ) -> History:
     commits = revs.git.log(rev_range, limit=limit)
-    out = History()
     seen: dict[tuple[str | None, ...], tuple[Values, RevisionValues]] = {}
     raw: list[tuple[CommitInfo, Values]] = []
     read: list[RevisionValues] = []
@@ -62,23 +61,24 @@ def metrics_history(
         values, result = _values(revs, info, seen)
         raw.append((info, values))
         read.append(result)
-    out.notes = read_warnings(read[::-1], grouped=True)  # newest first, as git log
+    notes = read_warnings(read[::-1], grouped=True)  # newest first, as git log
 
     single = len({path for _, v in raw for path, _key in v}) <= 1
     previous: dict[str, Any] | None = None
+    rows: list[HistoryRow] = []
+    files: dict[str, tuple[str, str]] = {}
     for info, values in raw:
         named: dict[str, Any] = {}
         for (path, key), v in values.items():
             column = key if single else f"{path}:{key}"
             if not wanted or {column, key, f"{path}:{key}"} & set(wanted):
-                out.files[column] = path, key
+                files[column] = path, key
                 named[column] = v
         if named and named != previous:
-            out.rows.append(HistoryRow(info, named))
+            rows.append(HistoryRow(info, named))
             previous = named
-    out.columns = sorted({k for r in out.rows for k in r.values})
-    out.files = {c: out.files[c] for c in out.columns}
-    return out
+    columns = sorted({k for r in rows for k in r.values})
+    return History(tuple(columns), tuple(rows), tuple(notes), {c: files[c] for c in columns})
 
 
 def _values(
@@ -100,7 +100,7 @@ def _values(
         known, earlier = seen[key]
         # the same files: missing here too (counted in the summary line); a file that
         # cannot be read was told once, at the first commit that has it
-        errors = [replace(e, rev=rev.label) for e in earlier.errors if e.missing]
+        errors = tuple(replace(e, rev=rev.label) for e in earlier.errors if e.missing)
         return known, replace(earlier, rev=rev, errors=errors)
     result = read_metrics(revs, rev, tuple(paths))  # the files found above, not again
     values: Values = {}

@@ -51,16 +51,16 @@ class FileError:
     missing: bool = False  # the revision has no such file (as opposed to one we cannot read)
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class RevisionValues:
     """Flattened values per file at one revision (a file that failed is absent)."""
 
     rev: Revision
     files: dict[str, Any] = field(default_factory=dict)  # path -> flat dict, or a bare value
     raw: dict[str, Any] = field(default_factory=dict)  # path -> the parsed (filtered) value
-    errors: list[FileError] = field(default_factory=list)
+    errors: tuple[FileError, ...] = ()
     failed: str | None = None  # the whole revision could not be read (its pipeline)
-    paths: list[str] = field(default_factory=list)  # every file, read or not, in the rev's order
+    paths: tuple[str, ...] = ()  # every file, read or not, in the rev's order
 
     def order(self) -> list[str]:
         """The files in the revision's order (then any not listed in ``paths``)."""
@@ -168,25 +168,26 @@ def metrics_files(revs: Revisions, rev: Revision, targets: tuple[str, ...] = ())
 
 
 def read_metrics(revs: Revisions, rev: Revision, targets: tuple[str, ...] = ()) -> RevisionValues:
-    out = RevisionValues(rev)
     try:
-        out.paths = metrics_files(revs, rev, targets)
+        paths = metrics_files(revs, rev, targets)
     except MlreproError as exc:
-        out.failed = exc.message
-        return out
-    for path in out.paths:
+        return RevisionValues(rev, failed=exc.message)
+    files: dict[str, Any] = {}
+    raw: dict[str, Any] = {}
+    errors: list[FileError] = []
+    for path in paths:
         try:
             data = revs.read(rev, path)
             if data is None:
-                out.errors.append(FileError(rev.label, path, NO_SUCH_FILE, missing=True))
+                errors.append(FileError(rev.label, path, NO_SUCH_FILE, missing=True))
                 continue
             value = keep_metrics(_parse(path, data))
         except (MlreproError, ValueError, UnicodeDecodeError) as exc:
-            out.errors.append(FileError(rev.label, path, _describe(exc)))
+            errors.append(FileError(rev.label, path, _describe(exc)))
             continue
-        out.raw[path] = value
-        out.files[path] = flatten(value) if value is not None else {}
-    return out
+        raw[path] = value
+        files[path] = flatten(value) if value is not None else {}
+    return RevisionValues(rev, files, raw, tuple(errors), paths=tuple(paths))
 
 
 def tracked_params(
@@ -218,32 +219,32 @@ def tracked_params(
 def read_params(
     revs: Revisions, rev: Revision, *, deps_only: bool = False, targets: tuple[str, ...] = ()
 ) -> RevisionValues:
-    out = RevisionValues(rev)
     try:
         tracked = (
             dict.fromkeys(targets) if targets else tracked_params(revs, rev, deps_only=deps_only)
         )
     except MlreproError as exc:
-        out.failed = exc.message
-        return out
-    out.paths = list(tracked)
+        return RevisionValues(rev, failed=exc.message)
+    files: dict[str, Any] = {}
+    raw: dict[str, Any] = {}
+    errors: list[FileError] = []
     for path, keys in tracked.items():
         try:
             data = revs.read(rev, path)
             if data is None:
-                out.errors.append(FileError(rev.label, path, NO_SUCH_FILE, missing=True))
+                errors.append(FileError(rev.label, path, NO_SUCH_FILE, missing=True))
                 continue
             value = parse_params_bytes(data, path)
         except (MlreproError, ValueError, UnicodeDecodeError) as exc:
-            out.errors.append(FileError(rev.label, path, _describe(exc)))
+            errors.append(FileError(rev.label, path, _describe(exc)))
             continue
         if not isinstance(value, dict):
-            out.errors.append(FileError(rev.label, path, "a params file must hold a mapping"))
+            errors.append(FileError(rev.label, path, "a params file must hold a mapping"))
             continue
         picked = value if keys is None else _pick(value, keys)
-        out.raw[path] = picked
-        out.files[path] = flatten(picked, lists_as_text=True)
-    return out
+        raw[path] = picked
+        files[path] = flatten(picked, lists_as_text=True)
+    return RevisionValues(rev, files, raw, tuple(errors), paths=tuple(tracked))
 
 
 # -- comparing -------------------------------------------------------------------

@@ -9,22 +9,25 @@ failed stage leaves nothing in the cache index, the lock or the run-cache.
 from __future__ import annotations
 
 import os
-import re
 import threading
 from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, NamedTuple
 
 from mlrepro.audit.recorder import Recorder, stage_details
-from mlrepro.dag.plan import Reason, own_reasons, plan, select
+from mlrepro.dag.plan import Reason, ReasonCode, own_reasons, plan, select
 from mlrepro.dag.runkey import cacheable, run_key
 from mlrepro.dag.workstate import WorkState
-from mlrepro.engine.artifacts import Linker, save
+from mlrepro.engine.artifacts import Linker, drop_corrupt, save
 from mlrepro.engine.datainputs import save_data_inputs
 from mlrepro.engine.execute import execute
 from mlrepro.engine.gitignore import ignore_outputs
 from mlrepro.engine.outcome import (
+    UNFINISHED,
+    Action,
+    Event,
     EventSink,
+    MissingDependencyError,
     ReproResult,
     RunFailed,
     RunInterrupted,
@@ -43,7 +46,14 @@ from mlrepro.workspace.project import Project
 from mlrepro.workspace.repolock import RepoLock
 
 # reasons that leave a lock block's outputs and dependencies checked against the workspace
-_CLAIMED = frozenset({"param-changed", "param-added", "param-removed", "cmd-changed"})
+_CLAIMED = frozenset(
+    {
+        ReasonCode.PARAM_CHANGED,
+        ReasonCode.PARAM_ADDED,
+        ReasonCode.PARAM_REMOVED,
+        ReasonCode.CMD_CHANGED,
+    }
+)
 
 
 def repro(
@@ -72,9 +82,9 @@ def repro(
                 tuple(
                     StageOutcome(
                         sid,
-                        ("would-restore" if st.restore else "would-run")
+                        (Action.WOULD_RESTORE if st.restore else Action.WOULD_RUN)
                         if st.changed
-                        else "up-to-date",
+                        else Action.UP_TO_DATE,
                         st.reasons,
                     )
                     for sid, st in statuses.items()
@@ -181,13 +191,10 @@ class _Runner:
                             ups = [u for u in self.ctx.producers[sid] if u in selected]
                             if any(u not in self.outcomes for u in ups):
                                 continue
-                            if any(
-                                self.outcomes[u].action in ("failed", "blocked", "interrupted")
-                                for u in ups
-                            ):
+                            if any(self.outcomes[u].action in UNFINISHED for u in ups):
                                 pending.remove(sid)
                                 self.outcomes[sid] = StageOutcome(
-                                    sid, "blocked", message="an upstream stage failed"
+                                    sid, Action.BLOCKED, message="an upstream stage failed"
                                 )
                                 progressed = True
                                 continue
@@ -198,13 +205,13 @@ class _Runner:
                             job = self._start(sid, pool)
                             if job is not None:
                                 running[job[0]] = job[1]
-                            elif self.outcomes[sid].action == "failed" and not self.keep_going:
+                            elif self.outcomes[sid].action is Action.FAILED and not self.keep_going:
                                 stop = True
                     if not running:
                         if stop:
                             for sid in pending:
                                 self.outcomes[sid] = StageOutcome(
-                                    sid, "blocked", message="not started: a stage failed"
+                                    sid, Action.BLOCKED, message="not started: a stage failed"
                                 )
                             pending.clear()
                         if not pending:
@@ -220,7 +227,7 @@ class _Runner:
                     if stop:
                         for sid in pending:
                             self.outcomes[sid] = StageOutcome(
-                                sid, "blocked", message="not started: a stage failed"
+                                sid, Action.BLOCKED, message="not started: a stage failed"
                             )
                         pending.clear()
             except KeyboardInterrupt:
@@ -229,7 +236,7 @@ class _Runner:
                 for fut, (stage, _, _) in running.items():
                     fut.cancel()
                     self.outcomes[stage.id] = StageOutcome(
-                        stage.id, "interrupted", message="interrupted"
+                        stage.id, Action.INTERRUPTED, message="interrupted"
                     )
                     self._leave_failed(stage)
                 raise
@@ -238,11 +245,7 @@ class _Runner:
     def _ready(self, sid: str, selected: set[str]) -> bool:
         """Every upstream stage of ``sid`` has finished, and none failed."""
         ups = [u for u in self.ctx.producers[sid] if u in selected]
-        return all(
-            u in self.outcomes
-            and self.outcomes[u].action not in ("failed", "blocked", "interrupted")
-            for u in ups
-        )
+        return all(u in self.outcomes and self.outcomes[u].action not in UNFINISHED for u in ups)
 
     def _prefetch(self, ready: list[str]) -> None:
         """Have the run-cache read ahead, at once, what it will ask the audit log about
@@ -265,15 +268,12 @@ class _Runner:
         or the error that stops it."""
         ctx = self.ctx
         try:
-            reasons = [Reason("forced")] if self.force else own_reasons(ctx, stage)
+            reasons = [Reason(ReasonCode.FORCED)] if self.force else own_reasons(ctx, stage)
             if not reasons:
                 return _Prepared(())
             missing = [d for d in stage.deps if ctx.dep_artifact(d).digest is None]
             if missing:
-                raise MlreproError(
-                    f"stage '{stage.id}': dependency '{missing[0]}' does not exist",
-                    hint="create it, or add a stage that writes it",
-                )
+                raise MissingDependencyError.of(ctx.project.root, stage, missing[0])
             deps = [ctx.dep_artifact(d) for d in sorted(set(stage.deps))]
             params = ctx.param_values(stage)
         except MlreproError as exc:
@@ -290,26 +290,28 @@ class _Runner:
         ctx = self.ctx
         stage = ctx.by_id[sid]
         if stage.frozen and not self.force:
-            self.outcomes[sid] = StageOutcome(sid, "up-to-date", message="frozen")
-            self.emit("skipped", sid, "frozen")
+            self.outcomes[sid] = StageOutcome(sid, Action.UP_TO_DATE, message="frozen")
+            self.emit(Event.SKIPPED, sid, "frozen")
             return None
         prepared = self._prepared.pop(sid, None) or self._prepare(stage)
         if isinstance(prepared, MlreproError):
-            self.outcomes[sid] = StageOutcome(sid, "failed", message=prepared.message)
-            self.emit("failed", sid, prepared.message)
+            self.outcomes[sid] = StageOutcome(
+                sid, Action.FAILED, message=prepared.message, hint=prepared.hint
+            )
+            self.emit(Event.FAILED, sid, prepared.message)
             return None
         reasons, record, key = prepared
         if record is None or key is None:
             self._recache(stage)
             if cacheable(stage):
                 self._remember(stage, ctx.lock.stages[sid])
-            self.outcomes[sid] = StageOutcome(sid, "up-to-date")
-            self.emit("skipped", sid, "up to date")
+            self.outcomes[sid] = StageOutcome(sid, Action.UP_TO_DATE)
+            self.emit(Event.SKIPPED, sid, "up to date")
             return None
         self._reasons[sid] = reasons
         if self._run_cacheable(stage) and self._restore(stage, record, key):
             return None
-        self.emit("start", sid, "; ".join(r.describe() for r in reasons))
+        self.emit(Event.START, sid, "; ".join(r.describe() for r in reasons))
         fut = pool.submit(self._execute, stage)
         return fut, (stage, record, key)
 
@@ -357,22 +359,24 @@ class _Runner:
                 # issue 15: an entry not bound to the log is not trusted; the run that
                 # follows writes a bound one in its place
                 why = f"run-cache entry unusable ({found.refused}); running it"
-                self.emit("line", stage.id, why)
+                self.emit(Event.LINE, stage.id, why)
             return False
         for out in stage.all_outs:
             remove_output(ctx.project.root, out.path)
-        try:
-            for a in outs:
+        for a in outs:
+            try:
                 self.linker.restore(a)
-                ctx.forget(a.path)
-        except (CorruptObjectError, MissingObjectError) as exc:
-            # A damaged entry is not fatal: drop the bad object and run the command.
-            for a in outs:
-                ctx.forget(a.path)
-            for x in re.findall(r"xxh3-128:([0-9a-f]{32})", exc.message):
-                store.remove(x)
-            self.emit("line", stage.id, f"run-cache entry unusable ({exc.message}); running it")
-            return False
+            except (CorruptObjectError, MissingObjectError) as exc:
+                # A damaged entry is not fatal: drop the bad objects and run the command
+                # (which caches them again).
+                for b in outs:
+                    ctx.forget(b.path)
+                if isinstance(exc, CorruptObjectError):
+                    drop_corrupt(store, a)
+                why = f"run-cache entry unusable ({exc.message}); running it"
+                self.emit(Event.LINE, stage.id, why)
+                return False
+            ctx.forget(a.path)
         placed = self._audit("stage.restore", stage, record, key, outs)
         restored = StageRecord(record.cmd, record.deps, record.params, tuple(outs))
         self._record(stage, restored)
@@ -381,13 +385,13 @@ class _Runner:
             # an entry bound to this restore (one restored from is bound already)
             self._remember(stage, restored, placed)
         self.outcomes[stage.id] = StageOutcome(
-            stage.id, "restored", message="restored from the run-cache"
+            stage.id, Action.RESTORED, message="restored from the run-cache"
         )
-        self.emit("restored", stage.id, "restored from the run-cache")
+        self.emit(Event.RESTORED, stage.id, "restored from the run-cache")
         return True
 
     def _execute(self, stage: Stage) -> tuple[list[Artifact], float]:
-        """In a worker: the stage's command run and its outputs cached (ops/execute.py)."""
+        """In a worker: the stage's command run and its outputs cached (engine/execute.py)."""
         return execute(self.ctx, stage, self.emit, self.cancel)
 
     def _finish(
@@ -398,15 +402,15 @@ class _Runner:
         try:
             artifacts, duration = fut.result()
         except RunInterrupted:
-            self.outcomes[sid] = StageOutcome(sid, "interrupted", reasons, "interrupted")
+            self.outcomes[sid] = StageOutcome(sid, Action.INTERRUPTED, reasons, "interrupted")
             self._audit("stage.run", stage, record, key, [], status="interrupted")
             self._leave_failed(stage)
             return False
         except RunFailed as exc:
             self.outcomes[sid] = StageOutcome(
-                sid, "failed", reasons, exc.message, exc.duration, hint=exc.hint
+                sid, Action.FAILED, reasons, exc.message, exc.duration, hint=exc.hint
             )
-            self.emit("failed", sid, exc.message)
+            self.emit(Event.FAILED, sid, exc.message)
             self._leave_failed(stage)
             self._audit(
                 "stage.run",
@@ -421,8 +425,10 @@ class _Runner:
             )
             return False
         except MlreproError as exc:  # caching its outputs failed (a link out of a folder...)
-            self.outcomes[sid] = StageOutcome(sid, "failed", reasons, exc.message, hint=exc.hint)
-            self.emit("failed", sid, exc.message)
+            self.outcomes[sid] = StageOutcome(
+                sid, Action.FAILED, reasons, exc.message, hint=exc.hint
+            )
+            self.emit(Event.FAILED, sid, exc.message)
             self._audit("stage.run", stage, record, key, [], status="failed", message=exc.message)
             self._leave_failed(stage)
             return False
@@ -434,8 +440,8 @@ class _Runner:
         self._record(stage, StageRecord(record.cmd, record.deps, record.params, tuple(artifacts)))
         # after the lock's flush, which made the audit entry it names durable too
         self.runs.write(key, artifacts, placed)
-        self.outcomes[sid] = StageOutcome(sid, "ran", reasons, duration=duration)
-        self.emit("done", sid, f"{duration:.1f}s")
+        self.outcomes[sid] = StageOutcome(sid, Action.RAN, reasons, duration=duration)
+        self.emit(Event.DONE, sid, f"{duration:.1f}s")
         return True
 
     def _leave_failed(self, stage: Stage) -> None:

@@ -5,18 +5,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 
-from mlrepro.dag.plan import DataStatus, StageStatus, data_status, plan, select
+from mlrepro.dag.plan import DataState, DataStatus, StageStatus, data_status, plan, select
 from mlrepro.dag.workstate import WorkState
 from mlrepro.engine.artifacts import missing_objects
 from mlrepro.engine.runcache import RunCache
 from mlrepro.workspace.project import Project
 
-# what brings a missing object back (CacheGap.fix)
-FIX_REPRO = "repro"  # repro re-saves the lost outputs of an up-to-date stage, and data inputs
-FIX_REPAIR = "cache verify --repair"  # caches again what the workspace holds as recorded
-FIX_ADD = "add"  # data that no stage uses: `mlrepro add PATH`
-FIX_PULL = "pull"  # the workspace does not hold it either
+
+class Fix(StrEnum):
+    """What brings a missing object back (``CacheGap.fix``; ``status --json``'s ``fix``)."""
+
+    REPRO = "repro"  # repro re-saves the lost outputs of an up-to-date stage, and data inputs
+    REPAIR = "cache verify --repair"  # caches again what the workspace holds as recorded
+    ADD = "add"  # data that no stage uses: `mlrepro add PATH`
+    PULL = "pull"  # the workspace does not hold it either
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +31,7 @@ class CacheGap:
     path: str
     stage: str | None  # None for a data input
     object: str  # "xxh3-128:<hex>": the file's, or a folder's tree object
-    fix: str  # one of the FIX_ values
+    fix: Fix
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +44,9 @@ class StatusReport:
     def changed(self) -> bool:
         # A gap in the cache is not "out of date": repro would run nothing, and the
         # workspace matches the lock file. `cache verify` is the check that fails on it.
-        return any(s.changed for s in self.stages) or any(d.state != "unchanged" for d in self.data)
+        return any(s.changed for s in self.stages) or any(
+            d.state is not DataState.UNCHANGED for d in self.data
+        )
 
 
 def status(project: Project, *, targets: Iterable[str] | None = None) -> StatusReport:
@@ -72,7 +78,7 @@ def _cache_gaps(
         ctx.lock,
         ctx.by_id,
         [s.id for s in stages if not s.changed],
-        data=[d.path for d in data if d.state == "unchanged"],
+        data=[d.path for d in data if d.state is DataState.UNCHANGED],
         files=False,
     )
     if not found:
@@ -82,13 +88,13 @@ def _cache_gaps(
     for m in found:
         if m.stage is None:
             # repro caches again the data inputs of the pipeline, each time it runs
-            fix = FIX_REPRO if m.artifact in inputs else FIX_ADD
+            fix = Fix.REPRO if m.artifact in inputs else Fix.ADD
         elif m.stage not in frozen:
-            fix = FIX_REPRO  # an up-to-date stage's lost outputs are saved again
+            fix = Fix.REPRO  # an up-to-date stage's lost outputs are saved again
         else:  # repro skips a frozen stage; its workspace copy may still be as recorded
             record = ctx.lock.stages[m.stage]
             digest = next(a.digest for a in record.outs if a.path == m.artifact)
             now = ctx.state(m.artifact)
-            fix = FIX_REPAIR if now.exists and f"xxh3-128:{now.xxh}" == digest else FIX_PULL
+            fix = Fix.REPAIR if now.exists and f"xxh3-128:{now.xxh}" == digest else Fix.PULL
         gaps.append(CacheGap(m.path, m.stage, f"xxh3-128:{m.xxh}", fix))
     return gaps

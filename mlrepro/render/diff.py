@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from mlrepro.ops.diff import FullDiff, relative
@@ -35,7 +36,7 @@ def _side_size(s: Side | None) -> str:
     return _size(s.size) + (f" ({s.nfiles} files)" if s.isdir else "")
 
 
-def _data_rows(changes: list[DataChange]) -> list[list[str]]:
+def _data_rows(changes: Sequence[DataChange]) -> list[list[str]]:
     rows = []
     for c in changes:
         side = c.new or c.old
@@ -44,7 +45,7 @@ def _data_rows(changes: list[DataChange]) -> list[list[str]]:
     return rows
 
 
-def _stage_rows(changes: list[StageChange]) -> list[list[str]]:
+def _stage_rows(changes: Sequence[StageChange]) -> list[list[str]]:
     rows = []
     for s in changes:
         detail = ", ".join(s.fields) if s.fields else ""
@@ -141,7 +142,7 @@ def to_json(d: FullDiff) -> str:
         "data": [
             {
                 "path": c.path,
-                "change": c.kind,
+                "change": c.kind.value,
                 "folder": c.folder,
                 "old": _side_json(c.old),
                 "new": _side_json(c.new),
@@ -151,12 +152,12 @@ def to_json(d: FullDiff) -> str:
         "stages": [
             {
                 "stage": s.stage,
-                "change": s.kind,
+                "change": s.kind.value,
                 "fields": list(s.fields),
                 "renamed_from": s.renamed_from,
             }
             for s in d.stages
         ],
-        "notes": d.notes,
+        "notes": list(d.notes),
     }
     return json.dumps(doc, indent=2, sort_keys=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Sequence
 
 from mlrepro.fsutil import atomic_write
 from mlrepro.ops.history import History
@@ -25,7 +26,7 @@ def to_text(h: History, precision: int, width: int = TEXT_WIDTH) -> str:
     newest_first = list(reversed(h.rows))  # as git log
     lead = [[r.commit.short, r.commit.date[:10]] for r in newest_first]
 
-    def table(columns: list[str], names: list[str]) -> tuple[list[str], list[list[str]]]:
+    def table(columns: Sequence[str], names: Sequence[str]) -> tuple[list[str], list[list[str]]]:
         cells = [[cell(r.values.get(c), precision) for c in columns] for r in newest_first]
         return ["Commit", "Date", *names], [a + b for a, b in zip(lead, cells, strict=True)]
 
@@ -50,7 +51,7 @@ def to_json(h: History) -> str:
     return json.dumps(
         {
             "version": HISTORY_JSON_VERSION,
-            "metrics": h.columns,
+            "metrics": list(h.columns),
             "rows": [
                 {
                     "commit": r.commit.sha,
@@ -61,7 +62,7 @@ def to_json(h: History) -> str:
                 }
                 for r in reversed(h.rows)
             ],
-            "notes": h.notes,
+            "notes": list(h.notes),
         },
         indent=2,
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mlrepro.lineage.graph import Lineage, Node
+from mlrepro.lineage.graph import Lineage, Node, NodeType, Relation
 from mlrepro.lineage.index import Hit
 from mlrepro.render.names import shown_path
 
@@ -29,7 +29,8 @@ def _path(n: Node) -> str:
 def _artifact_line(n: Node) -> str:
     size = f"  {n.size} B" if n.size is not None else ""
     files = f" ({n.nfiles} files)" if n.nfiles is not None else ""
-    return f"{_path(n)}  [{n.kind}]  {_short(n.digest)}  {_short(n.sha256)}{size}{files}"
+    kind = n.kind.value if n.kind is not None else None
+    return f"{_path(n)}  [{kind}]  {_short(n.digest)}  {_short(n.sha256)}{size}{files}"
 
 
 def _stage_lines(n: Node) -> list[str]:
@@ -54,23 +55,23 @@ def _stage_lines(n: Node) -> list[str]:
 def to_text(g: Lineage, direction: str) -> str:
     out: list[str] = [f"lineage of {shown_path(g.target)} at {g.rev.label}"]
     into: dict[str, list[tuple[str, str]]] = {}  # node -> [(neighbour, relation)]
+    upward = (Relation.PRODUCED, Relation.INPUT_OF, Relation.PART_OF)
     for a, b, rel in g.edges:
-        if direction in ("upstream", "both") and rel in ("produced", "input_of", "part_of"):
+        if direction in ("upstream", "both") and rel in upward:
             # walk from an artifact to its producer, from a stage to its inputs
-            into.setdefault(b if rel != "part_of" else a, []).append(
-                (a if rel != "part_of" else b, rel)
-            )
+            part = rel is Relation.PART_OF
+            into.setdefault(a if part else b, []).append((b if part else a, rel))
     seen: set[str] = set()
 
     def walk(nid: str, depth: int) -> None:
         node = g.nodes[nid]
         pad = "    " * depth
         if nid in seen:
-            label = _path(node) if node.type == "artifact" else f"stage {node.stage}"
+            label = _path(node) if node.type is NodeType.ARTIFACT else f"stage {node.stage}"
             out.append(f"{pad}{label}  (see above)")
             return
         seen.add(nid)
-        if node.type == "artifact":
+        if node.type is NodeType.ARTIFACT:
             out.append(pad + _artifact_line(node))
         else:
             out.extend(pad + line for line in _stage_lines(node))
@@ -83,7 +84,7 @@ def to_text(g: Lineage, direction: str) -> str:
     if direction in ("downstream", "both"):
         out.append("downstream (stages that used it, and what they produced):")
         for a, b, rel in sorted(g.edges):
-            if rel == "produced":
+            if rel is Relation.PRODUCED:
                 stage = g.nodes[a]
                 out.append(f"    stage {stage.stage} -> {_artifact_line(g.nodes[b])}")
     out += [f"note: {n}" for n in g.notes]
@@ -95,7 +96,7 @@ def to_json(g: Lineage) -> str:
 
 
 def _label(n: Node) -> str:
-    if n.type == "stage":
+    if n.type is NodeType.STAGE:
         return f"stage {n.stage}"
     return f"{_path(n)}\\n{_short(n.sha256)}"
 
@@ -103,12 +104,12 @@ def _label(n: Node) -> str:
 def to_dot(g: Lineage) -> str:
     lines = ["digraph lineage {", "  rankdir=LR;"]
     for nid, n in sorted(g.nodes.items()):
-        shape = "box" if n.type == "stage" else "ellipse"
+        shape = "box" if n.type is NodeType.STAGE else "ellipse"
         # a label as people read it: DOT knows no \u escapes (ids may keep them)
         label = json.dumps(_label(n), ensure_ascii=False)
         lines.append(f"  {json.dumps(nid)} [label={label}, shape={shape}];")
     for a, b, rel in sorted(g.edges):
-        lines.append(f"  {json.dumps(a)} -> {json.dumps(b)} [label={json.dumps(rel)}];")
+        lines.append(f"  {json.dumps(a)} -> {json.dumps(b)} [label={json.dumps(rel.value)}];")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -121,10 +122,10 @@ def to_mermaid(g: Lineage) -> str:
 
     lines = ["flowchart LR"]
     for nid, n in sorted(g.nodes.items()):
-        a, b = ("[", "]") if n.type == "stage" else ("([", "])")
+        a, b = ("[", "]") if n.type is NodeType.STAGE else ("([", "])")
         lines.append(f'  {ids[nid]}{a}"{text(n)}"{b}')
     for x, y, rel in sorted(g.edges):
-        lines.append(f"  {ids[x]} -->|{rel}| {ids[y]}")
+        lines.append(f"  {ids[x]} -->|{rel.value}| {ids[y]}")
     return "\n".join(lines) + "\n"
 
 

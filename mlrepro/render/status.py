@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from mlrepro.dag.plan import StageStatus
-from mlrepro.ops.status import (
-    FIX_ADD,
-    FIX_PULL,
-    FIX_REPAIR,
-    FIX_REPRO,
-    CacheGap,
-    StatusReport,
-)
+from mlrepro.dag.plan import DataState, ReasonCode, StageStatus
+from mlrepro.engine.outcome import Action, ReproResult
+from mlrepro.ops.status import CacheGap, Fix, StatusReport
 from mlrepro.render.names import shown_path
-
-if TYPE_CHECKING:
-    from mlrepro.engine.outcome import ReproResult
 
 STATUS_JSON_VERSION = 1
 
@@ -36,7 +27,7 @@ def to_text(report: StatusReport, *, why: bool) -> str:
                 + (f" (+{len(s.reasons) - 1} more)" if len(s.reasons) > 1 else "")
                 + _restore_note(s)
             )
-    changed_data = [d for d in report.data if d.state != "unchanged"]
+    changed_data = [d for d in report.data if d.state is not DataState.UNCHANGED]
     if changed_data:
         lines.append("data:")
         lines += [f"    {d.state}: {d.path}" for d in changed_data]
@@ -49,10 +40,10 @@ def to_text(report: StatusReport, *, why: bool) -> str:
 
 
 _FIXES = {
-    FIX_REPRO: "`mlrepro repro` caches it again",
-    FIX_REPAIR: "`mlrepro cache verify --repair` caches it again",
-    FIX_ADD: "`mlrepro add {path}` caches it again",
-    FIX_PULL: "not in the workspace either: pull the cache from a remote",
+    Fix.REPRO: "`mlrepro repro` caches it again",
+    Fix.REPAIR: "`mlrepro cache verify --repair` caches it again",
+    Fix.ADD: "`mlrepro add {path}` caches it again",
+    Fix.PULL: "not in the workspace either: pull the cache from a remote",
 }
 
 
@@ -85,12 +76,19 @@ def to_json(report: StatusReport) -> str:
             for s in report.stages
         ],
         "data": [
-            {"path": d.path, "state": d.state, "old": d.old, "new": d.new} for d in report.data
+            {"path": d.path, "state": d.state.value, "old": d.old, "new": d.new}
+            for d in report.data
         ],
         # added in version 1 (keys are only added): up-to-date outputs and data whose
         # object the cache lacks; they do not make "changed" true
         "cache": [
-            {"path": g.path, "stage": g.stage, "object": g.object, "state": "missing", "fix": g.fix}
+            {
+                "path": g.path,
+                "stage": g.stage,
+                "object": g.object,
+                "state": "missing",
+                "fix": g.fix.value,
+            }
             for g in report.cache
         ],
     }
@@ -101,14 +99,14 @@ def dry_run(result: ReproResult) -> str:
     """What ``repro --dry`` would do, one line a stage that it would not skip."""
     lines = []
     for o in result.outcomes:
-        if o.action not in ("would-run", "would-restore"):
+        if o.action not in (Action.WOULD_RUN, Action.WOULD_RESTORE):
             continue
-        ups = [r.path for r in o.reasons if r.code == "upstream-bytes"]
-        why = "; ".join(r.describe() for r in o.reasons if r.code != "upstream-bytes")
+        ups = [r.path for r in o.reasons if r.code is ReasonCode.UPSTREAM_BYTES]
+        why = "; ".join(r.describe() for r in o.reasons if r.code is not ReasonCode.UPSTREAM_BYTES)
         why = f": {why}" if why else ""
         names = " or ".join(f"'{u}'" for u in ups)
         bytes_ = f"{names} produce{'s' if len(ups) == 1 else ''} different bytes"
-        if o.action == "would-restore":
+        if o.action is Action.WOULD_RESTORE:
             lines.append(
                 f"would restore '{o.id}' from the cache"
                 + (f" unless {bytes_}" if ups else "")

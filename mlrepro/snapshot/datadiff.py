@@ -11,7 +11,8 @@ its two trees read from the cache (or, for the workspace, from the disk).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from enum import StrEnum
 
 from mlrepro.errors import PipelineError
 from mlrepro.snapshot.revisions import Revision, Revisions
@@ -30,23 +31,37 @@ class Side:
     isdir: bool = False
 
 
+class ChangeKind(StrEnum):
+    """How a path's data changed (``diff --json``'s ``change``)."""
+
+    ADDED = "added"
+    DELETED = "deleted"
+    MODIFIED = "modified"
+
+
 @dataclass(frozen=True, slots=True)
 class DataChange:
     path: str
-    kind: str  # "added", "deleted" or "modified"
+    kind: ChangeKind
     old: Side | None
     new: Side | None
     folder: str | None = None  # the tracked folder it lies in, for a file inside one
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class DataDiff:
-    changes: list[DataChange] = field(default_factory=list)
+    changes: tuple[DataChange, ...] = ()
     # tracked folders whose contents could not be compared: (path, why)
-    unreadable: list[tuple[str, str]] = field(default_factory=list)
+    unreadable: tuple[tuple[str, str], ...] = ()
 
-    def of_kind(self, kind: str) -> list[DataChange]:
-        return [c for c in self.changes if c.kind == kind]
+    def of_kind(self, kind: ChangeKind) -> tuple[DataChange, ...]:
+        return tuple(c for c in self.changes if c.kind is kind)
+
+
+def _kind(old: object, new: object) -> ChangeKind:
+    if old is None:
+        return ChangeKind.ADDED
+    return ChangeKind.DELETED if new is None else ChangeKind.MODIFIED
 
 
 def _side(a: Artifact) -> Side | None:
@@ -108,16 +123,19 @@ def data_diff(revs: Revisions, a: Revision, b: Revision, hasher: Hasher | None =
         return recorded(revs, rev)
 
     old, new = sides(a), sides(b)
-    out = DataDiff()
+    changes: list[DataChange] = []
+    unreadable: list[tuple[str, str]] = []
     for path in sorted(old.keys() | new.keys()):
         o, n = old.get(path), new.get(path)
         if o is not None and n is not None and o.digest == n.digest:
             continue  # unchanged: a folder's contents are not even looked at
-        kind = "added" if o is None else "deleted" if n is None else "modified"
-        out.changes.append(DataChange(path, kind, o, n))
+        changes.append(DataChange(path, _kind(o, n), o, n))
         if (o is not None and o.isdir) or (n is not None and n.isdir):
-            _inside(revs, hasher, path, (a, o), (b, n), out)
-    return out
+            try:
+                changes += _inside(revs, hasher, path, (a, o), (b, n))
+            except (MissingObjectError, CorruptObjectError, MalformedTreeError) as exc:
+                unreadable.append((path, exc.message))
+    return DataDiff(tuple(changes), tuple(unreadable))
 
 
 def _entries(
@@ -160,29 +178,27 @@ def _inside(
     path: str,
     old: tuple[Revision, Side | None],
     new: tuple[Revision, Side | None],
-    out: DataDiff,
-) -> None:
-    try:
-        pair = _changed_entries(revs, old, new)
-        if pair is None:
-            before = _entries(revs, hasher, old[0], path, old[1])
-            after = _entries(revs, hasher, new[0], path, new[1])
-        else:
-            before, after = pair
-    except (MissingObjectError, CorruptObjectError, MalformedTreeError) as exc:
-        out.unreadable.append((path, exc.message))
-        return
+) -> list[DataChange]:
+    """The files that changed inside the tracked folder ``path``; raises when a tree
+    cannot be read."""
+    pair = _changed_entries(revs, old, new)
+    if pair is None:
+        before = _entries(revs, hasher, old[0], path, old[1])
+        after = _entries(revs, hasher, new[0], path, new[1])
+    else:
+        before, after = pair
+    changes = []
     for name in sorted(before.keys() | after.keys()):
         e0, e1 = before.get(name), after.get(name)
         if e0 is not None and e1 is not None and e0.xxh == e1.xxh:
             continue
-        kind = "added" if e0 is None else "deleted" if e1 is None else "modified"
-        out.changes.append(
+        changes.append(
             DataChange(
                 f"{path}/{name}",
-                kind,
+                _kind(e0, e1),
                 Side(f"xxh3-128:{e0.xxh}", f"sha256:{e0.sha}", e0.size) if e0 else None,
                 Side(f"xxh3-128:{e1.xxh}", f"sha256:{e1.sha}", e1.size) if e1 else None,
                 folder=path,
             )
         )
+    return changes

@@ -117,9 +117,10 @@ def test_diff_lists_files_as_show_does(
 ) -> None:
     """The new revision's files in its order, then the files only the old one has (#14)."""
     values = st.dictionaries(keys, st.integers(0, 3), min_size=1, max_size=3)
-    old = RevisionValues(Revision("a", None), {p: data.draw(values) for p in old_paths})
-    new = RevisionValues(Revision("b", None), {p: data.draw(values) for p in new_paths})
-    old.paths, new.paths = old_paths, new_paths
+    old_files = {p: data.draw(values) for p in old_paths}
+    new_files = {p: data.draw(values) for p in new_paths}
+    old = RevisionValues(Revision("a", None), old_files, paths=tuple(old_paths))
+    new = RevisionValues(Revision("b", None), new_files, paths=tuple(new_paths))
     listed = list(dict.fromkeys(d.path for d in compare(old, new, all_keys=True)))
     assert listed == new_paths + [p for p in old_paths if p not in new_paths]
 
@@ -133,12 +134,10 @@ def test_many_revisions_missing_files_are_summed_up(revisions: list[tuple[set[st
     results = []
     for i, (missing, malformed) in enumerate(revisions):
         label = f"{i:07x}" * 5 + f"{i:05x}"  # a full commit id
-        r = RevisionValues(Revision(label, label), paths=["m.json", "n.json"])
-        r.errors = [
-            FileError(label, p, metrics.NO_SUCH_FILE, missing=True) for p in sorted(missing)
-        ]
+        errors = [FileError(label, p, metrics.NO_SUCH_FILE, missing=True) for p in sorted(missing)]
         if malformed and "n.json" not in missing:
-            r.errors.append(FileError(label, "n.json", "line 1: invalid JSON"))
+            errors.append(FileError(label, "n.json", "line 1: invalid JSON"))
+        r = RevisionValues(Revision(label, label), errors=tuple(errors), paths=("m.json", "n.json"))
         results.append(r)
     lines = metrics.read_warnings(results, grouped=True)
     empty = [r.rev.label[:7] for r in results if r.none_exist]

@@ -82,7 +82,7 @@ def test_data_diff_between_commits_names_the_file_inside_the_folder(
     assert inner.folder == "feats" and inner.old and inner.new
     assert inner.old.size == 1 and inner.new.size == 1
     assert inner.old.sha256 and inner.old.sha256.startswith("sha256:")
-    assert diff.unreadable == []
+    assert diff.unreadable == ()
 
 
 def test_data_diff_against_the_workspace_sees_edits_additions_and_deletions(
@@ -107,7 +107,7 @@ def test_data_diff_against_the_workspace_sees_edits_additions_and_deletions(
 def test_unchanged_revisions_have_no_data_diff(proj: Proj, revs: Revisions) -> None:
     two_commits(proj)
     head = revs.revision("HEAD")
-    assert data_diff(revs, head, head).changes == []
+    assert data_diff(revs, head, head).changes == ()
 
 
 def test_a_folder_whose_tree_is_not_in_the_cache_is_reported_not_fatal(
