@@ -49,6 +49,13 @@ def _key_bytes(key: str) -> bytes:
     return canonical_bytes(key) + b":"
 
 
+def part(entry: dict[str, Any], key: str) -> dict[str, Any]:
+    """One of an entry's mappings (``actor``, ``git``, ``details``...); empty when it is
+    not one, as in an edited entry, which readers of a log must survive."""
+    value = entry.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def entry_id(entry: dict[str, Any]) -> str:
     return hashlib.sha256(entry_bytes(entry)).hexdigest()
 

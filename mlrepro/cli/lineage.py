@@ -10,8 +10,8 @@ import click
 from mlrepro.audit.store import AuditStore
 from mlrepro.cli.common import project_at
 from mlrepro.errors import UsageError
-from mlrepro.lineage.graph import attach_runs
 from mlrepro.lineage.graph import lineage as build
+from mlrepro.lineage.graph import with_runs
 from mlrepro.lineage.index import DigestIndex, Hit
 from mlrepro.render import lineage as render
 from mlrepro.snapshot.revisions import Revisions
@@ -56,7 +56,7 @@ def lineage(
         assert path is not None
         target = relpath_in_root(project.root, os.path.join(os.getcwd(), path))
         graph = build(revs, revs.revision(rev), target, direction=direction)
-        attach_runs(graph, _audit_entries(project))
+        graph = with_runs(graph, _audit_entries(project))
     if fmt == "json":
         click.echo(render.to_json(graph))
     elif fmt == "dot":

@@ -10,6 +10,7 @@ import threading
 import click
 
 from mlrepro.cli.common import project_at
+from mlrepro.engine.outcome import Action, Event
 from mlrepro.errors import EXIT_INTERRUPTED, MlreproError
 from mlrepro.ops.repro import repro as do_repro
 from mlrepro.render import status as render_status
@@ -73,24 +74,25 @@ def repro(
     """Run the stages whose inputs changed, independent ones in parallel."""
     out_lock = threading.Lock()
 
-    def on_event(kind: str, stage_id: str, text: str) -> None:
-        if quiet and kind not in ("line", "failed"):
+    def on_event(event: Event, stage_id: str, text: str) -> None:
+        if quiet and event not in (Event.LINE, Event.FAILED):
             return
         with out_lock:
-            if kind == "line":
-                click.echo(f"[{stage_id}] {text}")
-            elif kind == "command":
-                click.echo(f"> {text}")  # as DVC prints it
-            elif kind == "start":
-                click.echo(f"Running stage '{stage_id}': {text}")
-            elif kind == "restored":
-                click.echo(f"Stage '{stage_id}' restored from the run-cache")
-            elif kind == "skipped":
-                click.echo(f"Stage '{stage_id}' is {text}")
-            elif kind == "done":
-                click.echo(f"Stage '{stage_id}' finished in {text}")
-            elif kind == "failed":
-                click.echo(f"Stage '{stage_id}' failed: {text}", err=True)
+            match event:
+                case Event.LINE:
+                    click.echo(f"[{stage_id}] {text}")
+                case Event.COMMAND:
+                    click.echo(f"> {text}")  # as DVC prints it
+                case Event.START:
+                    click.echo(f"Running stage '{stage_id}': {text}")
+                case Event.RESTORED:
+                    click.echo(f"Stage '{stage_id}' restored from the run-cache")
+                case Event.SKIPPED:
+                    click.echo(f"Stage '{stage_id}' is {text}")
+                case Event.DONE:
+                    click.echo(f"Stage '{stage_id}' finished in {text}")
+                case Event.FAILED:
+                    click.echo(f"Stage '{stage_id}' failed: {text}", err=True)
             sys.stdout.flush()
 
     with project_at() as project:
@@ -127,8 +129,7 @@ def repro(
         )
     if quiet:
         return
-    ran = sum(o.action == "ran" for o in result.outcomes)
-    restored = sum(o.action == "restored" for o in result.outcomes)
+    ran, restored = result.count(Action.RAN), result.count(Action.RESTORED)
     if ran or restored:
         click.echo(f"Done: {ran} ran, {restored} restored from the run-cache.")
     else:

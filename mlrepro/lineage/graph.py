@@ -390,9 +390,3 @@ def with_runs(graph: Lineage, entries: list[tuple[str, dict[str, Any]]]) -> Line
         return replace(node, runs=tuple(runs))
 
     return replace(graph, nodes={nid: joined(n) for nid, n in graph.nodes.items()})
-
-
-def attach_runs(graph: Lineage, entries: list[tuple[str, dict[str, Any]]]) -> None:
-    """:func:`with_runs` in place, for a caller that keeps ``graph`` (mlrepro/cli/lineage.py
-    until it takes ``with_runs``'s result): the stage nodes are replaced in ``graph.nodes``."""
-    graph.nodes.update(with_runs(graph, entries).nodes)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from mlrepro.audit.entry import part
 from mlrepro.audit.store import AuditStore
 from mlrepro.audit.verify import Checked, Report, check_log
 from mlrepro.workspace.project import Project
@@ -29,19 +30,19 @@ class LogFilter:
 
     def matches(self, entry: dict[str, Any]) -> bool:
         if self.commit is not None:
-            made_on = str(_part(entry, "git").get("commit") or "")
+            made_on = str(part(entry, "git").get("commit") or "")
             if not made_on.startswith(self.commit):
                 return False
         # ISO 8601 UTC times, all written alike, compare as text
         if self.since is not None and str(entry.get("time", "")) < self.since:
             return False
         if self.actor is not None:
-            who = " ".join(str(v) for v in _part(entry, "actor").values())
+            who = " ".join(str(v) for v in part(entry, "actor").values())
             if self.actor.lower() not in who.lower():
                 return False
         if self.action is not None and entry.get("action") != self.action:
             return False
-        return self.stage is None or _part(entry, "details").get("stage") == self.stage
+        return self.stage is None or part(entry, "details").get("stage") == self.stage
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +74,3 @@ def audit_log(
         entries=tuple(c for c in reversed(report.entries) if query.matches(c.entry)),
         report=report,
     )
-
-
-def _part(entry: dict[str, Any], key: str) -> dict[str, Any]:
-    """One of an entry's mappings; empty when it is not one (an edited entry)."""
-    value = entry.get(key)
-    return value if isinstance(value, dict) else {}

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from mlrepro.audit.entry import part
 from mlrepro.audit.verify import Checked, Problem, Report
 
 AUDIT_LOG_JSON_VERSION = 1
@@ -53,12 +54,6 @@ def shown(text: str) -> str:
     """Entry text as printed: control characters (a newline, a terminal escape) written
     as ``\\xNN``, so no entry, edited or not, can forge a line of a report or restyle it."""
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-
-
-def part(entry: dict[str, Any], key: str) -> dict[str, Any]:
-    """One of an entry's mappings; empty when it is not one (an edited entry)."""
-    value = entry.get(key)
-    return value if isinstance(value, dict) else {}
 
 
 def log_json(chosen: Iterable[Checked]) -> str:
