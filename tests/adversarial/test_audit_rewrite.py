@@ -13,13 +13,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mlrepro.audit import anchor
 from mlrepro.audit.entry import entry_bytes, entry_id
+from tests.audit.test_recorder import pipeline, tamper
 from tests.ops.conftest import Proj, git_env
-from tests.ops.test_audit import pipeline, tamper
 
 REF = "refs/mlrepro/audit"
 CHECKPOINTS = ".mlrepro/audit-checkpoints"
@@ -161,6 +162,7 @@ def test_a_log_cut_short_on_the_remote_is_refused_by_a_clone_that_pushed_it(
     assert "no longer holds 2 of the entries it held" in proc.stderr
 
 
+@pytest.mark.slow
 def test_a_log_deleted_on_the_remote_is_refused_by_a_clone_that_saw_it(
     proj: Proj, tmp_path: Path, tool: Path
 ) -> None:
@@ -221,6 +223,7 @@ def test_repro_commits_a_checkpoint_of_the_head_with_its_results(proj: Proj) -> 
         assert proj.git("status", "--porcelain") == "", step
 
 
+@pytest.mark.slow
 def test_a_fresh_clone_finds_a_log_cut_short(proj: Proj, tmp_path: Path, tool: Path) -> None:
     a, bare = shared(proj, tmp_path, tool)
     first = a.git("rev-list", "--reverse", REF).split()[0]
@@ -237,6 +240,7 @@ def test_a_fresh_clone_finds_a_log_cut_short(proj: Proj, tmp_path: Path, tool: P
     assert "audit log NOT OK: 1 entries, 2 checkpoints missing" in proc.stderr
 
 
+@pytest.mark.slow
 def test_a_fresh_clone_finds_a_log_replaced_by_a_consistent_forgery(
     proj: Proj, tmp_path: Path, tool: Path
 ) -> None:

@@ -12,8 +12,8 @@ import pytest
 from mlrepro.ops.auditlog import LogListing, audit_log
 from mlrepro.render import audit as render
 from mlrepro.workspace.project import Project
+from tests.audit.test_recorder import tamper
 from tests.ops.conftest import TOOL, Proj, make_repo
-from tests.ops.test_audit import tamper
 from tests.ops.test_auditlog import History, build_history
 
 

@@ -13,8 +13,8 @@ import pytest
 
 from mlrepro.ops.auditlog import LogFilter, LogListing, audit_log
 from mlrepro.workspace.project import Project
+from tests.audit.test_recorder import tamper
 from tests.ops.conftest import Proj, make_repo
-from tests.ops.test_audit import tamper
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,7 @@ def revs(proj: Proj) -> Revisions:
     project.close()
 
 
+@pytest.mark.slow
 def test_gitignored_outputs_are_read_from_the_cache_by_the_revisions_lock(
     proj: Proj, revs: Revisions
 ) -> None:
@@ -85,6 +86,7 @@ def test_data_diff_between_commits_names_the_file_inside_the_folder(
     assert diff.unreadable == ()
 
 
+@pytest.mark.slow
 def test_data_diff_against_the_workspace_sees_edits_additions_and_deletions(
     proj: Proj, revs: Revisions
 ) -> None:
@@ -104,12 +106,14 @@ def test_data_diff_against_the_workspace_sees_edits_additions_and_deletions(
     }
 
 
+@pytest.mark.slow
 def test_unchanged_revisions_have_no_data_diff(proj: Proj, revs: Revisions) -> None:
     two_commits(proj)
     head = revs.revision("HEAD")
     assert data_diff(revs, head, head).changes == ()
 
 
+@pytest.mark.slow
 def test_a_folder_whose_tree_is_not_in_the_cache_is_reported_not_fatal(
     proj: Proj, revs: Revisions
 ) -> None:
@@ -175,6 +179,7 @@ def test_a_broken_pipeline_at_a_revision_names_it(proj: Proj, revs: Revisions) -
     assert [s.id for s in revs.pipeline(revs.revision("HEAD")).stages] == ["a"]
 
 
+@pytest.mark.slow
 def test_tags_and_branches_are_revisions(proj: Proj, revs: Revisions) -> None:
     two_commits(proj)
     proj.git("tag", "-a", "v1", "-m", "release", "HEAD~1")

@@ -8,8 +8,10 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
+from tests.audit.test_recorder import pipeline, tamper
 from tests.ops.conftest import Proj, git_env
-from tests.ops.test_audit import pipeline, tamper
 
 
 def sh(cwd: Path, *args: str) -> str:
@@ -40,6 +42,7 @@ def ids(p: Proj) -> list[str]:
     return sorted(e["id"] for e in doc["entries"])
 
 
+@pytest.mark.slow
 def test_two_clones_append_concurrently_and_converge(
     proj: Proj, tmp_path: Path, tool: Path
 ) -> None:

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from collections.abc import Callable
 
+import pytest
+
 from tests.ops.conftest import Proj, git_env, kill_group, stamps, wait_until
 
 
@@ -267,6 +269,7 @@ def edit_pending(proj: Proj, old: bytes, new: bytes) -> None:
     pending.write_bytes(data.replace(old, new))
 
 
+@pytest.mark.slow
 def test_an_edited_line_of_the_pending_file_is_named_through_the_entry_after_it(
     proj: Proj,
 ) -> None:
@@ -290,6 +293,7 @@ def test_an_edited_line_of_the_pending_file_is_named_through_the_entry_after_it(
     assert flags == {4: True, 3: False, 2: True, 1: True}
 
 
+@pytest.mark.slow
 def test_an_edited_newest_pending_entry_is_named_against_the_head_verified_here(
     proj: Proj,
 ) -> None:
@@ -363,6 +367,7 @@ def test_entries_of_a_killed_repro_are_kept_and_published_next_time(proj: Proj) 
     proj.ok("audit", "verify")
 
 
+@pytest.mark.slow
 def test_log_filters_by_revision_time_and_actor(proj: Proj) -> None:
     pipeline(proj)
     proj.ok("repro")
@@ -381,6 +386,7 @@ def test_log_filters_by_revision_time_and_actor(proj: Proj) -> None:
     assert entries(proj, "--since", "2999-01-01") == []
 
 
+@pytest.mark.slow
 def test_an_edited_entry_cannot_forge_report_lines(proj: Proj) -> None:
     """The edited entry's own text (a newline, a terminal escape in its action) is shown
     escaped: the forger cannot add an 'audit log OK' line or recolour the report."""

@@ -6,6 +6,8 @@ import hashlib
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.ops.conftest import Proj
 
 
@@ -105,6 +107,7 @@ def test_a_file_inside_a_folder_output(proj: Proj) -> None:
     assert ("stage:train", "artifact:model", "produced") in edges
 
 
+@pytest.mark.slow
 def test_older_revisions_without_checkout(proj: Proj) -> None:
     chain(proj, depth=3)
     chain(proj, depth=5)
@@ -128,6 +131,7 @@ def test_dot_and_mermaid_have_every_node_and_edge(proj: Proj) -> None:
     assert mermaid.count("-->|") == len(g["edges"])
 
 
+@pytest.mark.slow
 def test_digest_query_across_commits_and_branches(proj: Proj) -> None:
     chain(proj, depth=3)
     first = sha(proj.root / "model/depth.json")

@@ -210,6 +210,7 @@ def clone_with_objects(proj: Proj, tmp_path: Path) -> Proj:
 
 
 @pytest.mark.parametrize("first_repro", [True, False], ids=["after-a-no-op-repro", "at-once"])
+@pytest.mark.slow
 def test_revert_in_a_fresh_clone_restores_from_the_first_round_trip(
     proj: Proj, tmp_path: Path, first_repro: bool
 ) -> None:
@@ -334,6 +335,7 @@ def test_an_entry_made_by_a_restore_from_the_lock_block_names_the_restore(
     assert "2 run-cache entries checked, 0 not bound" in clone.ok("cache", "verify").stdout
 
 
+@pytest.mark.slow
 def test_an_entry_made_for_an_up_to_date_block_names_a_runcache_remember_entry(
     proj: Proj, tmp_path: Path
 ) -> None:
@@ -359,6 +361,7 @@ def test_an_entry_made_for_an_up_to_date_block_names_a_runcache_remember_entry(
     assert "Done: 0 ran, 2 restored" in clone.ok("repro").stdout
 
 
+@pytest.mark.slow
 def test_entries_copied_from_another_clone_are_used_once_its_log_is_pulled(
     proj: Proj, tmp_path: Path
 ) -> None:
