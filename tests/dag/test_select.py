@@ -1,7 +1,6 @@
 """Run order (``mlrepro.dag.select``): producers first, every stage once, deterministic.
 
-Lives here rather than in tests/dag/ because it was written with the engine's
-store/workspace property tests; it drives only the pure graph functions.
+It drives only the pure graph functions.
 """
 
 from __future__ import annotations
