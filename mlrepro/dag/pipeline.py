@@ -70,7 +70,9 @@ def _locate(root: str, exc: PipelineError) -> PipelineError:
         return exc
     name = exc.stage
     line = line_of(text, ("stages", name))
-    if line is None and "@" in name:
+    # a foreach/matrix member (name@key) has no key of its own in the file: line_of then
+    # stops at `stages:`, and the member's line is its template's
+    if "@" in name and line in (None, line_of(text, ("stages",))):
         line = line_of(text, ("stages", name.rsplit("@", 1)[0]))
     return exc.located(line=line)
 

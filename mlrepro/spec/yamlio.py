@@ -37,16 +37,26 @@ def parse_yaml(text: str, path: str) -> Any:
     where ruamel runs without its C parser, as a ``pip install dvc`` with ruamel 0.19
     (which no longer requires ruamel.yaml.clib) does. So a file the C parser refuses is
     read again by the Python parser, whose verdict (the value, or the error and its
-    line) is the one that counts."""
+    line) is the one that counts. A value ruamel cannot convert (``-_``) is an error
+    naming the file, where DVC stops with a traceback."""
     from ruamel.yaml.error import YAMLError
 
     if not _has_directive(text):
         try:
             return _safe_loader(False).load(text)
-        except YAMLError:
+        except (YAMLError, ValueError):
             _safe_loader.cache_clear()  # a loader that raised keeps its parser's state
     try:
         return _safe_loader(True).load(text)
+    except ValueError as exc:
+        # a scalar ruamel resolves as a number but cannot convert (`-_`, `+_`: int(''));
+        # DVC stops on the same traceback, mlrepro names the file instead
+        _safe_loader.cache_clear()
+        raise PipelineError(
+            f"invalid YAML: a value could not be read as a number ({exc})",
+            path=path,
+            hint="quote the value to make it a string",
+        ) from None
     except YAMLError as exc:
         _safe_loader.cache_clear()
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)

@@ -102,7 +102,7 @@ def validate(data: Any, rel: str, *, local: bool) -> None:
         for option, value in options.items():
             if not OPTION_NAME.match(option):
                 raise bad(f"remote '{name}': invalid option name '{option}'")
-            if not isinstance(value, str | int | bool):
+            if not isinstance(value, str | int | float | bool):
                 raise bad(f"remote '{name}': option '{option}' must be a string, number or boolean")
         if not local and "url" not in options:
             raise bad(f"remote '{name}' has no 'url'")

@@ -104,12 +104,6 @@ def test_a_cycle_is_reported_at_the_line_of_the_stage(tmp_path: Path) -> None:
     assert "depends on its own output" in str(e) and "dvc.yaml:5" in str(e)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: dag.pipeline._locate falls back to the foreach template's line only when "
-    "line_of returns None, but line_of returns the deepest line it reached (the "
-    "'stages:' line, 1) for the missing 'per@u' key, so the fallback never runs",
-)
 def test_a_foreach_stage_error_is_located_at_its_template(tmp_path: Path) -> None:
     write(
         tmp_path,

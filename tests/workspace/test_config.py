@@ -238,11 +238,5 @@ def test_a_file_that_is_not_json_is_refused(tmp_path: Path, text: str) -> None:
         read_config(str(tmp_path))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: docs/format.md says remote option values are 'strings, numbers or "
-    "booleans' and the error says 'number', but validate() accepts only str | int | bool, "
-    "so a float such as a timeout of 2.5 is refused",
-)
 def test_a_remote_option_may_be_a_float() -> None:
     validate({"version": 1, "remotes": {"a": {"url": "u", "timeout": 2.5}}}, "c", local=False)

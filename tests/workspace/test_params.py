@@ -138,13 +138,6 @@ def test_an_empty_file_tracked_whole_has_no_values(tmp_path: Path) -> None:
     assert ParamsReader(str(tmp_path)).values("empty.yaml", None, stage="s") == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="bug: the YAML reader (spec/yamlio.py) resolves '-_' and '+_' as integers and "
-    "int('') raises ValueError, which mlrepro reports as an internal error instead of a "
-    "value (YAML 1.2 needs a digit) or a PipelineError",
-)
 @pytest.mark.parametrize("scalar", ["-_", "+_"])
 def test_a_sign_and_underscores_is_a_string_or_a_pipeline_error(
     tmp_path: Path, scalar: str
