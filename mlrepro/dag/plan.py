@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
@@ -46,9 +46,11 @@ class Reason:
     old: Any = None
     new: Any = None
 
-    def describe(self) -> str:
+    def describe(self, show: Callable[[str], str] = str) -> str:
+        """The reason in words; ``show`` writes its path as the reader is shown paths
+        (render.names.shown_path for a terminal, which quotes a line break)."""
         return _MESSAGES[self.code].format(
-            path=self.path,
+            path=None if self.path is None else show(self.path),
             old=self.old,
             new=self.new,
             old_digest=_short(self.old),

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from mlrepro.dag.select import Subgraph
+from mlrepro.render.names import mermaid_text
 
 DAG_JSON_VERSION = 1
 
@@ -39,8 +40,7 @@ def to_mermaid(g: Subgraph) -> str:
     ids = {n: f"node{i}" for i, n in enumerate(g.order)}
     lines = ["flowchart TD"]
     for n in g.order:
-        label = n.replace('"', "#quot;")
-        lines.append(f'\t{ids[n]}["{label}"]')
+        lines.append(f'\t{ids[n]}["{mermaid_text(n)}"]')
     lines += [f"\t{ids[b]}-->{ids[a]}" for a, b in g.edges]
     return "\n".join(lines)
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from mlrepro.lineage.graph import Lineage, Node, NodeType, Relation
 from mlrepro.lineage.index import Hit
-from mlrepro.render.names import shown_path
+from mlrepro.render.names import mermaid_text, shown_path
 
 
 def _short(digest: str | None) -> str:
@@ -95,18 +95,20 @@ def to_json(g: Lineage) -> str:
     return json.dumps(g.to_json(), indent=2)
 
 
-def _label(n: Node) -> str:
+def _label(n: Node) -> tuple[str, ...]:
+    """A node's label, line by line."""
     if n.type is NodeType.STAGE:
-        return f"stage {n.stage}"
-    return f"{_path(n)}\\n{_short(n.sha256)}"
+        return (f"stage {n.stage}",)
+    return (_path(n), _short(n.sha256))
 
 
 def to_dot(g: Lineage) -> str:
     lines = ["digraph lineage {", "  rankdir=LR;"]
     for nid, n in sorted(g.nodes.items()):
         shape = "box" if n.type is NodeType.STAGE else "ellipse"
-        # a label as people read it: DOT knows no \u escapes (ids may keep them)
-        label = json.dumps(_label(n), ensure_ascii=False)
+        # a label as people read it: DOT knows no \u escapes (ids may keep them); its
+        # lines joined by DOT's line break, \n
+        label = '"' + "\\n".join(json.dumps(p, ensure_ascii=False)[1:-1] for p in _label(n)) + '"'
         lines.append(f"  {json.dumps(nid)} [label={label}, shape={shape}];")
     for a, b, rel in sorted(g.edges):
         lines.append(f"  {json.dumps(a)} -> {json.dumps(b)} [label={json.dumps(rel.value)}];")
@@ -118,7 +120,7 @@ def to_mermaid(g: Lineage) -> str:
     ids: dict[str, str] = {nid: f"n{i}" for i, nid in enumerate(sorted(g.nodes))}
 
     def text(n: Node) -> str:
-        return _label(n).replace("\\n", "<br/>").replace('"', "#quot;")
+        return "<br/>".join(mermaid_text(p) for p in _label(n))
 
     lines = ["flowchart LR"]
     for nid, n in sorted(g.nodes.items()):

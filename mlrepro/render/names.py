@@ -37,3 +37,10 @@ def _escaped(m: re.Match[str]) -> str:
     return _C_ESCAPES.get(ch) or "".join(
         f"\\{b:03o}" for b in ch.encode("utf-8", "surrogateescape")
     )
+
+
+def mermaid_text(text: str) -> str:
+    """``text`` inside a quoted Mermaid label: ``#`` and ``"`` written as the entities
+    Mermaid reads (``#35;``, ``#quot;``), ``#`` first, so a name that looks like an
+    entity is drawn as itself."""
+    return text.replace("#", "#35;").replace('"', "#quot;")

@@ -20,17 +20,17 @@ def to_text(report: StatusReport, *, why: bool) -> str:
             continue
         if why:
             lines.append(f"{s.id}{_restore_note(s)}:")
-            lines += [f"    {r.describe()}" for r in s.reasons]
+            lines += [f"    {r.describe(shown_path)}" for r in s.reasons]
         else:
             lines.append(
-                f"{s.id}: {s.reasons[0].describe()}"
+                f"{s.id}: {s.reasons[0].describe(shown_path)}"
                 + (f" (+{len(s.reasons) - 1} more)" if len(s.reasons) > 1 else "")
                 + _restore_note(s)
             )
     changed_data = [d for d in report.data if d.state is not DataState.UNCHANGED]
     if changed_data:
         lines.append("data:")
-        lines += [f"    {d.state}: {d.path}" for d in changed_data]
+        lines += [f"    {d.state}: {shown_path(d.path)}" for d in changed_data]
     if report.cache:  # up to date, but checkout could not bring these back (issue 15)
         lines.append("cache:")
         lines += [f"    missing: {_gap(g)}" for g in report.cache]
@@ -102,7 +102,9 @@ def dry_run(result: ReproResult) -> str:
         if o.action not in (Action.WOULD_RUN, Action.WOULD_RESTORE):
             continue
         ups = [r.path for r in o.reasons if r.code is ReasonCode.UPSTREAM_BYTES]
-        why = "; ".join(r.describe() for r in o.reasons if r.code is not ReasonCode.UPSTREAM_BYTES)
+        why = "; ".join(
+            r.describe(shown_path) for r in o.reasons if r.code is not ReasonCode.UPSTREAM_BYTES
+        )
         why = f": {why}" if why else ""
         names = " or ".join(f"'{u}'" for u in ups)
         bytes_ = f"{names} produce{'s' if len(ups) == 1 else ''} different bytes"

@@ -38,8 +38,23 @@ def plain(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+# what str.splitlines (and so many readers) takes for the end of a line, written out
+_LINE_BREAKS = {
+    ord(c): f"\\u{ord(c):04x}" if ord(c) > 0xFF else f"\\x{ord(c):02x}"
+    for c in "\v\f\x1c\x1d\x1e\x85\u2028\u2029"
+} | {ord("\n"): "\\n", ord("\r"): "\\r", ord("|"): "\\|"}
+
+
+def _md_cell(text: str) -> str:
+    """A cell that stays one cell on one line in GitHub Markdown: ``|`` escaped and
+    line breaks written out (``\\n``, ``\\x1e``...), since a name or a metric key
+    may hold any of them."""
+    return text.strip().translate(_LINE_BREAKS)
+
+
 def markdown(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    rows = [[c.strip() for c in row] for row in rows]
+    headers = [_md_cell(h) for h in headers]
+    rows = [[_md_cell(c) for c in row] for row in rows]
     widths = _widths(headers, rows)
 
     def line(cells: Sequence[str]) -> str:

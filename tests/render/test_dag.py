@@ -6,7 +6,6 @@ import itertools
 import json
 import re
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -157,11 +156,6 @@ def test_text_aligns_the_arrows(ids: list[str]) -> None:
         assert line == name.ljust(width) + "  <- " + needs
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='bug: Mermaid labels escape `"` as the entity #quot; but leave `#` as it is, so a '
-    "stage named `#quot;` (or `#35;`) is drawn as a quote (or `#`), like another stage's name",
-)
 def test_a_mermaid_label_that_looks_like_an_entity_is_not_one() -> None:
     mermaid = to_mermaid(Subgraph(('"', "#quot;"), ()))
     labels = re.findall(r'\["([^"]*)"\]', mermaid)

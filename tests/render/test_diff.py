@@ -248,12 +248,6 @@ def test_any_data_name_keeps_its_markdown_row_on_one_line(name: str) -> None:
     assert len(body.splitlines()) == 3  # header, rule, one row
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: render/table.markdown escapes nothing: a path, metric key or param key "
-    "holding `|` adds columns to the pull-request comment's table, and a metric key "
-    "holding a newline (never passed through shown_path) splits its row",
-)
 @given(names)
 def test_any_name_keeps_the_markdown_table_column_count(name: str) -> None:
     d = FullDiff(

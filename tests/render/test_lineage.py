@@ -198,12 +198,6 @@ def test_dot_has_every_node_and_edge_sorted() -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: to_dot writes the path/sha256 line break of an artifact's label as `\\\\n` "
-    "(json.dumps doubles the backslash), which Graphviz shows as a literal backslash and n "
-    "(escString: a doubled backslash is a backslash); a line break is `\\n`",
-)
 def test_dot_artifact_label_breaks_the_line_between_path_and_sha256() -> None:
     dot = to_dot(graph())
     assert '[label="data/features\\nsha256:b1153df9a323…", shape=ellipse];' in dot
@@ -285,12 +279,6 @@ def test_any_name_has_a_valid_unique_mermaid_id_and_a_quote_free_label(names: li
     assert len(set(ids)) == len(ids) == len(names) + 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: to_mermaid turns every `\\n` of a label into <br/>, also the two characters "
-    "`\\` `n` of a name as shown_path quotes it (a newline, or a backslash before an n), so "
-    "the Mermaid label is not the name as git shows it",
-)
 @pytest.mark.parametrize("name", ["new\nline.csv", "back\\name.csv"])
 def test_mermaid_label_shows_the_name_as_git_does(name: str) -> None:
     shown = shown_path(name).replace('"', "#quot;")

@@ -158,11 +158,6 @@ def test_show_json_keys_revisions_and_reports_a_failed_one() -> None:
     assert doc["v1"] == {"error": {"type": "PipelineError", "msg": "dvc.yaml:3: bad"}}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: render/table.markdown does not escape `|`, so `metrics diff --md` of a key "
-    "holding one (any JSON key may) has a row with more cells than the header",
-)
 def test_markdown_rows_keep_the_header_column_count_for_any_key() -> None:
     out = diff_table([Delta("m.json", "f1|macro", 1, 2, 1)], "a", "b", kind="Metric", md=True)
     counts = {line.replace("\\|", "").count("|") for line in out.splitlines() if line}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -228,23 +227,12 @@ def test_dry_run_with_nothing_to_do() -> None:
     assert dry_run(ReproResult(())) == "Everything is up to date."
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: status text prints a changed data input's path as it is (render/status.py "
-    "`{d.path}`), not through shown_path, so a name holding a newline or a byte that is not "
-    "UTF-8 forges a line or reaches the terminal raw (docs/cli.md, Conventions: File names)",
-)
 def test_text_quotes_an_odd_data_path_as_git_does() -> None:
     name = b"new\nline\xe9.csv".decode("utf-8", "surrogateescape")
     text = to_text(StatusReport((), (DataStatus(name, DataState.MISSING),)), why=False)
     assert text.splitlines() == ["data:", '    missing: "new\\nline\\351.csv"']
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a reason names its path as it is (dag/plan.py Reason.describe), so "
-    "`status --why` of a stage whose dependency holds a newline prints a forged line",
-)
 def test_why_keeps_each_reason_on_one_line() -> None:
     stage = StageStatus("s", False, (Reason(ReasonCode.DEP_MISSING, "a\nb"),))
     lines = to_text(StatusReport((stage,), ()), why=True).splitlines()
