@@ -19,7 +19,7 @@ from mlrepro.render.names import shown_path
 def add(paths: tuple[str, ...], wait_s: float) -> None:
     """Put raw data files or folders into the cache and record them in mlrepro.lock."""
     with project_at() as project:
-        added = do_add(project, list(paths), cwd=os.getcwd(), wait_for_lock=wait_s)
-    for a in added:
+        result = do_add(project, list(paths), cwd=os.getcwd(), wait_for_lock=wait_s)
+    for a in result.added:
         files = f"{a.nfiles} file{'s' if a.nfiles != 1 else ''}"
         click.echo(f"added {shown_path(a.path)} ({files}, {a.size} bytes) {a.digest}")

@@ -10,7 +10,8 @@ import click
 from mlrepro.cli.common import project_at
 from mlrepro.cli.group import Group
 from mlrepro.errors import MlreproError
-from mlrepro.ops import settings
+from mlrepro.ops import config as config_ops
+from mlrepro.ops import remotes as remote_ops
 
 LOCAL_HELP = "Change .mlrepro/config.local (this machine only, not committed)."
 
@@ -39,7 +40,7 @@ def config(
             if name or value or unset:
                 raise click.UsageError("--list takes no NAME, VALUE or --unset")
             scope = True if local else False if project_only else None
-            for key, val in settings.listing(project, local=scope).items():
+            for key, val in config_ops.listing(project, local=scope).settings:
                 click.echo(f"{key}={_show(val)}")
             return
         if name is None:
@@ -47,14 +48,14 @@ def config(
         if unset:
             if value is not None:
                 raise click.UsageError("--unset takes no VALUE")
-            settings.unset_value(project, name, local=local)
+            config_ops.unset_value(project, name, local=local)
         elif value is None:
-            found = settings.get(project, name)
+            found = config_ops.get(project, name)
             if found is None:
                 raise MlreproError(f"'{name}' is not set", hint="see `mlrepro config --list`")
             click.echo(_show(found))
         else:
-            settings.set_value(project, name, value, local=local)
+            config_ops.set_value(project, name, value, local=local)
 
 
 @click.group(cls=Group)
@@ -71,7 +72,7 @@ def remote() -> None:
 def remote_add(name: str, url: str, default: bool, force: bool, local: bool) -> None:
     """Add a remote: a URL such as s3://bucket/path or /mnt/shared/cache."""
     with project_at() as project:
-        settings.add_remote(project, name, url, default=default, local=local, force=force)
+        remote_ops.add_remote(project, name, url, default=default, local=local, force=force)
 
 
 @remote.command("modify")
@@ -83,15 +84,15 @@ def remote_add(name: str, url: str, default: bool, force: bool, local: bool) -> 
 def remote_modify(name: str, option: str, value: str | None, unset: bool, local: bool) -> None:
     """Set (or --unset) one option of a remote, e.g. `endpointurl`, `region`."""
     with project_at() as project:
-        if settings.get(project, f"remote.{name}.url") is None:
+        if config_ops.get(project, f"remote.{name}.url") is None:
             raise MlreproError(f"no remote '{name}'", hint="see `mlrepro remote list`")
         setting = f"remote.{name}.{option}"
         if unset:
-            settings.unset_value(project, setting, local=local, action="remote.modify")
+            config_ops.unset_value(project, setting, local=local, action="remote.modify")
         elif value is None:
             raise click.UsageError("give a VALUE, or --unset")
         else:
-            settings.set_value(project, setting, value, local=local, action="remote.modify")
+            config_ops.set_value(project, setting, value, local=local, action="remote.modify")
 
 
 @remote.command("remove")
@@ -100,7 +101,7 @@ def remote_modify(name: str, option: str, value: str | None, unset: bool, local:
 def remote_remove(name: str, local: bool) -> None:
     """Remove a remote (and the default, if it was the default)."""
     with project_at() as project:
-        settings.remove_remote(project, name, local=local)
+        remote_ops.remove_remote(project, name, local=local)
 
 
 @remote.command("default")
@@ -111,19 +112,19 @@ def remote_default(name: str | None, unset: bool, local: bool) -> None:
     """Show, set or --unset the default remote."""
     with project_at() as project:
         if unset:
-            settings.set_default(project, None, local=local)
+            remote_ops.set_default(project, None, local=local)
         elif name is None:
-            found = [n for n, _, is_default in settings.remotes(project) if is_default]
-            if not found:
+            found = remote_ops.remotes(project).default
+            if found is None:
                 raise MlreproError("no default remote", hint="mlrepro remote default NAME")
-            click.echo(found[0])
+            click.echo(found)
         else:
-            settings.set_default(project, name, local=local)
+            remote_ops.set_default(project, name, local=local)
 
 
 @remote.command("list")
 def remote_list() -> None:
     """List the remotes in force (config.json with config.local over it)."""
     with project_at() as project:
-        for name, url, is_default in settings.remotes(project):
-            click.echo(f"{name}\t{url}" + ("\t(default)" if is_default else ""))
+        for r in remote_ops.remotes(project).remotes:
+            click.echo(f"{r.name}\t{r.url}" + ("\t(default)" if r.default else ""))

@@ -8,28 +8,21 @@ and the groups' ``--help`` do not need.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
+from collections.abc import Sequence
 
 import click
 
 from mlrepro.cli.common import project_at
 from mlrepro.cli.group import Group
 from mlrepro.errors import UsageError
-from mlrepro.ops.metrics import RevisionValues, compare, read_metrics, read_params, read_warnings
+from mlrepro.ops import metrics as metrics_ops
+from mlrepro.ops import params as params_ops
 from mlrepro.render import metrics as render
-from mlrepro.snapshot.revisions import WORKSPACE, Revision, Revisions
+from mlrepro.snapshot.revisions import Revisions
 
 
-@contextlib.contextmanager
-def _revisions_here() -> Iterator[Revisions]:
-    """The revisions of the git work tree here (an mlrepro project or not), closed after."""
-    with project_at(require_init=False) as project, Revisions.of(project) as revs:
-        yield revs
-
-
-def _warn(results: list[RevisionValues], *, grouped: bool = False) -> None:
-    for line in read_warnings(results, grouped=grouped):
+def _warn(lines: Sequence[str]) -> None:
+    for line in lines:
         click.echo(f"warning: {line}", err=True)
 
 
@@ -64,80 +57,50 @@ def show(
     precision: int | None,
 ) -> None:
     """Show the metrics of the workspace (and of branches, tags or commits)."""
-    with _revisions_here() as revs:
-        many = all_branches or all_tags or all_commits
-        results = [
-            read_metrics(revs, rev, targets)
-            for rev in _revisions(revs, all_branches, all_tags, all_commits)
-        ]
-        if many:
-            results = _hide_clean_workspace(revs, results)
-    _warn(results, grouped=many)
+    with project_at(require_init=False) as project:
+        shown = metrics_ops.metrics_show(
+            project,
+            targets,
+            all_branches=all_branches,
+            all_tags=all_tags,
+            all_commits=all_commits,
+        )
+    _warn(shown.warnings)
     if as_json:
-        click.echo(render.show_json(results, with_revision=many))
+        click.echo(render.show_json(shown.revisions, with_revision=shown.many))
     else:
         click.echo(
             render.show_table(
-                results, with_revision=many, md=md, precision=precision or render.DEFAULT_PRECISION
+                shown.revisions,
+                with_revision=shown.many,
+                md=md,
+                precision=precision or render.DEFAULT_PRECISION,
             ),
             nl=False,
         )
 
 
-def _revisions(revs: Revisions, branches: bool, tags: bool, commits: bool) -> list[Revision]:
-    """The workspace, then branches, tags or all commits; one per commit, names joined."""
-    found = [revs.revision(None)]
-    if not (branches or tags or commits):
-        return found
-    labels: dict[str, list[str]] = {}
-    if commits:
-        for sha in revs.git.all_commits():
-            labels.setdefault(sha, []).append(sha)
-    else:
-        kinds = (["heads"] if branches else []) + (["tags"] if tags else [])
-        for kind in kinds:
-            for name, sha in revs.git.refs(kind):
-                labels.setdefault(sha, []).append(name)
-    found += [Revision(",".join(names), sha) for sha, names in labels.items()]
-    return found
-
-
-def _hide_clean_workspace(revs: Revisions, results: list[RevisionValues]) -> list[RevisionValues]:
-    """As DVC: the workspace row goes when it equals the active branch's."""
-    active = revs.git.active_branch()
-    if active is None:
-        return results
-    branch = next((r for r in results[1:] if active in r.rev.label.split(",")), None)
-    ws = results[0]
-    if branch is not None and branch.files == ws.files and not ws.errors and not branch.errors:
-        return results[1:]
-    return results
-
-
-def _pair(revs: Revisions, a_rev: str | None, b_rev: str | None) -> tuple[Revision, Revision]:
-    return revs.revision(a_rev or "HEAD"), revs.revision(b_rev or WORKSPACE)
-
-
 def _print_diff(
-    old: RevisionValues,
-    new: RevisionValues,
-    a: Revision,
-    b: Revision,
+    result: metrics_ops.MetricsDiff | params_ops.ParamsDiff,
     kind: str,
-    all_keys: bool,
     as_json: bool,
     md: bool,
     no_path: bool,
     precision: int | None,
 ) -> None:
     """What `metrics diff` and `params diff` print: DVC's JSON, or its table."""
-    _warn([old, new])
-    deltas = compare(old, new, all_keys=all_keys)
+    _warn(result.warnings)
     if as_json:
-        click.echo(render.diff_json(deltas))
+        click.echo(render.diff_json(result.deltas))
         return
     table = render.diff_table(
-        deltas, a.label, b.label, kind=kind, md=md, no_path=no_path, precision=precision
+        result.deltas,
+        result.old.rev.label,
+        result.new.rev.label,
+        kind=kind,
+        md=md,
+        no_path=no_path,
+        precision=precision,
     )
     click.echo(table, nl=False)
 
@@ -162,21 +125,9 @@ def metrics_diff(
     precision: int | None,
 ) -> None:
     """Compare metrics between A_REV (default HEAD) and B_REV (default the workspace)."""
-    with _revisions_here() as revs:
-        a, b = _pair(revs, a_rev, b_rev)
-        old, new = read_metrics(revs, a, targets), read_metrics(revs, b, targets)
-    _print_diff(
-        old,
-        new,
-        a,
-        b,
-        "Metric",
-        all_keys,
-        as_json,
-        md,
-        no_path,
-        precision or render.DEFAULT_PRECISION,
-    )
+    with project_at(require_init=False) as project:
+        result = metrics_ops.metrics_diff(project, a_rev, b_rev, targets=targets, all_keys=all_keys)
+    _print_diff(result, "Metric", as_json, md, no_path, precision or render.DEFAULT_PRECISION)
 
 
 @click.group(cls=Group)
@@ -204,11 +155,11 @@ def params_diff(
     no_path: bool,
 ) -> None:
     """Compare params between A_REV (default HEAD) and B_REV (default the workspace)."""
-    with _revisions_here() as revs:
-        a, b = _pair(revs, a_rev, b_rev)
-        old = read_params(revs, a, deps_only=deps, targets=targets)
-        new = read_params(revs, b, deps_only=deps, targets=targets)
-    _print_diff(old, new, a, b, "Param", all_keys, as_json, md, no_path, None)
+    with project_at(require_init=False) as project:
+        result = params_ops.params_diff(
+            project, a_rev, b_rev, targets=targets, all_keys=all_keys, deps_only=deps
+        )
+    _print_diff(result, "Param", as_json, md, no_path, None)
 
 
 @metrics.command()
@@ -237,7 +188,7 @@ def history(
 
     if plot is not None and not plot.lower().endswith((".svg", ".png")):
         raise UsageError(f"--plot {plot}: the chart is written as .svg or .png")
-    with _revisions_here() as revs:
+    with project_at(require_init=False) as project, Revisions.of(project) as revs:
         result = metrics_history(revs, rev_range=rev_range, limit=limit, wanted=names)
     for note in result.notes:
         click.echo(f"warning: {note}", err=True)

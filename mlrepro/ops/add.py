@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 from mlrepro.audit.recorder import Recorder, artifact_json
 from mlrepro.dag.workstate import WorkState, git_tracked
@@ -15,10 +16,13 @@ from mlrepro.workspace.project import Project
 from mlrepro.workspace.repolock import RepoLock
 
 
-def add(
-    project: Project, paths: list[str], *, cwd: str, wait_for_lock: float = 0.0
-) -> tuple[Artifact, ...]:
-    """Cache ``paths`` (relative to ``cwd``) and record them as data: their artifacts."""
+@dataclass(frozen=True, slots=True)
+class AddResult:
+    added: tuple[Artifact, ...]  # one per path, in the order given
+
+
+def add(project: Project, paths: list[str], *, cwd: str, wait_for_lock: float = 0.0) -> AddResult:
+    """Cache ``paths`` (relative to ``cwd``) and record them as data."""
     with RepoLock(project.state_dir, wait=wait_for_lock):
         ctx = WorkState.load(project)
         rels = []
@@ -61,4 +65,4 @@ def add(
         finally:
             project.stats.flush()
             audit.close()
-        return tuple(added)
+        return AddResult(tuple(added))

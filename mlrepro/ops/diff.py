@@ -6,10 +6,10 @@ import math
 from dataclasses import dataclass
 
 from mlrepro.errors import MlreproError
-from mlrepro.ops.metrics import Delta, compare, read_metrics, read_params
 from mlrepro.snapshot.datadiff import DataChange, data_diff
 from mlrepro.snapshot.revisions import Revision, Revisions
 from mlrepro.snapshot.stagediff import StageChange, stage_diff
+from mlrepro.snapshot.values import Delta, compare, read_metrics, read_params
 from mlrepro.spec.model import Pipeline
 from mlrepro.workspace.hashing import Hasher
 

@@ -9,7 +9,7 @@ row is kept when its values differ from the previous kept row's.
 
 Only the commits of the range (the last N with ``limit``) are read, and only they
 are named in the notes; missing metrics files are summed up in a line or two
-(:func:`mlrepro.ops.metrics.read_warnings`), not noted per commit.
+(:func:`mlrepro.snapshot.values.read_warnings`), not noted per commit.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from typing import Any
 
 from mlrepro.errors import MlreproError
 from mlrepro.git.repo import CommitInfo
-from mlrepro.ops.metrics import RevisionValues, metrics_files, read_metrics, read_warnings
 from mlrepro.snapshot.revisions import Revision, Revisions
+from mlrepro.snapshot.values import RevisionValues, metrics_files, read_metrics, read_warnings
 from mlrepro.workspace.lockfile import LOCK_FILE
 
 Values = dict[tuple[str, str], Any]  # (metrics file, key) -> number

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from mlrepro.ops.diff import FullDiff, relative
-from mlrepro.ops.metrics import Delta
 from mlrepro.render.metrics import DEFAULT_PRECISION, cell
 from mlrepro.render.names import shown_path
 from mlrepro.render.table import MISSING, markdown, plain
 from mlrepro.snapshot.datadiff import DataChange, Side
 from mlrepro.snapshot.stagediff import StageChange
+from mlrepro.snapshot.values import Delta
 
 DIFF_JSON_VERSION = 1
 

@@ -15,8 +15,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from mlrepro.ops.metrics import Delta, RevisionValues
 from mlrepro.render.table import MISSING, markdown, plain
+from mlrepro.snapshot.values import Delta, RevisionValues
 
 DEFAULT_PRECISION = 5
 

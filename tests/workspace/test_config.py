@@ -1,7 +1,7 @@
 """The configuration files (mlrepro.workspace.config): validation of each file, the
 local file laid over the project one, the checks made on the two together, and
 settings by name. Real files under tmp_path; the CLI's use of them is
-tests/ops/test_settings.py."""
+tests/ops/test_config.py and tests/ops/test_remotes.py."""
 
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
-"""``mlrepro config`` and ``mlrepro remote`` in real repositories: what each change
-writes (and to which file), what is refused and leaves every file as it was, and
-what the audit log records (old and new values, secrets masked, URLs redacted)."""
+"""``mlrepro config`` in real repositories: what each change writes (and to which file),
+what is refused and leaves every file as it was, and what the audit log records (old and
+new values, secrets masked, URLs redacted). The checks and the audit entries are shared
+with ``mlrepro remote`` (tests/ops/test_remotes.py), so credentials are checked through
+both commands here."""
 
 from __future__ import annotations
 
@@ -79,162 +81,6 @@ def audit_blobs(proj: Proj) -> list[str]:
     names = proj.git("ls-tree", "-r", "--name-only", "refs/mlrepro/audit").split()
     assert names
     return [proj.git("cat-file", "-p", f"refs/mlrepro/audit:{n}") for n in names]
-
-
-# -- remotes ------------------------------------------------------------------------------
-
-
-def test_remote_add_list_and_default(proj: Proj) -> None:
-    proj.ok("remote", "add", "-d", "store", "/mnt/shared/cache")
-    doc = project_json(proj)
-    assert doc["remotes"] == {"store": {"url": "/mnt/shared/cache"}}
-    assert doc["core"] == {"remote": "store"}
-    assert not (proj.root / LOCAL).exists()
-    proj.ok("remote", "add", "backup", "s3://bucket/path")
-    assert project_json(proj)["remotes"]["backup"] == {"url": "s3://bucket/path"}
-    assert project_json(proj)["core"] == {"remote": "store"}
-    listing = proj.ok("remote", "list").stdout.splitlines()
-    assert listing == ["backup\ts3://bucket/path", "store\t/mnt/shared/cache\t(default)"]
-    assert proj.ok("remote", "default").stdout == "store\n"
-    assert proj.ok("config", "core.remote").stdout == "store\n"
-    assert proj.ok("config", "remote.backup.url").stdout == "s3://bucket/path\n"
-    # the default moves
-    proj.ok("remote", "default", "backup")
-    assert project_json(proj)["core"] == {"remote": "backup"}
-    assert proj.ok("remote", "default").stdout == "backup\n"
-    log = changes(proj)
-    assert [(e["action"], e["details"]["name"]) for e in log] == [
-        ("remote.add", "store"),
-        ("remote.add", "backup"),
-        ("remote.default", "core.remote"),
-    ]
-    assert log[0]["details"] == {
-        "name": "store",
-        "scope": "project",
-        "url": "/mnt/shared/cache",
-        "default": True,
-    }
-    assert log[1]["details"]["default"] is False
-    assert log[2]["details"] == {
-        "name": "core.remote",
-        "scope": "project",
-        "old": "store",
-        "new": "backup",
-    }
-
-
-def test_remote_add_of_an_existing_name_needs_force_and_names_are_checked(proj: Proj) -> None:
-    proj.ok("remote", "add", "-d", "store", "/mnt/a")
-    proj.ok("remote", "modify", "store", "region", "eu")
-    proc = refused(proj, "remote", "add", "store", "/mnt/b")
-    assert "already exists" in proc.stderr
-    for name in ("../x", "a b", "-x", ".hidden", "x/y", ""):
-        proc = refused(proj, "remote", "add", "--", name, "/mnt/c")
-        assert "invalid remote name" in proc.stderr
-    assert proj.ok("remote", "list").stdout == "store\t/mnt/a\t(default)\n"
-    # --force replaces the remote whole (its options go with it)
-    proj.ok("remote", "add", "-f", "store", "/mnt/b")
-    assert project_json(proj)["remotes"] == {"store": {"url": "/mnt/b"}}
-    assert project_json(proj)["core"] == {"remote": "store"}
-    last = changes(proj)[-1]
-    assert last["action"] == "remote.add"
-    assert last["details"]["replaced"] == {"url": "/mnt/a", "region": "eu"}
-    assert last["details"]["url"] == "/mnt/b"
-    assert len(changes(proj)) == 3  # add, modify, add -f: the refusals left nothing
-
-
-def test_remote_modify_and_unset_an_option(proj: Proj) -> None:
-    proj.ok("remote", "add", "store", "s3://bucket/p")
-    proj.ok("remote", "modify", "store", "region", "eu-west-1")
-    proj.ok("remote", "modify", "store", "endpointurl", "https://minio.local:9000")
-    assert project_json(proj)["remotes"]["store"] == {
-        "url": "s3://bucket/p",
-        "region": "eu-west-1",
-        "endpointurl": "https://minio.local:9000",
-    }
-    assert proj.ok("config", "remote.store.region").stdout == "eu-west-1\n"
-    proj.ok("remote", "modify", "store", "region", "us-east-1")
-    proj.ok("remote", "modify", "--unset", "store", "endpointurl")
-    assert project_json(proj)["remotes"]["store"] == {"url": "s3://bucket/p", "region": "us-east-1"}
-    proj.ok("remote", "modify", "store", "url", "s3://bucket/q")
-    assert proj.ok("remote", "list").stdout == "store\ts3://bucket/q\n"
-    # refusals
-    proc = refused(proj, "remote", "modify", "nosuch", "region", "eu")
-    assert "nosuch" in proc.stderr
-    refused(proj, "remote", "modify", "--unset", "store", "endpointurl")  # not set
-    refused(proj, "remote", "modify", "--unset", "store", "url")  # a remote needs one
-    refused(proj, "remote", "modify", "store", "Bad-Option", "1")
-    assert [
-        (e["details"]["name"], e["details"]["old"], e["details"]["new"]) for e in changes(proj)[1:]
-    ] == [
-        ("remote.store.region", None, "eu-west-1"),
-        ("remote.store.endpointurl", None, "https://minio.local:9000"),
-        ("remote.store.region", "eu-west-1", "us-east-1"),
-        ("remote.store.endpointurl", "https://minio.local:9000", None),
-        ("remote.store.url", "s3://bucket/p", "s3://bucket/q"),
-    ]
-    assert {e["action"] for e in changes(proj)[1:]} == {"remote.modify"}
-    assert {e["details"]["scope"] for e in changes(proj)} == {"project"}
-
-
-def test_remote_remove_clears_the_default(proj: Proj) -> None:
-    proj.ok("remote", "add", "-d", "store", "/mnt/a")
-    proj.ok("remote", "add", "backup", "/mnt/b")
-    proj.ok("remote", "modify", "--local", "store", "secret_access_key", "k3y-of-store")
-    proj.ok("remote", "remove", "store")
-    doc = project_json(proj)
-    assert doc["remotes"] == {"backup": {"url": "/mnt/b"}}
-    assert "core" not in doc
-    # the local options of the removed remote went with it
-    assert "store" not in json.loads(proj.read(LOCAL)).get("remotes", {})
-    assert proj.ok("remote", "list").stdout == "backup\t/mnt/b\n"
-    proc = proj.fails("remote", "default")
-    assert "no default remote" in proc.stderr
-    proj.fails("config", "core.remote")
-    refused(proj, "remote", "remove", "store")
-    refused(proj, "remote", "remove", "nosuch")
-    # removing a remote that is not the default leaves the default alone
-    proj.ok("remote", "default", "backup")
-    proj.ok("remote", "add", "third", "/mnt/c")
-    proj.ok("remote", "remove", "third")
-    assert project_json(proj)["core"] == {"remote": "backup"}
-    removals = [e["details"] for e in changes(proj) if e["action"] == "remote.remove"]
-    assert removals == [
-        {"name": "store", "scope": "project", "url": "/mnt/a", "was_default": True},
-        {"name": "third", "scope": "project", "url": "/mnt/c", "was_default": False},
-    ]
-
-
-def test_default_remote_must_be_a_remote(proj: Proj) -> None:
-    proj.ok("remote", "add", "store", "/mnt/a")
-    proc = refused(proj, "config", "core.remote", "nosuch")
-    assert "nosuch" in proc.stderr and "not a remote" in proc.stderr
-    refused(proj, "remote", "default", "nosuch")
-    refused(proj, "config", "--local", "core.remote", "nosuch")
-    refused(proj, "remote", "add", "-d", "bad name", "/mnt/b")
-    assert "core" not in project_json(proj)
-    proj.ok("config", "core.remote", "store")
-    assert proj.ok("remote", "default").stdout == "store\n"
-    proj.ok("remote", "default", "--unset")
-    assert "core" not in project_json(proj)
-    refused(proj, "remote", "default", "--unset")  # nothing to unset
-    assert [(e["action"], e["details"]["old"], e["details"]["new"]) for e in changes(proj)[1:]] == [
-        ("config.set", None, "store"),
-        ("remote.default", "store", None),
-    ]
-
-
-def test_a_local_default_does_not_let_config_json_name_a_missing_remote(proj: Proj) -> None:
-    proj.ok("remote", "add", "store", "/mnt/a")
-    proj.ok("remote", "add", "--local", "-d", "mine", "/mnt/m")
-    assert proj.ok("remote", "default").stdout == "mine\n"
-    # config.json is committed: on a clone without this config.local its default is
-    # the one in force, so it must name a remote of config.json's own
-    before = files(proj)
-    proj.fails("config", "core.remote", "nosuch")
-    proj.fails("remote", "default", "nosuch")
-    assert files(proj) == before
-    assert "core" not in project_json(proj)
 
 
 # -- credentials --------------------------------------------------------------------------
@@ -348,6 +194,7 @@ SAS_SIG = "AbCdEf0123456789abcdef%2FGhIj%3D"
 HF_TOKEN = "hf_aBcDeFgHiJkLmNoPqRsTuVwXyZaBcDeFgH"
 
 
+@pytest.mark.slow
 def test_the_detector_decides_what_config_json_refuses(proj: Proj) -> None:
     """Issue 15: `remote modify NAME key|sas|keyfile_json ...`, signed URLs, Hugging Face
     tokens and private keys were accepted into the committed config; settings that are
@@ -396,6 +243,7 @@ def test_the_detector_decides_what_config_json_refuses(proj: Proj) -> None:
     proj.ok("audit", "verify")
 
 
+@pytest.mark.slow
 def test_a_credential_already_in_config_json_blocks_changes_until_taken_out(proj: Proj) -> None:
     secret, password = "k3y-written-by-hand", "hunter2pw"
     proj.write(
@@ -443,6 +291,7 @@ def test_a_credential_already_in_config_json_blocks_changes_until_taken_out(proj
 # -- cache.type ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cache_type_set_show_and_unset(proj: Proj) -> None:
     proj.write("raw/a.csv", "1,2\n")
     proj.ok("add", "raw")
@@ -507,6 +356,7 @@ def test_local_setting_overrides_the_project_one(proj: Proj) -> None:
 # -- the audit trail of a whole session ---------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_every_change_is_one_entry_and_refusals_record_nothing(proj: Proj) -> None:
     steps: list[tuple[bool, tuple[str, ...]]] = [
         (True, ("remote", "add", "origin", "https://cache.example.com/p")),
@@ -604,3 +454,24 @@ def test_a_hand_broken_config_is_a_one_line_error(
     proc = proj.fails("config", "core.remote", "store")
     assert rel in proc.stderr
     assert proj.read(rel) == text
+
+
+def test_the_use_cases_return_frozen_results(proj: Proj) -> None:
+    from mlrepro.ops.config import Listing, SettingChange, listing, set_value, unset_value
+    from mlrepro.workspace.project import Project
+
+    project = Project.find(str(proj.root))
+    try:
+        change = set_value(project, "cache.type", "copy")
+        assert isinstance(change, SettingChange)
+        assert (change.name, change.new, change.local) == ("cache.type", ["copy"], False)
+        assert set_value(project, "cache.type", "symlink", local=True).local
+        assert ("cache.type", "symlink") in listing(project).settings
+        assert ("cache.type", "copy") in listing(project, local=False).settings
+        assert isinstance(listing(project), Listing)
+        assert unset_value(project, "cache.type", local=True) == SettingChange(
+            "cache.type", ["symlink"], None, True
+        )
+        assert ("cache.type", "copy") in listing(project).settings
+    finally:
+        project.close()

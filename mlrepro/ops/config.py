@@ -1,14 +1,17 @@
-"""``mlrepro config`` and ``mlrepro remote``: change the configuration, and record it.
+"""``mlrepro config``: read and change the configuration, and record each change.
 
 Every change is checked as a whole first (a change that would leave the
 configuration invalid is refused and writes nothing), recorded in the audit log
-(``config.set``, ``config.unset``, ``remote.add``, ``remote.modify``,
-``remote.remove``, ``remote.default``; the entry is durable before the change, as
-for every action), then written atomically. Entries hold the old and new values; values of
-options whose names say secret are recorded as ``***``, and URLs lose their user
+(``config.set``, ``config.unset``; ``remote.modify`` and ``remote.default`` when
+``mlrepro remote`` changes a setting through here; the entry is durable before the
+change, as for every action), then written atomically. Entries hold the old and new values;
+values of options whose names say secret are recorded as ``***``, and URLs lose their user
 information. Credentials are refused in the committed ``config.json``: they go in
 ``config.local`` (``--local``). What counts as one is :mod:`mlrepro.secrets`'s call, the
 detector the audit log masks with: nothing config.json may hold is masked in the log.
+
+:class:`ConfigEdit` is the one way to change either file; :mod:`mlrepro.ops.remotes`
+edits the remotes through it too.
 """
 
 from __future__ import annotations
@@ -35,11 +38,11 @@ class SettingChange:
     local: bool
 
 
-def _scope(local: bool) -> str:
+def scope_name(local: bool) -> str:
     return "local" if local else "project"
 
 
-def _shown(path: tuple[str, ...], value: Any) -> Any:
+def logged_value(path: tuple[str, ...], value: Any) -> Any:
     """A value as the audit log may hold it."""
     if value is None:
         return None
@@ -66,7 +69,7 @@ def _local_hint(path: tuple[str, ...], action: str) -> str:
     )
 
 
-def _check_committable(path: tuple[str, ...], value: Any, local: bool, action: str) -> None:
+def check_committable(path: tuple[str, ...], value: Any, local: bool, action: str) -> None:
     """Refuse a credential bound for config.json: by its option's name (a flag such as
     ``ask_password true`` or a scheme such as ``auth basic`` is none) or in the value
     itself (URL user information, a signed URL, a token, a private key)."""
@@ -107,7 +110,7 @@ def _move_hint(name: str) -> str:
     )
 
 
-class _Editor:
+class ConfigEdit:
     """One edit of one of the two files, under the repository lock."""
 
     def __init__(self, project: Project, local: bool) -> None:
@@ -159,11 +162,18 @@ def get(project: Project, name: str) -> Any:
     return cfg.get_path(cfg.read_merged(project.root), cfg.split_name(name))
 
 
-def listing(project: Project, *, local: bool | None = None) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Listing:
+    settings: tuple[tuple[str, Any], ...]  # (dotted name, value), in the file's order
+
+
+def listing(project: Project, *, local: bool | None = None) -> Listing:
     """Every setting in force (or of one file: ``local`` True/False)."""
     if local is None:
-        return cfg.flatten(cfg.read_merged(project.root))
-    return cfg.flatten(cfg.read_raw(project.root, local=local))
+        flat = cfg.flatten(cfg.read_merged(project.root))
+    else:
+        flat = cfg.flatten(cfg.read_raw(project.root, local=local))
+    return Listing(tuple(flat.items()))
 
 
 def set_value(
@@ -171,16 +181,16 @@ def set_value(
 ) -> SettingChange:
     path = cfg.split_name(name)
     parsed = cfg.parse_value(path, value)
-    _check_committable(path, parsed, local, action)
+    check_committable(path, parsed, local, action)
     with RepoLock(project.state_dir):
-        edit = _Editor(project, local)
+        edit = ConfigEdit(project, local)
         old = cfg.get_path(edit.data, path)
         cfg.set_path(edit.data, path, parsed)
         details = {
             "name": name,
-            "scope": _scope(local),
-            "old": _shown(path, old),
-            "new": _shown(path, parsed),
+            "scope": scope_name(local),
+            "old": logged_value(path, old),
+            "new": logged_value(path, parsed),
         }
         edit.save(action, details)
     return SettingChange(name, old, parsed, local)
@@ -191,7 +201,7 @@ def unset_value(
 ) -> SettingChange:
     path = cfg.split_name(name)
     with RepoLock(project.state_dir):
-        edit = _Editor(project, local)
+        edit = ConfigEdit(project, local)
         old = cfg.get_path(edit.data, path)
         if not cfg.unset_path(edit.data, path):
             where = cfg.config_path(project.root, local=local)
@@ -201,92 +211,7 @@ def unset_value(
             )
         edit.save(
             action,
-            {"name": name, "scope": _scope(local), "old": _shown(path, old), "new": None},
+            {"name": name, "scope": scope_name(local), "old": logged_value(path, old), "new": None},
             removal=True,
         )
     return SettingChange(name, old, None, local)
-
-
-def add_remote(
-    project: Project,
-    name: str,
-    url: str,
-    *,
-    default: bool = False,
-    local: bool = False,
-    force: bool = False,
-) -> None:
-    if not cfg.REMOTE_NAME.match(name):
-        raise MlreproError(
-            f"invalid remote name '{name}'", hint="use letters, digits, '_', '.' and '-'"
-        )
-    _check_committable(("remotes", name, "url"), url, local, "remote.add")
-    with RepoLock(project.state_dir):
-        edit = _Editor(project, local)
-        remotes = edit.data.setdefault("remotes", {})
-        known = name in remotes or name in edit.other.get("remotes", {})
-        if known and not force:
-            raise MlreproError(
-                f"remote '{name}' already exists",
-                hint="use --force to replace it, or `mlrepro remote modify`",
-            )
-        old = remotes.get(name)
-        remotes[name] = {"url": url}
-        if default:
-            edit.data.setdefault("core", {})["remote"] = name
-        details: dict[str, Any] = {
-            "name": name,
-            "scope": _scope(local),
-            "url": redact_value(url),
-            "default": default,
-        }
-        if old is not None:
-            details["replaced"] = {k: _shown(("remotes", name, k), v) for k, v in old.items()}
-        edit.save("remote.add", details)
-
-
-def remove_remote(project: Project, name: str, *, local: bool = False) -> None:
-    with RepoLock(project.state_dir):
-        edit = _Editor(project, local)
-        remotes = edit.data.get("remotes", {})
-        if name not in remotes:
-            where = "config.local" if local else "config.json"
-            raise MlreproError(
-                f"remote '{name}' is not in .mlrepro/{where}",
-                hint="see `mlrepro remote list`" + ("" if local else " (or try --local)"),
-            )
-        old = remotes.pop(name)
-        # a default naming it goes too, and so do its options in config.local when the
-        # project's remote is removed (unless config.local defines it whole, with a url)
-        cleared = False
-        for doc in (edit.data, edit.other):
-            if doc.get("core", {}).get("remote") == name:
-                cfg.unset_path(doc, ("core", "remote"))
-                cleared = True
-        if not local and "url" not in edit.other.get("remotes", {}).get(name, {"url": ""}):
-            cfg.unset_path(edit.other, ("remotes", name))
-        edit.save(
-            "remote.remove",
-            {
-                "name": name,
-                "scope": _scope(local),
-                "url": redact_value(old.get("url")),
-                "was_default": cleared,
-            },
-            removal=True,
-        )
-
-
-def set_default(project: Project, name: str | None, *, local: bool = False) -> SettingChange:
-    if name is None:
-        return unset_value(project, "core.remote", local=local, action="remote.default")
-    return set_value(project, "core.remote", name, local=local, action="remote.default")
-
-
-def remotes(project: Project) -> list[tuple[str, str, bool]]:
-    """(name, url, is default) of every remote in force."""
-    config = cfg.read_config(project.root)
-    return [
-        (name, str(options.get("url", "")), name == config.default_remote)
-        for name, options in sorted(config.remotes.items())
-    ]
