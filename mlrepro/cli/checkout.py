@@ -7,7 +7,7 @@ import click
 from mlrepro.cli.common import project_at
 from mlrepro.errors import MlreproError
 from mlrepro.ops.checkout import checkout as do_checkout
-from mlrepro.render.names import shown_path
+from mlrepro.render.names import shown_path, shown_text
 
 
 @click.command()
@@ -26,7 +26,7 @@ def checkout(targets: tuple[str, ...], with_deps: bool, wait_s: float) -> None:
         click.echo(f"restored {shown_path(path)}")
     if result.missing:
         for path, why in result.missing:
-            click.echo(f"missing  {shown_path(path)}: {why}", err=True)
+            click.echo(f"missing  {shown_path(path)}: {shown_text(why)}", err=True)
         raise MlreproError(
             f"{len(result.missing)} path(s) could not be restored from the cache",
             hint="pull the cache from a remote, or run `mlrepro repro` to rebuild them",

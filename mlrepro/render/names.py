@@ -32,6 +32,16 @@ def shown_path(path: str) -> str:
     return '"' + _UNSAFE.sub(_escaped, path) + '"'
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def shown_text(text: str) -> str:
+    """A message that may name a path inside it (``... (for 'a<TAB>b')``): its control
+    characters and bytes that are not UTF-8 escaped as :func:`shown_path` escapes them,
+    so a name never forges a line or reaches the terminal raw; the rest as it is."""
+    return _CONTROL.sub(_escaped, text)
+
+
 def _escaped(m: re.Match[str]) -> str:
     ch = m.group()
     return _C_ESCAPES.get(ch) or "".join(

@@ -90,11 +90,6 @@ def test_paths_the_cache_lacks_are_listed_and_the_rest_still_restored(proj: Proj
     assert not (proj.root / "a.txt").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the reason of a `missing` line names the path raw, (for 'tab<TAB>name.txt'), "
-    "although docs/cli.md 'File names' says text output quotes names holding control characters",
-)
 def test_a_missing_line_never_prints_a_control_character_raw(proj: Proj) -> None:
     two_stages(proj)
     os.unlink(proj.root / TAB)

@@ -4,8 +4,8 @@ how values are shown (a list comma-joined, a flag as ``true``), ``--list`` and i
 as usage errors, and the one-line errors for what is not set (docs/cli.md, "mlrepro
 config" and "mlrepro remote").
 
-What each setting does and what the audit log records is tests/ops/test_config.py and tests/ops/test_remotes.py's
-subject."""
+What each setting does and what the audit log records are the subject of
+tests/ops/test_config.py and tests/ops/test_remotes.py."""
 
 from __future__ import annotations
 
