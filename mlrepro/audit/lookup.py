@@ -9,14 +9,26 @@ not been published yet (a command's worth, normally).
 
 So the pending file is read once, at the first question, and published entries are
 read through one ``git cat-file --batch``, started at the first question that needs
-it and kept for the command's others. The folder an entry is filed in
-(``entries/<seq // 1000>``, at most 1,000 names) is read once per command, and
-entries are then asked for by blob id: asking for ``refs/mlrepro/audit:<path>``
-has git find and inflate that folder's tree again for every entry, about 0.4 ms
-each in the audit benchmark's log of 12,200 entries (a repro restoring 100 stages
-took 0.42 s instead of 0.33 s). Entries known to be wanted soon are asked for
-together (:meth:`EntryFinder.prefetch`): while a repro writes, each wait for git's
-answer costs 0.1-0.2 ms, so 100 restores wait once instead of 100 times.
+it and kept for the command's others.
+
+One fast path (issue 16), chosen in :meth:`EntryFinder._published` with its reference
+beside it: the folder an entry is filed in (``entries/<seq // 1000>``, at most 1,000
+names) is read once per command, and entries are asked for by the blob id found in
+its bytes (:meth:`EntryFinder._blob_id`). The reference, :meth:`EntryFinder._path`,
+asks for ``refs/mlrepro/audit:<path>``, which has git find and inflate that folder's
+tree again for every entry. ``EntryFinder(..., by_tree=False)`` takes the reference:
+tests/audit/test_lookup.py checks that the two agree, benchmarks/audit.py times them.
+On a 2-core VM shared with other work (load average 5-7), a repro restoring 100 stages
+took 52-68 ms longer with the reference (+6.5% and +6.0% of its 0.80 s and 1.14 s;
++12.6% and +3.1% in two earlier runs), 48-52 ms more CPU time each time (+17% of the
+command's 280-300 ms). ``cache verify`` of 200 run-cache entries took 119 ms longer
+than its 167 ms (102 ms more CPU).
+
+Dropped (issue 16: under 5% of the command's time): reading ahead, in one exchange
+with git, the entries a repro's ready stages would ask for, instead of one question
+per entry. Measured in the same benchmark, it saved +2.3% and +2.5% of the command
+(20-30 ms; +12.9% in one run of three at load 7), 14-17 ms of CPU (+5.7%), and
+nothing in ``cache verify``. So :meth:`EntryFinder.find_all` asks one entry at a time.
 
 The pending file is looked in before the ref: a publication by another process
 moves entries into the ref before it clears them from the file, so an entry is in
@@ -40,21 +52,23 @@ from mlrepro.audit.store import REF, AuditStore, Placed, entry_path
 from mlrepro.git.catfile import CatFile
 
 Found = dict[str, Any]
-_GROUP = 256  # requests sent at once (a request is 41 or 65 bytes; a pipe holds 64 KiB)
 
 
 class EntryFinder:
     """Audit entries by place, in the log of the clone at ``root``. Used from one
     thread; :meth:`close` stops its git process (which also ends by itself when this
-    process does, at the end of its input)."""
+    process does, at the end of its input).
 
-    def __init__(self, root: str, state_dir: str) -> None:
+    ``by_tree`` chooses the fast path of the module's docstring; False puts its
+    reference in place (for tests and the benchmark; callers leave it as it is)."""
+
+    def __init__(self, root: str, state_dir: str, *, by_tree: bool = True) -> None:
         self.root = root
+        self.by_tree = by_tree
         self._store = AuditStore(root, state_dir)  # for its pending() only
         self._pending: dict[Placed, bytes] | None = None
         self._pending_stamp: tuple[int, int, int] | None = None
         self._folders: dict[str, bytes] = {}  # folder path -> its tree object, as read
-        self._blobs: dict[Placed, bytes] = {}  # published entries read ahead (prefetch)
         self._git = CatFile(root)
 
     def close(self) -> None:
@@ -81,36 +95,11 @@ class EntryFinder:
         return checked(data, place)
 
     def find_all(self, places: Iterable[tuple[int, str]]) -> dict[tuple[int, str], Found]:
-        """Every one of ``places`` (seq, id) this clone's log holds (as :meth:`find`
-        judges it)."""
-        wanted = sorted({Placed(*p) for p in places})
-        self.prefetch(wanted)
-        found = {p: self.find(p.seq, p.id) for p in wanted}
+        """Every one of ``places`` (seq, id) this clone's log holds: one :meth:`find`
+        per place (reading them ahead, in one exchange with git, was dropped: see the
+        module's docstring)."""
+        found = {Placed(*p): self.find(*p) for p in places}
         return {p: entry for p, entry in found.items() if entry is not None}
-
-    def prefetch(self, places: Iterable[tuple[int, str]]) -> None:
-        """Read the published ones of ``places`` in one exchange with git, for the
-        :meth:`find` calls that follow: every request is sent before the first answer is
-        read, so this process waits for git once, not once per entry."""
-        asked = [Placed(*p) for p in places]
-        if not asked:
-            return
-        pending = self._pending_entries()
-        wanted = [p for p in asked if p not in pending and p not in self._blobs]
-        located: list[tuple[Placed, str]] = []
-        for place in wanted:
-            folder, _, name = entry_path(place.seq, place.id).rpartition("/")
-            blob = self._blob_id(folder, name, folder not in self._folders)
-            if blob is not None:
-                located.append((place, blob))
-        # in groups small enough that the requests never fill the pipe to git while it
-        # waits for its answers to be read
-        for start in range(0, len(located), _GROUP):
-            group = located[start : start + _GROUP]
-            answers = self._git.ask([blob for _, blob in group])
-            for (place, _), answer in zip(group, answers, strict=True):
-                if answer is not None and answer[0] == b"blob":
-                    self._blobs[place] = answer[1]
 
     # -- the pending file ------------------------------------------------------
 
@@ -130,27 +119,35 @@ class EntryFinder:
     # -- the ref -----------------------------------------------------------------
 
     def _published(self, place: Placed) -> bytes | None:
-        ahead = self._blobs.pop(place, None)
-        if ahead is not None:
-            return ahead
-        folder, _, name = entry_path(place.seq, place.id).rpartition("/")
-        fresh = folder not in self._folders
-        blob = self._blob_id(folder, name, fresh)
-        if blob is None and not fresh:
-            blob = self._blob_id(folder, name, True)  # the ref may have moved since
-        if blob is None:
-            return None
-        found = self._ask(blob)
+        name = self._blob_id(place) if self.by_tree else self._path(place)
+        found = self._git.ask([name])[0] if name is not None else None
         return found[1] if found is not None and found[0] == b"blob" else None
 
-    def _blob_id(self, folder: str, name: str, fresh: bool) -> str | None:
-        """The object id ``name`` has in ``folder`` of the ref's tree (read again when
-        ``fresh``): found in the tree's bytes, ``<mode> <name>\\0<id>``, without
-        parsing its other entries (what it names is checked against the id asked for)."""
+    def _path(self, place: Placed) -> str:
+        """Reference of :meth:`_blob_id`: the entry by its path in the ref's tree."""
+        return f"{REF}:{entry_path(place.seq, place.id)}"
+
+    def _blob_id(self, place: Placed) -> str | None:
+        """The fast path: the object id the entry at ``place`` has in its folder of the
+        ref's tree (None: not there), found in the folder's tree bytes, ``<mode>
+        <name>\\0<id>``, without parsing its other entries (what it names is checked
+        against the id asked for). A folder is read at the first place in it, and again
+        when a name is not in it as read before (the ref may have moved since)."""
+        folder, _, name = entry_path(place.seq, place.id).rpartition("/")
+        fresh = folder not in self._folders
         if fresh:
-            found = self._ask(f"{REF}:{folder}")
-            self._folders[folder] = found[1] if found is not None and found[0] == b"tree" else b""
-        tree = self._folders[folder]
+            self._read_folder(folder)
+        oid = self._in_tree(self._folders[folder], name)
+        if oid is None and not fresh:
+            self._read_folder(folder)
+            oid = self._in_tree(self._folders[folder], name)
+        return oid
+
+    def _read_folder(self, folder: str) -> None:
+        found = self._git.ask([f"{REF}:{folder}"])[0]
+        self._folders[folder] = found[1] if found is not None and found[0] == b"tree" else b""
+
+    def _in_tree(self, tree: bytes, name: str) -> str | None:
         key = b" " + name.encode() + b"\0"
         at = tree.find(key)
         if at < 0:
@@ -159,11 +156,6 @@ class EntryFinder:
         size = self._git.id_size
         oid = tree[start : start + size]
         return oid.hex() if len(oid) == size else None
-
-    def _ask(self, name: str) -> tuple[bytes, bytes] | None:
-        """(kind, bytes) of the object ``name`` names, from the running ``cat-file``;
-        None when there is none (or git is gone: then nothing published is found)."""
-        return self._git.ask([name])[0]
 
 
 def checked(data: bytes | None, place: Placed) -> Found | None:

@@ -272,21 +272,6 @@ class RunCache:
     def usable(self, stage: Stage, key: str) -> list[Artifact] | None:
         return self.lookup(stage, key).outs
 
-    def prefetch(self, keys: list[str]) -> None:
-        """Read ahead, in one exchange with git, the audit entries that the entries under
-        ``keys`` name: a repro about to start many stages at once (100 restores: one wait
-        for git instead of 100). Reading ahead decides nothing: :meth:`lookup` judges."""
-        places = []
-        for key in keys:
-            try:
-                entry = read_entry(self.dir, key)
-            except BadEntry:
-                continue
-            if entry is not None and entry.audit is not None:
-                places.append(entry.audit)
-        if len(places) > 1:  # a single one is read when it is asked for
-            self.log.prefetch(places)
-
     def source(self, stage: Stage, key: str, block: StageRecord | None) -> Source:
         """What restores ``stage`` for the inputs keyed ``key``.
 
@@ -345,10 +330,10 @@ class RunCache:
         write_entry(self.dir, key, outs, audit)
 
     def check_all(self) -> tuple[int, list[Unbound]]:
-        """How many entries there are, and those not bound to this clone's log (their
-        audit entries read in one exchange with git): for ``cache verify``. Whether the objects an
-        entry names are still there is not its concern (``gc`` leaves entries whose
-        objects it deleted, and repro then runs the stage)."""
+        """How many entries there are, and those not bound to this clone's log: for
+        ``cache verify``. Whether the objects an entry names are still there is not its
+        concern (``gc`` leaves entries whose objects it deleted, and repro then runs the
+        stage)."""
         keys = entry_keys(self.dir)
         entries: list[Entry] = []
         found: list[Unbound] = []

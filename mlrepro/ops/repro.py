@@ -159,8 +159,6 @@ class _Runner:
             ctx.project.store, ctx.hasher, ctx.project.config.link_types, ctx.project.tmp_dir
         )
         self._reasons: dict[str, tuple[Reason, ...]] = {}
-        # stages judged ahead of their start, for the run-cache to read ahead (_prefetch)
-        self._prepared: dict[str, _Prepared | MlreproError] = {}
         # stages whose lock block the workspace bore out before anything ran (their
         # dependencies, params, command and outputs matched it): see _record
         self._borne_out = {sid for sid in order if self._bears_out(sid)}
@@ -186,7 +184,6 @@ class _Runner:
                     progressed = True
                     while progressed and not stop:
                         progressed = False
-                        self._prefetch([s for s in pending if self._ready(s, selected)])
                         for sid in list(pending):
                             ups = [u for u in self.ctx.producers[sid] if u in selected]
                             if any(u not in self.outcomes for u in ups):
@@ -242,27 +239,6 @@ class _Runner:
                 raise
         return ReproResult(tuple(self.outcomes[sid] for sid in self.order if sid in self.outcomes))
 
-    def _ready(self, sid: str, selected: set[str]) -> bool:
-        """Every upstream stage of ``sid`` has finished, and none failed."""
-        ups = [u for u in self.ctx.producers[sid] if u in selected]
-        return all(u in self.outcomes and self.outcomes[u].action not in UNFINISHED for u in ups)
-
-    def _prefetch(self, ready: list[str]) -> None:
-        """Have the run-cache read ahead, at once, what it will ask the audit log about
-        the stages ready to start (see RunCache.prefetch): their inputs are final, since
-        the stages that write them have finished."""
-        if not self.use_run_cache or self.force:
-            return
-        keys = []
-        for sid in ready:
-            stage = self.ctx.by_id[sid]
-            if stage.frozen or not cacheable(stage) or sid in self._prepared:
-                continue
-            prepared = self._prepared[sid] = self._prepare(stage)
-            if isinstance(prepared, _Prepared) and prepared.key is not None:
-                keys.append(prepared.key)
-        self.runs.prefetch(keys)
-
     def _prepare(self, stage: Stage) -> _Prepared | MlreproError:
         """Why ``stage`` must run, and the inputs it would run on (their run key);
         or the error that stops it."""
@@ -293,7 +269,7 @@ class _Runner:
             self.outcomes[sid] = StageOutcome(sid, Action.UP_TO_DATE, message="frozen")
             self.emit(Event.SKIPPED, sid, "frozen")
             return None
-        prepared = self._prepared.pop(sid, None) or self._prepare(stage)
+        prepared = self._prepare(stage)
         if isinstance(prepared, MlreproError):
             self.outcomes[sid] = StageOutcome(
                 sid, Action.FAILED, message=prepared.message, hint=prepared.hint
