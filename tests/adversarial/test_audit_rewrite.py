@@ -148,6 +148,7 @@ def test_a_rewritten_chain_is_refused_by_a_clone_that_saw_the_log(
     assert ids(b) == before
 
 
+@pytest.mark.slow
 def test_a_log_cut_short_on_the_remote_is_refused_by_a_clone_that_pushed_it(
     proj: Proj, tmp_path: Path, tool: Path
 ) -> None:
@@ -175,6 +176,7 @@ def test_a_log_deleted_on_the_remote_is_refused_by_a_clone_that_saw_it(
     assert "up to date" in a.ok("audit", "pull").stdout
 
 
+@pytest.mark.slow
 def test_a_log_that_does_not_verify_is_refused_even_on_first_contact(
     proj: Proj, tmp_path: Path, tool: Path
 ) -> None:
@@ -256,6 +258,7 @@ def test_a_fresh_clone_finds_a_log_replaced_by_a_consistent_forgery(
     assert "3 entries, 3 checkpoints missing" in proc.stderr
 
 
+@pytest.mark.slow
 def test_a_fresh_clone_with_no_log_at_all_is_told_so(
     proj: Proj, tmp_path: Path, tool: Path
 ) -> None:
@@ -268,6 +271,7 @@ def test_a_fresh_clone_with_no_log_at_all_is_told_so(
     assert "(it holds no entry)" in proc.stdout
 
 
+@pytest.mark.slow
 def test_checkpoints_of_two_branches_merge_without_conflict(proj: Proj) -> None:
     proj.params({"a": 1}, name="a.yaml")
     proj.params({"b": 1}, name="b.yaml")

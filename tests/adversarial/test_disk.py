@@ -247,6 +247,7 @@ def test_running_out_of_space_while_caching_a_stage_output(dproj: Proj, disk: Pa
     proj.ok("cache", "verify")
 
 
+@pytest.mark.slow
 def test_commands_that_only_read_work_on_a_full_disk(dproj: Proj, disk: Path) -> None:
     proj = dproj
     proj.write("data.txt", "two\n")  # something to report
@@ -284,6 +285,7 @@ def test_gc_works_on_a_full_disk_and_frees_space(dproj: Proj, disk: Path) -> Non
 # -- a read-only file system ---------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_read_only_file_system(dproj: Proj, disk: Path) -> None:
     proj = dproj
     proj.write("data.txt", "two\n")

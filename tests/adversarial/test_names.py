@@ -108,6 +108,7 @@ def test_a_stage_output_folder_holding_names_that_are_not_utf8(proj: Proj) -> No
     assert b"out/caf\xe9.txt" in ignored_by_git(proj.root)
 
 
+@pytest.mark.slow
 def test_adding_a_large_folder_with_names_that_are_not_utf8(proj: Proj) -> None:
     """Enough files for worker processes, some named with bytes that are not UTF-8; the
     tree equals the one an independent encoder writes (json.dumps with ensure_ascii:
@@ -303,6 +304,7 @@ def test_gitignore_lines_match_exactly_the_outputs_by_git(
     assert len(lines) == 2 + len(outs) + 1  # one line each, and the final newline
 
 
+@pytest.mark.slow
 def test_lineage_of_a_file_whose_name_is_not_utf8(proj: Proj) -> None:
     """The lineage index holds such a path as a BLOB of its bytes (as the stat cache
     does), finds it by either digest, and gives it back exactly: as its JSON escape in

@@ -8,6 +8,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.ops.conftest import Proj
 
 TOKEN = "ghp_" + "Zq7" * 12  # a GitHub token's shape
@@ -85,6 +87,7 @@ def test_a_token_in_the_command_and_params_never_reaches_a_record(proj: Proj) ->
     proj.ok("status", "--check")  # the masked lock compares equal to the workspace
 
 
+@pytest.mark.slow
 def test_the_run_key_stays_exact(proj: Proj) -> None:
     secret_pipeline(proj, TOKEN)
     proj.ok("repro")

@@ -89,6 +89,7 @@ def link(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+@pytest.mark.slow  # 12 cases (3 link types x 4 tampers), each a repro and every reader
 @pytest.mark.parametrize("how", list(TAMPERS))
 def test_a_tampered_object_never_reaches_the_workspace(proj: Proj, link: str, how: str) -> None:
     proj.ok("config", "cache.type", f"{link},copy")
@@ -343,6 +344,7 @@ def test_a_run_cache_entry_rewritten_to_name_another_valid_object_is_refused(
     assert_refused(proj, one, tampered, lambda: other_outputs(doc))
 
 
+@pytest.mark.slow
 def test_a_run_cache_entry_with_a_made_up_size_is_refused(proj: Proj) -> None:
     """The right object, but a size of its own: a restore would write it into the
     committed lock, so it is bound like the digests are (review of issue 15)."""
@@ -356,6 +358,7 @@ def test_a_run_cache_entry_with_a_made_up_size_is_refused(proj: Proj) -> None:
     assert "123456" not in proj.lock_text()
 
 
+@pytest.mark.slow
 def test_a_run_cache_entry_copied_under_another_key_is_refused(proj: Proj) -> None:
     """lr 0.2's whole entry (bound to lr 0.2's run) copied under lr 0.1's key."""
     one, two = two_runs(proj)
@@ -371,6 +374,7 @@ def test_a_run_cache_entry_copied_under_another_key_is_refused(proj: Proj) -> No
     assert_refused(proj, one, tampered, why)
 
 
+@pytest.mark.slow
 def test_a_version_1_run_cache_entry_is_not_used_and_only_warned_about(proj: Proj) -> None:
     """An entry written before entries named their run (or by hand in the old format)
     restores nothing; the next run replaces it."""
@@ -416,6 +420,7 @@ def drop_pending(proj: Proj, eid: str) -> None:
     pending.write_bytes(b"".join(kept))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("where", ["published", "pending"])
 def test_a_run_cache_entry_whose_audit_entry_is_gone_is_refused(proj: Proj, where: str) -> None:
     """The audit entry lr 0.1's entry names removed from the log: from the ref's tree, or

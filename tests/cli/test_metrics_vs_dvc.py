@@ -19,6 +19,9 @@ import pytest
 
 from tests.ops.conftest import GIT_ENV
 
+# DVC runs every command too, in repositories built for the module
+pytestmark = pytest.mark.slow
+
 DVC_YAML = """\
 stages:
   train:

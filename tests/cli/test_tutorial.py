@@ -33,6 +33,9 @@ import yaml
 from tests.exec.test_local import hermetic_env
 from tests.ops.conftest import GIT_ENV
 
+# the whole tutorial pipeline (dvclive, DVC) run at two commits, then in clones
+pytestmark = pytest.mark.slow
+
 RUN_LOG = "TUTORIAL_RUN_LOG"  # each script appends its name here: who really ran
 
 _LOG_RUN = f"""\

@@ -209,8 +209,8 @@ def clone_with_objects(proj: Proj, tmp_path: Path) -> Proj:
     return clone
 
 
-@pytest.mark.parametrize("first_repro", [True, False], ids=["after-a-no-op-repro", "at-once"])
 @pytest.mark.slow
+@pytest.mark.parametrize("first_repro", [True, False], ids=["after-a-no-op-repro", "at-once"])
 def test_revert_in_a_fresh_clone_restores_from_the_first_round_trip(
     proj: Proj, tmp_path: Path, first_repro: bool
 ) -> None:

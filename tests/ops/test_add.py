@@ -189,6 +189,7 @@ def test_nested_data_inputs_are_up_to_date_after_repro(proj: Proj) -> None:
     proj.ok("status", "--check")
 
 
+@pytest.mark.slow
 def test_adding_a_folder_large_enough_for_worker_processes(proj: Proj) -> None:
     """Over 4,000 small files: on a machine with two or more cores they are stored by
     forked workers. The cache, the lock and a restore must be exactly as in-process."""
@@ -210,6 +211,7 @@ def test_adding_a_folder_large_enough_for_worker_processes(proj: Proj) -> None:
     proj.ok("status", "--check")
 
 
+@pytest.mark.slow
 def test_a_first_add_without_stat_ahead_records_what_the_files_hold(proj: Proj) -> None:
     """A first add of a large folder (the stat cache knows nothing under it) stores the
     files without stat-ing them ahead. Files larger than the small-file limit, links to

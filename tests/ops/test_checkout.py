@@ -7,6 +7,8 @@ import shutil
 import sqlite3
 import stat
 
+import pytest
+
 from tests.ops.conftest import Proj, tree_bytes, xxh_file
 
 
@@ -67,6 +69,7 @@ def test_folder_with_extra_and_edited_files_is_made_exact(proj: Proj) -> None:
     proj.ok("status", "--check")
 
 
+@pytest.mark.slow
 def test_checkout_after_switching_git_branches(proj: Proj) -> None:
     outputs_pipeline(proj)
     proj.ok("repro")

@@ -157,6 +157,7 @@ def test_credentials_go_to_config_local_and_never_into_the_audit_log(proj: Proj)
     proj.ok("audit", "verify")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("option", "value", "secret"),
     [

@@ -253,6 +253,7 @@ def test_interrupt_stops_running_stages_and_keeps_finished_ones(
     assert proj.runs("a") == 1 and proj.runs("c") == 1
 
 
+@pytest.mark.slow  # three kill -9 trials, each a checkout of 4,000 files
 def test_kill_9_during_checkout_of_a_folder_leaves_it_absent_or_whole(proj: Proj) -> None:
     """The folder is built in scratch space and renamed into place: at no moment does
     the workspace hold part of it. A new checkout sweeps the scratch space."""

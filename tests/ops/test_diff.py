@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.ops.conftest import Proj
 
 
@@ -67,6 +69,7 @@ def test_two_commits_params_metrics_data_and_stages(proj: Proj) -> None:
     assert doc["notes"] == []
 
 
+@pytest.mark.slow
 def test_workspace_is_the_default_new_side(proj: Proj) -> None:
     history(proj)
     proj.params({"lr": 0.5, "depth": 4})
@@ -86,6 +89,7 @@ def test_workspace_is_the_default_new_side(proj: Proj) -> None:
     }
 
 
+@pytest.mark.slow
 def test_text_and_markdown(proj: Proj) -> None:
     history(proj)
     text = proj.ok("diff", "HEAD~1", "HEAD").stdout
@@ -118,6 +122,7 @@ def test_missing_or_malformed_metrics_at_a_revision_is_a_note(proj: Proj) -> Non
     assert "note: m.json at HEAD~1: line 1: invalid JSON" in text
 
 
+@pytest.mark.slow
 def test_a_merge_commit_against_its_parents(proj: Proj) -> None:
     project(proj, lr=0.1)
     proj.ok("repro")

@@ -8,6 +8,7 @@ import json
 import shutil
 from typing import Any
 
+import pytest
 import yaml
 
 from tests.ops.conftest import Proj, tree_bytes, xxh_file
@@ -184,6 +185,7 @@ def test_gc_dry_removes_nothing_and_reports_the_count(proj: Proj) -> None:
 # -- other revisions ----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_gc_all_branches_keeps_what_other_branches_need(proj: Proj) -> None:
     setup(proj, 1)
     proj.commit("n=1")
@@ -225,6 +227,7 @@ def test_gc_all_branches_keeps_what_other_branches_need(proj: Proj) -> None:
     assert snapshot(proj) == other_snap
 
 
+@pytest.mark.slow
 def test_gc_all_tags_keeps_what_tagged_commits_need(proj: Proj) -> None:
     setup(proj, 1)
     proj.commit("n=1")
@@ -250,6 +253,7 @@ def test_gc_all_tags_keeps_what_tagged_commits_need(proj: Proj) -> None:
     assert snapshot(proj) == v1_snap
 
 
+@pytest.mark.slow
 def test_gc_all_commits_keeps_what_older_commits_need(proj: Proj) -> None:
     setup(proj, 1)
     proj.commit("n=1")
@@ -334,6 +338,7 @@ def test_repro_after_gc_reruns_a_stage_whose_run_cache_objects_are_gone(proj: Pr
 # -- the audit log ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_gc_records_exactly_what_it_removed(proj: Proj) -> None:
     setup(proj, 1)
     rerun(proj, 2)
@@ -371,6 +376,7 @@ def test_gc_records_exactly_what_it_removed(proj: Proj) -> None:
 # -- refusal ----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_gc_refuses_when_a_kept_folder_has_no_tree_object(proj: Proj) -> None:
     setup(proj, 1)
     rerun(proj, 2)  # garbage to remove

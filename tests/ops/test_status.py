@@ -6,6 +6,8 @@ import json
 import os
 from typing import Any
 
+import pytest
+
 from tests.ops.conftest import Proj
 
 
@@ -85,6 +87,7 @@ def up_to_date_except_clock(proj: Proj) -> None:
     }, doc
 
 
+@pytest.mark.slow
 def test_never_run_and_always_changed(proj: Proj) -> None:
     pipeline(proj)
     doc = status_json(proj)
@@ -266,6 +269,7 @@ def two(proj: Proj, a_cmd_extra: str = "", a_copies: int = 1) -> None:
     )
 
 
+@pytest.mark.slow
 def test_status_and_repro_agree_when_upstream_rewrites_the_same_bytes(proj: Proj) -> None:
     """Issue 14: an input that an upstream stage will write again is no promise of a run;
     status says the stage runs only if the upstream writes different bytes, and repro
@@ -291,6 +295,7 @@ def test_status_and_repro_agree_when_upstream_rewrites_the_same_bytes(proj: Proj
     assert (proj.runs("a"), proj.runs("b")) == (3, 2)
 
 
+@pytest.mark.slow
 def test_status_knows_the_bytes_a_restored_upstream_brings_back(proj: Proj) -> None:
     """A param changed and changed back: the upstream comes back from the run-cache, so
     its bytes are known, and the downstream stage is restored too (not 'will run')."""
@@ -400,6 +405,7 @@ def lose(proj: Proj, digest: str) -> None:
     path.unlink()
 
 
+@pytest.mark.slow
 def test_an_up_to_date_output_whose_object_is_gone_is_not_silently_up_to_date(
     proj: Proj,
 ) -> None:
@@ -443,6 +449,7 @@ def test_an_up_to_date_output_whose_object_is_gone_is_not_silently_up_to_date(
     assert status_json(proj)["cache"] == []
 
 
+@pytest.mark.slow
 def test_lost_data_and_frozen_outputs_name_what_brings_them_back(proj: Proj) -> None:
     proj.write("raw.csv", "1,2\n")
     proj.write("notes.txt", "by hand\n")

@@ -52,6 +52,7 @@ def _oracle_for(case_id: str, root: Path) -> OracleResult:
     return _ORACLE_CACHE[case_id]
 
 
+@pytest.mark.slow  # every case: DVC on each of ~640 projects
 @pytest.mark.parametrize(("case_id", "files", "verdict"), CASES, ids=[c[0] for c in CASES])
 def test_oracle_verdict(tmp_path: Path, case_id: str, files: dict[str, Any], verdict: str) -> None:
     root = make_project(tmp_path / "project", files)
@@ -61,6 +62,7 @@ def test_oracle_verdict(tmp_path: Path, case_id: str, files: dict[str, Any], ver
     assert got == verdict, f"DVC's verdict on {case_id} changed: expected {verdict}, got {describe(result)}"
 
 
+@pytest.mark.slow  # DVC and the real CLI on each of ~640 projects
 @pytest.mark.parametrize(("case_id", "files", "verdict"), CASES, ids=[c[0] for c in CASES])
 def test_stage_list_matches_dvc(tmp_path: Path, case_id: str, files: dict[str, Any], verdict: str) -> None:
     root = make_project(tmp_path / "project", files)
@@ -278,6 +280,7 @@ def test_oracle_leaves_project_untouched(tmp_path: Path) -> None:
     assert not (root / ".dvc" / "tmp").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "command",
     [

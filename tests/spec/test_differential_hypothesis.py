@@ -21,12 +21,16 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
 
 from tests.oracle.dvc_oracle import Accepted, Unsupported, run_oracle
 from tests.spec import strategies as gen
 from tests.spec.helpers import assert_same, make_project, mlrepro_in_process
+
+# hundreds of generated projects, each loaded by DVC and by mlrepro
+pytestmark = pytest.mark.slow
 
 _IN_CI = bool(os.environ.get("CI"))
 
