@@ -11,7 +11,6 @@ import os
 import threading
 
 ALIGN = 4096  # direct writes: buffer address and length multiples of the block size
-O_TMPFILE = getattr(os, "O_TMPFILE", 0)
 FICLONE = 0x40049409  # ioctl: clone the source's extents (copy-on-write)
 
 _counter = itertools.count()
@@ -109,43 +108,16 @@ def _load_syncfs() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
 _syncfs = _load_syncfs()
 
 
-AT_EMPTY_PATH = 0x1000
-
-
-def _load_linkat() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
-    try:
-        fn = ctypes.CDLL(None, use_errno=True).linkat
-    except (OSError, AttributeError):
-        return None
-    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
-    fn.restype = ctypes.c_int
-    return fn
-
-
-_linkat = _load_linkat()
-_empty_path = _linkat is not None  # turned off the first time the kernel refuses
-
-
 def name_open_file(fd: int, dir_fd: int, name: str) -> None:
     """Give the unnamed file open as ``fd`` (``O_TMPFILE``) the name ``name``, a path
     relative to the folder open as ``dir_fd``; FileExistsError when it is taken.
 
-    ``linkat(fd, "", dir_fd, name, AT_EMPTY_PATH)`` names the file itself; kernels
-    before 6.10 allow that only to a process with CAP_DAC_READ_SEARCH, so a refusal
-    switches to linking ``/proc/self/fd/<fd>`` (passing a folder descriptor makes
-    Python call linkat, which follows that link), which costs a walk through /proc
-    for every file: about 4 us of 50 for a 4 KiB object."""
-    global _empty_path
-    if _empty_path:
-        assert _linkat is not None
-        if _linkat(fd, b"", dir_fd, os.fsencode(name), AT_EMPTY_PATH) == 0:
-            return
-        err = ctypes.get_errno()
-        if err == errno.EEXIST:
-            raise FileExistsError(err, os.strerror(err), name)
-        if err not in (errno.ENOENT, errno.EPERM, errno.EINVAL, errno.ENOSYS):
-            raise OSError(err, os.strerror(err), name)
-        _empty_path = False
+    Links ``/proc/self/fd/<fd>``: passing a folder descriptor makes Python call linkat
+    with AT_SYMLINK_FOLLOW, which links the open file (plain link() would link /proc's
+    symbolic link itself). Naming the file by its descriptor alone (linkat with
+    AT_EMPTY_PATH, through ctypes) skips that walk through /proc, but saved under 1% of
+    ``mlrepro add`` of 50,000 files, so it was removed (issue 16; benchmarks/RESULTS.md,
+    "fastpaths")."""
     os.link(f"/proc/self/fd/{fd}", name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=True)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
@@ -11,6 +12,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from unittest import mock
 
 import pytest
 import xxhash
@@ -18,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mlrepro.errors import MlreproError
+from mlrepro.fsutil import unnamed_files
 from mlrepro.store import digest as digest_mod
 from mlrepro.store import fileio
 from mlrepro.store import objects as objects_mod
@@ -27,6 +30,8 @@ from mlrepro.store.objects import CorruptObjectError, MissingObjectError, Object
 from mlrepro.store.placing import copy_out, link_out
 from tests.adversarial.test_disk import fill, free_bytes, remount_read_only, small_disk
 
+UNNAMED = unnamed_files(tempfile.gettempdir())  # O_TMPFILE where the tests' folders are
+needs_unnamed = pytest.mark.skipif(not UNNAMED, reason="O_TMPFILE is not available here")
 DATA = st.binary(max_size=20_000)
 # real temp folders inside property tests: a fresh folder per example
 PROPS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -44,6 +49,10 @@ def all_files(root: Path) -> list[Path]:
 def debris(*roots: Path) -> list[Path]:
     """Temporary files left behind anywhere under ``roots``."""
     return [p for r in roots for p in all_files(r) if ".tmp-" in p.name or "tmp-" in p.name]
+
+
+def named_only(folder: str) -> bool:
+    return False  # as on a file system without unnamed files: the reference way
 
 
 def objects_on_disk(store: ObjectStore) -> list[Path]:
@@ -271,7 +280,7 @@ def test_small_writes_failing_midway_leave_no_temp_file(
         real(path, bytes(data)[: len(data) // 2], mode)
         raise exc("disk full")
 
-    monkeypatch.setattr(objects_mod, "_tmpfile", False)  # the named temporary file path
+    monkeypatch.setattr(objects_mod, "unnamed_files", named_only)  # the named temporary file path
     monkeypatch.setattr(fileio, "write_new", half_then_fail)
     src = tmp_path / "src.bin"
     src.write_bytes(b"small file")
@@ -284,7 +293,7 @@ def test_small_writes_failing_midway_leave_no_temp_file(
     assert objects_on_disk(store) == []
     monkeypatch.undo()
     xxh = store.add_bytes(b"stored")
-    monkeypatch.setattr(objects_mod, "_tmpfile", False)
+    monkeypatch.setattr(objects_mod, "unnamed_files", named_only)
     monkeypatch.setattr(fileio, "write_new", half_then_fail)
     dest = tmp_path / "w" / "f"
     with pytest.raises(exc):
@@ -299,7 +308,7 @@ def test_failure_while_publishing_leaves_no_temp_file(
     def refuse(src: str, dst: str) -> None:
         raise OSError("rename refused")
 
-    monkeypatch.setattr(objects_mod, "_tmpfile", False)  # the named temporary file path
+    monkeypatch.setattr(objects_mod, "unnamed_files", named_only)  # the named temporary file path
     monkeypatch.setattr(objects_mod.os, "replace", refuse)
     src = tmp_path / "src.bin"
     src.write_bytes(b"abc")
@@ -423,7 +432,7 @@ def test_large_objects_on_a_file_system_without_direct_writes() -> None:
         assert Path(store.path(d.xxh)).read_bytes() == data
 
 
-@pytest.mark.skipif(not objects_mod._tmpfile, reason="O_TMPFILE is not available here")
+@needs_unnamed
 @pytest.mark.parametrize("exc", [Injected, KeyboardInterrupt])
 def test_unnamed_small_writes_failing_midway_leave_nothing(
     store: ObjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exc: type[BaseException]
@@ -446,7 +455,7 @@ def test_unnamed_small_writes_failing_midway_leave_nothing(
     assert debris(tmp_path) == []
 
 
-@pytest.mark.skipif(not objects_mod._tmpfile, reason="O_TMPFILE is not available here")
+@needs_unnamed
 def test_unnamed_object_that_cannot_be_named_leaves_nothing(
     store: ObjectStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -508,18 +517,13 @@ def open_fds() -> set[str]:
 
 
 @PROPS
-@given(
-    files=st.lists(st.tuples(st.integers(0, 3), DATA), min_size=1, max_size=12),
-    empty_path=st.booleans(),
-)
+@given(files=st.lists(st.tuples(st.integers(0, 3), DATA), min_size=1, max_size=12))
 def test_a_batch_stores_the_same_objects_and_closes_its_descriptors(
-    tmp_path_factory: pytest.TempPathFactory,
-    files: list[tuple[int, bytes]],
-    empty_path: bool,
+    tmp_path_factory: pytest.TempPathFactory, files: list[tuple[int, bytes]]
 ) -> None:
     """Within ``batch()`` (sources opened from their folder's descriptor, objects
     named in their prefix folder's), the digests, stats and objects are those of the
-    plain path, duplicates included, whichever way the unnamed file gets its name."""
+    plain path, duplicates included."""
     work = tmp_path_factory.mktemp("batch")
     paths = []
     for i, (folder, data) in enumerate(files):
@@ -531,14 +535,9 @@ def test_a_batch_stores_the_same_objects_and_closes_its_descriptors(
     expected = [plain.add_if_small(p) for p in paths]
     batched = ObjectStore(str(work / "batched"))
     before = open_fds()
-    saved = fileio._empty_path
-    fileio._empty_path = empty_path and saved
-    try:
-        with batched.batch():
-            got = [batched.add_if_small(p) for p in paths]
-            got += [(*batched.add_small(p), True) for p in paths]
-    finally:
-        fileio._empty_path = saved
+    with batched.batch():
+        got = [batched.add_if_small(p) for p in paths]
+        got += [(*batched.add_small(p), True) for p in paths]
     assert open_fds() == before
     for (digest, st_after, same), (want, want_st, want_same) in zip(got, expected * 2, strict=True):
         assert digest == want or (digest is None and want is None)
@@ -556,29 +555,31 @@ def test_a_batch_stores_the_same_objects_and_closes_its_descriptors(
     assert debris(work) == []
 
 
-def test_naming_an_unnamed_file_twice_is_refused_both_ways(tmp_path: Path) -> None:
-    folder = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
-    saved = fileio._empty_path
-    try:
-        for empty_path in (saved, False):
-            fileio._empty_path = empty_path
-            name = f"obj-{empty_path}"
-            for attempt in range(2):
-                fd = os.open(tmp_path, os.O_WRONLY | fileio.O_TMPFILE, 0o444)
-                try:
-                    os.write(fd, b"bytes")
-                    if attempt == 0:
-                        fileio.name_open_file(fd, folder, name)
-                    else:
-                        with pytest.raises(FileExistsError):
-                            fileio.name_open_file(fd, folder, name)
-                finally:
-                    os.close(fd)
-            assert (tmp_path / name).read_bytes() == b"bytes"
-    finally:
-        fileio._empty_path = saved
-        os.close(folder)
-    assert {p.name for p in tmp_path.iterdir()} == {"obj-False", f"obj-{saved}"}
+@needs_unnamed
+@PROPS
+@given(blobs=st.lists(DATA, min_size=1, max_size=8), batched=st.booleans())
+def test_both_ways_of_writing_a_small_object_store_the_same(
+    tmp_path_factory: pytest.TempPathFactory, blobs: list[bytes], batched: bool
+) -> None:
+    """An unnamed file named once complete (the way taken where the file system has
+    them) or a named temporary file renamed into place (the reference), in a batch or
+    not: the same objects under the same names, read-only, nothing else left behind,
+    a second write of the same bytes included."""
+    work = tmp_path_factory.mktemp("ways")
+    stored = []
+    for unnamed in (True, False):
+        store = ObjectStore(str(work / f"cache-{unnamed}"))
+        batch = store.batch() if batched else contextlib.nullcontext()
+        with mock.patch.object(objects_mod, "unnamed_files", lambda folder, u=unnamed: u), batch:
+            xxhs = [store.add_bytes(b) for b in [*blobs, blobs[0]]]
+        objects = {
+            str(p.relative_to(store.root)): (p.read_bytes(), stat.S_IMODE(p.stat().st_mode))
+            for p in all_files(Path(store.root))
+        }
+        stored.append((xxhs, objects))
+    assert stored[0] == stored[1]
+    assert {mode for _, mode in stored[0][1].values()} == {0o444}
+    assert debris(work) == []
 
 
 def test_batches_belong_to_their_threads(store: ObjectStore, tmp_path: Path) -> None:
@@ -657,9 +658,9 @@ def test_a_large_file_on_a_full_disk_fails_with_enospc_naming_the_cache(
 def test_a_small_object_on_a_full_disk_fails_naming_its_folder(
     disk: Path, monkeypatch: pytest.MonkeyPatch, unnamed: bool
 ) -> None:
-    if unnamed and not objects_mod._tmpfile:
+    if unnamed and not UNNAMED:
         pytest.skip("O_TMPFILE is not available here")
-    monkeypatch.setattr(objects_mod, "_tmpfile", unnamed)  # which of the two ways is taken
+    monkeypatch.setattr(objects_mod, "unnamed_files", lambda folder: unnamed)  # which way
     store = ObjectStore(str(disk / "cache"))
     data = random.Random(3).randbytes(20_000)
     xxh = xxhash.xxh3_128_hexdigest(data)
@@ -678,9 +679,9 @@ def test_a_small_object_on_a_full_disk_fails_naming_its_folder(
 def test_a_read_only_cache_refuses_naming_the_folder_and_still_reads(
     disk: Path, monkeypatch: pytest.MonkeyPatch, unnamed: bool
 ) -> None:
-    if unnamed and not objects_mod._tmpfile:
+    if unnamed and not UNNAMED:
         pytest.skip("O_TMPFILE is not available here")
-    monkeypatch.setattr(objects_mod, "_tmpfile", unnamed)
+    monkeypatch.setattr(objects_mod, "unnamed_files", lambda folder: unnamed)
     store = ObjectStore(str(disk / "cache"))
     kept = store.add_bytes(b"kept")
     data = b"new bytes"

@@ -1,4 +1,5 @@
-"""Tree objects: canonical bytes, lossless round trip, digests that see every change."""
+"""Tree objects: canonical bytes (written by hand, equal to the reference encoder's), lossless
+round trip, digests that see every change, raw entries split exactly."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 from mlrepro.canonical import canonical_bytes
 from mlrepro.errors import MlreproError
 from mlrepro.store.digest import sha_bytes, xxh_bytes
-from mlrepro.store.tree import Tree, TreeEntry
+from mlrepro.store.tree import Tree, TreeEntry, entry_json, entry_json_reference
 
 HEX32 = st.text("0123456789abcdef", min_size=32, max_size=32)
 HEX64 = st.text("0123456789abcdef", min_size=64, max_size=64)
@@ -138,7 +139,7 @@ def test_any_bytes_names_round_trip_exactly(raw: list[bytes], xxh: str, sha: str
     again = Tree.from_bytes(data)
     assert again == tree and again.to_bytes() == data
     assert sorted(e.path.encode("utf-8", "surrogateescape") for e in again.entries) == sorted(raw)
-    assert data == tree.to_bytes_slow()
+    assert data == tree.to_bytes_reference()
 
 
 def _only_bad(raw: bytes) -> bool:
@@ -197,3 +198,62 @@ def test_paths_no_folder_holds_are_refused(path: str) -> None:
     data = json.dumps([{"path": path, "sha256": "b", "size": 1, "xxh3-128": "a"}]).encode()
     with pytest.raises(MlreproError, match="bad path"):
         Tree.from_bytes(data)
+
+
+# -- the bytes written by hand equal the reference encoder's; raw entries ------------------
+
+# a file name: any text but "/" and NUL, or any bytes as Linux allows them (not UTF-8 too),
+# held as Python holds them (surrogateescape); "." and ".." name no file
+_NAME = (
+    st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="/\0"), min_size=1)
+    | RAW_NAME.map(lambda b: b.decode("utf-8", "surrogateescape"))
+).filter(lambda s: s not in (".", ".."))
+PATHS = st.lists(_NAME, min_size=1, max_size=3).map("/".join)
+
+
+@given(st.lists(st.builds(TreeEntry, PATHS, st.integers(0, 2**53), HEX32, HEX64), max_size=30))
+def test_fast_bytes_equal_the_reference(entries: list[TreeEntry]) -> None:
+    """to_bytes (entries written by hand) and to_bytes_reference (the canonical-JSON
+    encoder) give the same bytes, entry by entry too (what workspace.folders joins)."""
+    tree = Tree.build(entries)
+    assert tree.to_bytes() == tree.to_bytes_reference()
+    for e in entries:
+        assert entry_json(*e) == entry_json_reference(*e)
+    assert Tree.from_bytes(tree.to_bytes()) == tree
+
+
+# paths that try to break the raw split: quotes, braces and the delimiter's own text
+TRICKY = st.lists(
+    st.sampled_from(['"', "{", "}", ",", ":", "\\", "a", '"path":', "},{", "é"]), min_size=1
+).map("".join)
+ENTRIES = st.lists(
+    st.builds(TreeEntry, PATHS | TRICKY, st.integers(0, 2**53), HEX32, HEX64),
+    max_size=30,
+    unique_by=lambda e: e.path,
+)
+
+
+@given(ENTRIES)
+def test_raw_entries_split_exactly_into_the_entries(entries: list[TreeEntry]) -> None:
+    tree = Tree.build(entries)
+    raw = Tree.raw_entries(tree.to_bytes())
+    assert raw is not None
+    assert [Tree.parse_entry(r) for r in raw] == list(tree.entries)
+
+
+@given(ENTRIES, ENTRIES)
+def test_raw_difference_equals_the_parsed_difference(
+    a: list[TreeEntry], b: list[TreeEntry]
+) -> None:
+    ta, tb = Tree.build(a), Tree.build(b)
+    ra, rb = Tree.raw_entries(ta.to_bytes()), Tree.raw_entries(tb.to_bytes())
+    assert ra is not None and rb is not None
+    only_a = {Tree.parse_entry(r) for r in set(ra) - set(rb)}
+    only_b = {Tree.parse_entry(r) for r in set(rb) - set(ra)}
+    assert only_a == set(ta.entries) - set(tb.entries)
+    assert only_b == set(tb.entries) - set(ta.entries)
+
+
+def test_non_canonical_bytes_are_not_split() -> None:
+    assert Tree.raw_entries(b'[ {"path": "a"} ]') is None
+    assert Tree.raw_entries(b"[]") == []

@@ -159,3 +159,51 @@ def test_workers_store_with_the_collector_off(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "collector on here"
     assert len(list((tmp_path / "cache" / "xxh3-128").glob("*/*"))) == 6
+
+
+DIE_SCRIPT = r"""
+import os, signal, sys
+from mlrepro.errors import MlreproError
+from mlrepro.store import workers
+from mlrepro.store.objects import ObjectStore
+workers._MIN_PER_WORKER = 2
+os.cpu_count = lambda: 2
+
+
+class Dies(ObjectStore):
+    def add_small(self, src, *, sha=True):
+        if src.endswith("/f7"):
+            os.kill(os.getpid(), signal.SIGKILL)  # as the out-of-memory killer would
+        return super().add_small(src, sha=sha)
+
+
+cache, *paths = sys.argv[1:]
+try:
+    workers.add_small_files(Dies(cache), paths)
+except workers.WorkerDiedError as exc:
+    assert isinstance(exc, MlreproError) and exc.hint
+    print(exc.count, exc.path)
+    print(exc.message)
+try:
+    os.waitpid(-1, os.WNOHANG)
+    print("a child is left")
+except ChildProcessError:
+    print("no child left")
+"""
+
+
+def test_a_worker_that_dies_is_reported_as_such(tmp_path: Path) -> None:
+    """A worker killed mid-way (the out-of-memory killer) is a user-facing error naming
+    what was being stored, not a bare OSError; no worker is left behind."""
+    paths = small_files(tmp_path, 10, b"z")
+    proc = subprocess.run(
+        [sys.executable, "-c", DIE_SCRIPT, str(tmp_path / "cache"), *paths],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    fields, message, children = proc.stdout.splitlines()
+    assert fields == f"10 {paths[0]}"
+    assert message.startswith(f"a worker process storing 10 files ({paths[0]}, ...) died")
+    assert children == "no child left"
