@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import BinaryIO, TypeVar
 
 from mlrepro.errors import add_path
@@ -30,13 +30,26 @@ _T = TypeVar("_T")
 LINKS = ("reflink", "hardlink", "symlink")
 
 
+@contextlib.contextmanager
+def _replacing(tmp: str, dest: str, name: str) -> Iterator[None]:
+    """Whatever the block writes at ``tmp`` replaces ``dest`` when the block succeeds; on
+    any failure (or Ctrl-C) ``tmp`` is removed and ``dest`` is left as it was."""
+    try:
+        yield
+        _named(lambda: os.replace(tmp, dest), name)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
 def copy_out(
     store: ObjectStore, xxh: str, dest: str, *, size: int | None = None, shown: str | None = None
 ) -> None:
     """Write the object to ``dest`` atomically as a writable copy, verified while copying."""
     name = shown or dest
     src, tmp = _prepare_out(store, xxh, dest, name)
-    try:
+    with _replacing(tmp, dest, name):
         try:
             fd_in = os.open(src, os.O_RDONLY)
         except FileNotFoundError:
@@ -56,11 +69,6 @@ def copy_out(
                 os.chmod(tmp, 0o644)
         finally:
             os.close(fd_in)
-        _named(lambda: os.replace(tmp, dest), name)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def link_out(
@@ -80,16 +88,11 @@ def link_out(
     if link not in LINKS:
         raise ValueError(link)
     src, tmp = _prepare_out(store, xxh, dest, name)
-    try:
+    with _replacing(tmp, dest, name):
         _link(link, src, tmp, xxh, name)
         if link == "reflink":
             os.chmod(tmp, 0o644)
         _check_placed(tmp, xxh, size, name)
-        _named(lambda: os.replace(tmp, dest), name)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def place_new(
