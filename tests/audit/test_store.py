@@ -189,6 +189,7 @@ def test_a_ref_lock_left_by_a_killed_publisher_does_not_block_the_next(
     assert git(repo, "log", "-1", "--format=%B", REF).endswith(f"head 2 {ids[-1]}")
 
 
+@pytest.mark.slow
 def test_a_ref_lock_that_its_owner_releases_is_left_to_it(repo: Path) -> None:
     refs = RefStore(str(repo))
     lock = plant_ref_lock(repo, 0.0)
@@ -325,7 +326,12 @@ def test_a_command_that_records_nothing_stops_its_git_questions_cleanly(repo: Pa
 
 def test_a_command_that_records_reads_the_answers_asked_at_its_start(repo: Path) -> None:
     recorder = Recorder(str(repo), str(repo / ".mlrepro"))
-    recorder._started()  # the questions are asked (by a thread, while the command loads)
+    # the questions are asked (by a thread, while the command loads) and answered: wait
+    # for git to have read the repository (their answers are a few lines, well within a
+    # pipe's buffer), or a slow git under load reads it after the switch below
+    for proc in recorder._started():
+        if proc is not None:
+            proc.wait()
     git(repo, "checkout", "-q", "-b", "later")  # after the command started
     recorder.record("test.action", {"n": 1})
     recorder.close()

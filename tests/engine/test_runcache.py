@@ -251,6 +251,7 @@ def test_a_lock_record_whose_outputs_are_not_cached_is_not_remembered(
             assert clone.object_path(art["digest"]).exists()
 
 
+@pytest.mark.slow
 def test_a_fresh_clone_with_the_objects_restores_instead_of_running(
     proj: Proj, tmp_path: Path
 ) -> None:
@@ -318,6 +319,7 @@ def test_the_stages_own_lock_block_comes_before_a_later_entry(proj: Proj) -> Non
 # -- binding: which audit entry an entry names (issue 15) ---------------------------------
 
 
+@pytest.mark.slow
 def test_an_entry_made_by_a_restore_from_the_lock_block_names_the_restore(
     proj: Proj, tmp_path: Path
 ) -> None:
@@ -411,6 +413,7 @@ def independent_stages(proj: Proj, n: int) -> None:
     )
 
 
+@pytest.mark.slow
 def test_stages_restored_together_are_each_checked_against_the_log(proj: Proj) -> None:
     """Stages ready at once have their entries' audit entries read in one exchange with
     git; each entry is still judged on its own: a forged one among them runs."""

@@ -217,6 +217,7 @@ def test_value_text_is_what_json_dumps_writes(value: Any) -> None:
     assert text == value_text_reference(value)
 
 
+@pytest.mark.slow
 @LOCKS
 @given(locks(), st.randoms(use_true_random=False))
 def test_output_is_deterministic(lock: Lock, rnd: random.Random) -> None:
@@ -289,7 +290,8 @@ HAND_CHAR = st.characters(
 HAND_TEXT = st.text(HAND_CHAR, max_size=12)
 
 
-@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.slow
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
 @given(locks(HAND_TEXT, HAND_TEXT.filter(bool)), st.sampled_from(["json", "block", "flow"]))
 def test_hand_edited_yaml_still_parses(lock: Lock, style: str) -> None:
     raw = parse_yaml(dump_lock(lock), "mlrepro.lock")
