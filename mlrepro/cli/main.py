@@ -144,6 +144,17 @@ def _leave(code: Any) -> None:
     os._exit(status)
 
 
+def _report_usage(exc: click.UsageError) -> None:
+    """A wrong command line as every other error (docs/cli.md, "Conventions"): one
+    ``error:`` line and a hint naming the command's help, not Click's usage block."""
+    message = exc.format_message()
+    if message[:1].isupper() and message[1:2].islower():  # "Invalid value", not "PATHS"
+        message = message[0].lower() + message[1:]
+    command = exc.ctx.command_path if exc.ctx is not None else "mlrepro"
+    click.echo(f"error: {message}", err=True)
+    click.echo(f"hint: run '{command} --help' for its usage", err=True)
+
+
 def _main(args: list[str]) -> Any:
     debug = "--debug" in args
     # A name that is not UTF-8 (its bytes held as lone surrogates) is written as its
@@ -156,6 +167,12 @@ def _main(args: list[str]) -> Any:
     except click.exceptions.Abort:
         click.echo("error: interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
+    except click.exceptions.NoArgsIsHelpError as exc:  # a group alone: its help
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        _report_usage(exc)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

@@ -48,15 +48,15 @@ def test_a_path_that_does_not_exist_is_one_error_line(proj: Proj) -> None:
 @pytest.mark.parametrize(
     ("args", "error"),
     [
-        ([], "Error: Missing argument 'PATHS...'."),
+        ([], "error: missing argument 'PATHS...'."),
         (
             ["--wait", "x", "one.csv"],
-            "Error: Invalid value for '--wait': 'x' is not a valid float.",
+            "error: invalid value for '--wait': 'x' is not a valid float.",
         ),
     ],
 )
 def test_usage_errors_exit_2_and_add_nothing(proj: Proj, args: list[str], error: str) -> None:
     proj.write("one.csv", "abc\n")
     proc = proj.fails("add", *args, code=2)
-    assert proc.stdout == "" and proc.stderr.splitlines()[-1] == error
+    assert proc.stdout == "" and proc.stderr.splitlines()[0] == error
     assert not (proj.root / "mlrepro.lock").exists() and proj.objects() == {}

@@ -93,6 +93,6 @@ def test_a_missing_object_is_named_once_per_use_but_counted_once(proj: Proj) -> 
 def test_a_bad_wait_value_is_a_usage_error(proj: Proj) -> None:
     proc = proj.fails("cache", "verify", "--wait", "x", code=2)
     assert proc.stdout == ""
-    assert proc.stderr.splitlines()[-1] == (
-        "Error: Invalid value for '--wait': 'x' is not a valid float."
+    assert proc.stderr.splitlines()[0] == (
+        "error: invalid value for '--wait': 'x' is not a valid float."
     )

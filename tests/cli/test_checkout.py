@@ -104,7 +104,7 @@ def test_a_missing_line_never_prints_a_control_character_raw(proj: Proj) -> None
     ("args", "code", "first"),
     [
         (["nosuch"], 2, "error: no stage named 'nosuch'"),
-        (["--wait", "x"], 2, "Usage: mlrepro checkout [OPTIONS] [TARGETS]..."),
+        (["--wait", "x"], 2, "error: invalid value for '--wait': 'x' is not a valid float."),
     ],
 )
 def test_bad_targets_and_option_values_change_nothing(

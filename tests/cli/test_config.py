@@ -76,7 +76,7 @@ def test_argument_combinations_it_refuses_are_usage_errors(
 ) -> None:
     before = (proj.root / ".mlrepro" / "config.json").read_bytes()
     proc = proj.fails("config", *args, code=2)
-    assert proc.stdout == "" and proc.stderr.splitlines()[-1] == f"Error: {error}"
+    assert proc.stdout == "" and proc.stderr.splitlines()[0] == f"error: {error}"
     assert (proj.root / ".mlrepro" / "config.json").read_bytes() == before
 
 
@@ -98,5 +98,5 @@ def test_remote_modify_needs_a_known_remote_and_a_value(proj: Proj) -> None:
     assert unknown.stderr == "error: no remote 'nope'\nhint: see `mlrepro remote list`\n"
     proj.ok("remote", "add", "s", "/tmp/s")
     no_value = proj.fails("remote", "modify", "s", "region", code=2)
-    assert no_value.stderr.splitlines()[-1] == "Error: give a VALUE, or --unset"
+    assert no_value.stderr.splitlines()[0] == "error: give a VALUE, or --unset"
     assert "remote.s.region" not in proj.ok("config", "--list").stdout

@@ -101,6 +101,7 @@ def test_an_unknown_revision_is_one_error_line_and_a_hint(proj: Proj) -> None:
 def test_a_precision_that_is_not_a_number_is_a_usage_error(proj: Proj) -> None:
     proc = proj.fails("diff", "--precision", "x", code=2)
     assert proc.stdout == ""
-    assert proc.stderr.splitlines()[-1] == (
-        "Error: Invalid value for '--precision': 'x' is not a valid integer."
-    )
+    assert proc.stderr.splitlines() == [
+        "error: invalid value for '--precision': 'x' is not a valid integer.",
+        "hint: run 'mlrepro diff --help' for its usage",
+    ]

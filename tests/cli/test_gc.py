@@ -99,15 +99,15 @@ def test_on_a_terminal_force_and_nothing_to_remove_do_not_ask(proj: Proj) -> Non
     [
         (
             [],
-            "Error: say what to keep: -w (the workspace), -a (branches), -T (tags) "
+            "error: say what to keep: -w (the workspace), -a (branches), -T (tags) "
             "or -A (all commits)",
         ),
-        (["--dry", "-f"], "Error: say what to keep"),
-        (["-a", "--wait", "x"], "Error: Invalid value for '--wait': 'x' is not a valid float."),
+        (["--dry", "-f"], "error: say what to keep"),
+        (["-a", "--wait", "x"], "error: invalid value for '--wait': 'x' is not a valid float."),
     ],
 )
 def test_usage_errors_exit_2_and_remove_nothing(proj: Proj, args: list[str], error: str) -> None:
     garbage(proj, 10)
     proc = proj.fails("gc", *args, code=2)
-    assert proc.stdout == "" and proc.stderr.splitlines()[-1].startswith(error), proc.stderr
+    assert proc.stdout == "" and proc.stderr.splitlines()[0].startswith(error), proc.stderr
     assert len(proj.objects()) == 2

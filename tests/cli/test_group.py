@@ -33,11 +33,14 @@ def test_an_unknown_subcommand_names_the_close_ones_with_the_group(
     assert proc.stdout == ""
 
 
-def test_an_option_in_the_command_place_keeps_clicks_usage_error(tmp_path: Path) -> None:
+def test_an_option_in_the_command_place_is_the_groups_usage_error(tmp_path: Path) -> None:
     proc = run(tmp_path, "cache", "--bogus")
     assert proc.returncode == EXIT_USAGE and "Traceback" not in proc.stderr
     assert proc.stdout == ""
-    assert proc.stderr.splitlines()[-1] == "Error: No such option '--bogus'."
+    assert proc.stderr.splitlines() == [
+        "error: no such option '--bogus'.",
+        "hint: run 'mlrepro cache --help' for its usage",
+    ]
     assert "unknown command" not in proc.stderr
 
 

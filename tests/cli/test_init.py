@@ -49,5 +49,5 @@ def test_an_unknown_option_is_a_usage_error_and_creates_nothing(tmp_path: Path, 
     proj = make_repo(tmp_path / "repo", tool, tmp_path / "outside", init=False)
     proc = proj.fails("init", "--forse", code=2)
     assert proc.stdout == ""
-    assert proc.stderr.splitlines()[-1].startswith("Error: No such option '--forse'")
+    assert proc.stderr.splitlines()[0].startswith("error: no such option '--forse'")
     assert not (proj.root / ".mlrepro").exists()

@@ -133,13 +133,13 @@ def test_failed_stages_are_named_in_one_error_line_with_a_hint(proj: Proj) -> No
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
-        (["-j", "0"], "Invalid value for '-j' / '--jobs': 0 is not in the range x>=1"),
+        (["-j", "0"], "invalid value for '-j' / '--jobs': 0 is not in the range x>=1"),
         (
             ["--jobs", "two"],
-            "Invalid value for '-j' / '--jobs': 'two' is not a valid integer range",
+            "invalid value for '-j' / '--jobs': 'two' is not a valid integer range",
         ),
-        (["--wait", "soon"], "Invalid value for '--wait': 'soon' is not a valid float"),
-        (["--no-such-option"], "No such option '--no-such-option'"),
+        (["--wait", "soon"], "invalid value for '--wait': 'soon' is not a valid float"),
+        (["--no-such-option"], "no such option '--no-such-option'"),
     ],
 )
 def test_bad_option_values_are_refused_before_anything_runs(
@@ -148,7 +148,7 @@ def test_bad_option_values_are_refused_before_anything_runs(
     log = params_and_plain(proj)
     proc = proj.fails("repro", *args, code=2)
     assert proc.stdout == ""
-    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("Error: ")]
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error: ")]
     assert len(errors) == 1 and errors[0].endswith(f"{fragment}."), proc.stderr
     assert proj.runs("a", log) == 0
     assert not (proj.root / "mlrepro.lock").exists()
