@@ -47,13 +47,21 @@ def log_line(c: Checked) -> str:
     )
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# control characters, and the two line breaks beyond them that str.splitlines (and so
+# the readers of a saved report) take for the end of a line
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def shown(text: str) -> str:
     """Entry text as printed: control characters (a newline, a terminal escape) written
-    as ``\\xNN``, so no entry, edited or not, can forge a line of a report or restyle it."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    as ``\\xNN`` (U+2028 and U+2029 as ``\\u2028``, ``\\u2029``), so no entry, edited or
+    not, can forge a line of a report or restyle it."""
+    return _CONTROL.sub(_escape, text)
+
+
+def _escape(m: re.Match[str]) -> str:
+    code = ord(m.group())
+    return f"\\u{code:04x}" if code > 0xFF else f"\\x{code:02x}"
 
 
 def log_json(chosen: Iterable[Checked]) -> str:

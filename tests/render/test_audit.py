@@ -90,8 +90,13 @@ def test_shown_leaves_no_control_character(text: str) -> None:
     out = shown(text)
     assert not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in out)
     assert len(out.splitlines()) <= 1
-    if not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in text):
+    if not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F or c in "\u2028\u2029" for c in text):
         assert out == text
+
+
+def test_the_line_breaks_beyond_control_characters_are_written_out() -> None:
+    """Found by the property above: U+2028 ends a line for str.splitlines."""
+    assert shown("a\u2028b\u2029c\x85") == "a\\u2028b\\u2029c\\x85"
 
 
 def test_log_json_sets_id_and_verified_last() -> None:

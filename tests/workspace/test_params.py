@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
+from ruamel.yaml import YAML
 
 from mlrepro.errors import PipelineError
 from mlrepro.workspace.params import ParamsReader, lookup
@@ -77,11 +77,15 @@ def test_negative_list_indexes_count_from_the_end() -> None:
 
 
 @given(tree=TREE)
+@example(tree={"_": "0E0"})  # a string a YAML 1.1 writer would leave unquoted
 def test_the_reader_gives_the_same_values_from_yaml_and_json(tree: dict[str, Any]) -> None:
     import tempfile
 
     with tempfile.TemporaryDirectory() as d:
-        Path(d, "p.yaml").write_text(yaml.safe_dump(tree), encoding="utf-8")
+        # written by a YAML 1.2 writer, as params files are read: PyYAML (1.1) leaves a
+        # string such as "0E0" unquoted, which YAML 1.2 (and DVC) reads as the float 0.0
+        with Path(d, "p.yaml").open("w", encoding="utf-8") as f:
+            YAML(typ="safe", pure=True).dump(tree, f)
         Path(d, "p.json").write_text(json.dumps(tree), encoding="utf-8")
         reader = ParamsReader(d)
         assert reader.values("p.yaml", None, stage="s") == tree
