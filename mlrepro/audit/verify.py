@@ -41,7 +41,7 @@ from mlrepro.audit.entry import entry_id
 from mlrepro.audit.store import INCOMING, REMOTES, AuditStore, Placed, entry_place
 from mlrepro.errors import os_error
 from mlrepro.fsutil import atomic_write
-from mlrepro.store.digest import hash_file
+from mlrepro.store.digest import SHA, bare, hash_file, is_tagged
 from mlrepro.store.objects import ObjectStore
 
 _BYTES_CHANGED = ("edited", "malformed")
@@ -426,22 +426,22 @@ def deep_check(store: AuditStore, objects: ObjectStore) -> DeepResult:
         _collect(entry.get("details"), pairs)
     out = DeepResult()
     for xxh, sha in sorted(pairs.items()):
-        path = objects.path(xxh.split(":", 1)[1])
+        path = objects.path(bare(xxh))
         if not os.path.exists(path):
             continue
         out.checked += 1
         got = hash_file(path, sha=True)
-        if f"xxh3-128:{got.xxh}" != xxh:
+        if got.tagged != xxh:
             out.mismatches.append((xxh, "the cached object's bytes do not match its address"))
-        elif f"sha256:{got.sha}" != sha:
-            out.mismatches.append((sha, f"the object {xxh} hashes to sha256:{got.sha}"))
+        elif got.tagged_sha != sha:
+            out.mismatches.append((sha, f"the object {xxh} hashes to {got.tagged_sha}"))
     return out
 
 
 def _collect(value: object, pairs: dict[str, str]) -> None:
     if isinstance(value, dict):
         digest, sha = value.get("digest"), value.get("sha256")
-        if isinstance(digest, str) and isinstance(sha, str) and digest.startswith("xxh3-128:"):
+        if is_tagged(digest) and is_tagged(sha, SHA):
             pairs[digest] = sha
         for v in value.values():
             _collect(v, pairs)

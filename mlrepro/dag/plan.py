@@ -1,141 +1,20 @@
-"""Deciding which stages must run, and saying exactly why (``status --why``)."""
+"""Deciding which stages must run, and why (the reasons: :mod:`mlrepro.dag.reasons`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from enum import StrEnum
+from collections.abc import Iterable
 from typing import Any, Protocol
 
+from mlrepro.dag.reasons import DataState, DataStatus, Reason, ReasonCode, StageStatus
 from mlrepro.dag.runkey import block_key, run_key
 from mlrepro.dag.select import topological_order
 from mlrepro.dag.workstate import WorkState
 from mlrepro.secrets import mask_for_lock
 from mlrepro.spec.model import Stage
+from mlrepro.store.digest import bare, tag_xxh
 from mlrepro.store.objects import CorruptObjectError, MissingObjectError
 from mlrepro.store.tree import MalformedTreeError, Tree
 from mlrepro.workspace.lockfile import Artifact, StageRecord
-
-
-class ReasonCode(StrEnum):
-    """Why a stage must run (``status --why``, ``status --json``'s ``code``)."""
-
-    NEVER_RUN = "never-run"
-    CMD_CHANGED = "cmd-changed"
-    ALWAYS_CHANGED = "always-changed"
-    NO_DEPS = "no-deps"
-    FORCED = "forced"
-    UPSTREAM = "upstream"  # path: the upstream stage
-    UPSTREAM_BYTES = "upstream-bytes"  # path: the upstream stage
-    DEP_CHANGED = "dep-changed"
-    DEP_MISSING = "dep-missing"
-    DEP_ADDED = "dep-added"
-    DEP_REMOVED = "dep-removed"
-    PARAM_CHANGED = "param-changed"
-    PARAM_ADDED = "param-added"
-    PARAM_REMOVED = "param-removed"
-    OUT_MISSING = "out-missing"
-    OUT_MODIFIED = "out-modified"
-    OUT_ADDED = "out-added"
-
-
-@dataclass(frozen=True, slots=True)
-class Reason:
-    code: ReasonCode
-    path: str | None = None
-    old: Any = None
-    new: Any = None
-
-    def describe(self, show: Callable[[str], str] = str) -> str:
-        """The reason in words; ``show`` writes its path as the reader is shown paths
-        (render.names.shown_path for a terminal, which quotes a line break)."""
-        return _MESSAGES[self.code].format(
-            path=None if self.path is None else show(self.path),
-            old=self.old,
-            new=self.new,
-            old_digest=_short(self.old),
-            new_digest=_short(self.new),
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"code": self.code.value, "message": self.describe()}
-        if self.path is not None:
-            d["path"] = self.path
-        if self.old is not None:
-            d["old"] = self.old
-        if self.new is not None:
-            d["new"] = self.new
-        return d
-
-
-# code -> message; {old}/{new} are values, {old_digest}/{new_digest} shortened digests
-_MESSAGES: dict[ReasonCode, str] = {
-    ReasonCode.NEVER_RUN: "never run (no entry in mlrepro.lock)",
-    ReasonCode.CMD_CHANGED: "command changed",
-    ReasonCode.ALWAYS_CHANGED: "always_changed is set",
-    ReasonCode.NO_DEPS: "it has neither dependencies nor outputs, so it always runs (as in DVC)",
-    ReasonCode.FORCED: "forced",
-    ReasonCode.UPSTREAM: "upstream stage '{path}' will run",
-    ReasonCode.UPSTREAM_BYTES: "will run if upstream stage '{path}' produces different bytes",
-    ReasonCode.DEP_CHANGED: "dependency '{path}' changed ({old_digest} -> {new_digest})",
-    ReasonCode.DEP_MISSING: "dependency '{path}' is missing",
-    ReasonCode.DEP_ADDED: "dependency '{path}' added",
-    ReasonCode.DEP_REMOVED: "dependency '{path}' removed",
-    ReasonCode.PARAM_CHANGED: "param '{path}' changed: {old!r} -> {new!r}",
-    ReasonCode.PARAM_ADDED: "param '{path}' added: {new!r}",
-    ReasonCode.PARAM_REMOVED: "param '{path}' removed (was {old!r})",
-    ReasonCode.OUT_MISSING: "output '{path}' is missing",
-    ReasonCode.OUT_MODIFIED: "output '{path}' was modified ({old_digest} -> {new_digest})",
-    ReasonCode.OUT_ADDED: "output '{path}' added",
-}
-
-
-def _short(digest: Any) -> str:
-    if not isinstance(digest, str):
-        return "none"
-    algo, _, hexpart = digest.partition(":")
-    return f"{algo}:{hexpart[:8]}" if hexpart else digest
-
-
-@dataclass(frozen=True, slots=True)
-class StageStatus:
-    """Whether a stage will run, and why.
-
-    ``after`` names the upstream stages that will run first when every reason of
-    this one follows from them: then it runs only if they write different bytes
-    than the lock recorded, which repro can only tell once they ran. ``restore``:
-    its inputs were seen before and its outputs are cached, so repro restores them."""
-
-    id: str
-    frozen: bool
-    reasons: tuple[Reason, ...]
-    after: tuple[str, ...] = ()
-    restore: bool = False  # repro would restore its outputs from the cache, not run it
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.reasons)
-
-    @property
-    def conditional(self) -> bool:
-        return bool(self.after)
-
-
-class DataState(StrEnum):
-    """How a data input stands against its record in the lock file."""
-
-    NEW = "new"
-    MODIFIED = "modified"
-    MISSING = "missing"
-    UNCHANGED = "unchanged"
-
-
-@dataclass(frozen=True, slots=True)
-class DataStatus:
-    path: str
-    state: DataState
-    old: str | None = None
-    new: str | None = None
 
 
 def own_reasons(ctx: WorkState, stage: Stage) -> list[Reason]:
@@ -187,10 +66,8 @@ def own_reasons(ctx: WorkState, stage: Stage) -> list[Reason]:
             reasons.append(Reason(ReasonCode.OUT_ADDED, out.path))
         elif not st.exists:
             reasons.append(Reason(ReasonCode.OUT_MISSING, out.path))
-        elif before.digest != f"xxh3-128:{st.xxh}":
-            reasons.append(
-                Reason(ReasonCode.OUT_MODIFIED, out.path, before.digest, f"xxh3-128:{st.xxh}")
-            )
+        elif before.digest != st.digest:
+            reasons.append(Reason(ReasonCode.OUT_MODIFIED, out.path, before.digest, st.digest))
     return reasons
 
 
@@ -403,12 +280,12 @@ def _inside(ctx: WorkState, sid: str, folder: str, digest: str | None, path: str
     if digest is None:
         return None
     try:
-        tree = Tree.from_bytes(ctx.project.store.read_bytes(digest.split(":", 1)[1]))
+        tree = Tree.from_bytes(ctx.project.store.read_bytes(bare(digest)))
     except (MissingObjectError, CorruptObjectError, MalformedTreeError):
         return None
     rel = path[len(folder) + 1 :]
     entry = next((e for e in tree.entries if e.path == rel), None)
-    return f"xxh3-128:{entry.xxh}" if entry is not None else None
+    return tag_xxh(entry.xxh) if entry is not None else None
 
 
 def _restore_outs(

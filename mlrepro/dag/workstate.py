@@ -76,7 +76,7 @@ class WorkState:
         st = self.state(path)
         if not st.exists:
             return Artifact(path, None)
-        return Artifact(path, f"xxh3-128:{st.xxh}", st.size, st.nfiles, isdir=st.kind == "dir")
+        return Artifact(path, st.digest, st.size, st.nfiles, isdir=st.kind == "dir")
 
     def param_values(self, stage: Stage) -> dict[str, dict[str, Any]]:
         return {

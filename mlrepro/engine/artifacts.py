@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from mlrepro.errors import add_path
 from mlrepro.spec.model import Stage
-from mlrepro.store.digest import Digest, sha_bytes
+from mlrepro.store.digest import Digest, bare, sha_bytes, tag_sha, tag_xxh
 from mlrepro.store.objects import CorruptObjectError, MissingObjectError, ObjectStore
 from mlrepro.store.placing import link_out, place_new
 from mlrepro.store.tree import MalformedTreeError, Tree, TreeEntry
@@ -36,11 +36,11 @@ def save(store: ObjectStore, hasher: Hasher, relpath: str) -> Artifact:
         xxh = store.add_bytes(data)
         sha = sha_bytes(data)
         return Artifact(
-            relpath, f"xxh3-128:{xxh}", tree.size, len(tree.entries), f"sha256:{sha}", isdir=True
+            relpath, tag_xxh(xxh), tree.size, len(tree.entries), tag_sha(sha), isdir=True
         )
     digest = hasher.file(relpath, sha=True, store=store)
     assert digest.sha is not None
-    return Artifact(relpath, f"xxh3-128:{digest.xxh}", digest.size, 1, f"sha256:{digest.sha}")
+    return Artifact(relpath, tag_xxh(digest.xxh), digest.size, 1, tag_sha(digest.sha))
 
 
 def objects_of(store: ObjectStore, artifact: Artifact) -> list[str]:
@@ -165,7 +165,7 @@ def drop_corrupt(store: ObjectStore, artifact: Artifact) -> list[str]:
 
 def _hex(artifact: Artifact) -> str:
     assert artifact.digest is not None
-    return artifact.digest.split(":", 1)[1]
+    return bare(artifact.digest)
 
 
 # errors that mean "this link type does not work here": try the next one
@@ -225,7 +225,7 @@ class Linker:
         root = self.hasher.root
         full = os.path.join(root, artifact.path)
         xxh = _hex(artifact)
-        sha = artifact.sha256.split(":", 1)[1] if artifact.sha256 else None
+        sha = bare(artifact.sha256) if artifact.sha256 else None
         if not artifact.isdir:
             if os.path.isdir(full) and not os.path.islink(full):
                 shutil.rmtree(full)
@@ -236,9 +236,7 @@ class Linker:
         absent = next((e for e in tree.entries if not self.store.has(e.xxh)), None)
         if absent is not None:
             where = f"{artifact.path}/{absent.path}"
-            raise MissingObjectError(
-                f"object xxh3-128:{absent.xxh} is not in the cache (for '{where}')"
-            )
+            raise MissingObjectError(absent.xxh, where)
         if os.path.islink(full) or (os.path.lexists(full) and not os.path.isdir(full)):
             os.unlink(full)
         if not os.path.exists(full):

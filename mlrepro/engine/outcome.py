@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from mlrepro.dag.plan import Reason
+from mlrepro.dag.reasons import Reason
 from mlrepro.errors import MlreproError
 from mlrepro.spec.model import Stage
 from mlrepro.spec.yamlio import line_of

@@ -27,6 +27,7 @@ from mlrepro.audit.entry import redact_value
 from mlrepro.dag.runkey import run_key
 from mlrepro.errors import MlreproError
 from mlrepro.snapshot.revisions import Revision, Revisions
+from mlrepro.store.digest import bare, tag_sha, tag_xxh
 from mlrepro.store.objects import CorruptObjectError, MissingObjectError
 from mlrepro.store.tree import MalformedTreeError, Tree
 from mlrepro.workspace.lockfile import Artifact, StageRecord
@@ -205,7 +206,7 @@ class _Builder:
             self.notes.append(f"{folder.path}: tree not readable (no cache)")
             return node
         try:
-            tree = Tree.from_bytes(self.revs.store.read_bytes(folder.digest.split(":", 1)[1]))
+            tree = Tree.from_bytes(self.revs.store.read_bytes(bare(folder.digest)))
         except (MissingObjectError, CorruptObjectError, MalformedTreeError) as exc:
             self.notes.append(f"{folder.path}: tree not readable ({exc.message})")
             return node
@@ -216,8 +217,8 @@ class _Builder:
             return node
         return replace(
             node,
-            digest=f"xxh3-128:{entry.xxh}",
-            sha256=f"sha256:{entry.sha}",
+            digest=tag_xxh(entry.xxh),
+            sha256=tag_sha(entry.sha),
             size=entry.size,
         )
 
@@ -234,8 +235,8 @@ class _Builder:
 
         return replace(
             node,
-            digest=f"xxh3-128:{xxhash.xxh3_128_hexdigest(data)}",
-            sha256=f"sha256:{hashlib.sha256(data).hexdigest()}",
+            digest=tag_xxh(xxhash.xxh3_128_hexdigest(data)),
+            sha256=tag_sha(hashlib.sha256(data).hexdigest()),
             size=len(data),
         )
 

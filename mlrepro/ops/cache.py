@@ -12,6 +12,7 @@ from mlrepro.dag.workstate import WorkState
 from mlrepro.engine.artifacts import Missing, all_present, missing_objects, save
 from mlrepro.engine.runcache import RunCache, Unbound
 from mlrepro.errors import MlreproError
+from mlrepro.store.digest import tag_xxh
 from mlrepro.store.objects import ObjectStore
 from mlrepro.workspace.project import Project
 from mlrepro.workspace.repolock import RepoLock
@@ -58,7 +59,7 @@ def verify(project: Project, *, repair: bool = False, wait_for_lock: float = 0.0
             run_entries, unbound = runs.check_all()
             details: dict[str, object] = {}
             if corrupt:
-                details["removed"] = sorted(f"xxh3-128:{x}" for x in corrupt)
+                details["removed"] = sorted(tag_xxh(x) for x in corrupt)
             if unbound:
                 # "run_key", not "key": the audit log masks values under names like "key"
                 details["run_entries"] = [{"run_key": u.key, "why": u.why} for u in unbound]
@@ -125,7 +126,7 @@ def _recache(project: Project, audit: Recorder) -> list[str]:
             if a.digest is None or all_present(project.store, a):
                 continue
             st = ctx.state(a.path)
-            if st.exists and f"xxh3-128:{st.xxh}" == a.digest:
+            if st.exists and st.digest == a.digest:
                 again = save(project.store, ctx.hasher, a.path)
                 audit.record("cache.recache", {"artifact": artifact_json(again)})
                 done.append(a.path)

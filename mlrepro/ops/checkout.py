@@ -10,6 +10,7 @@ from mlrepro.dag.plan import select
 from mlrepro.dag.workstate import WorkState
 from mlrepro.engine.artifacts import Linker
 from mlrepro.store.objects import CorruptObjectError, MissingObjectError
+from mlrepro.store.tree import MalformedTreeError
 from mlrepro.workspace.lockfile import Artifact
 from mlrepro.workspace.project import Project
 from mlrepro.workspace.repolock import RepoLock
@@ -53,16 +54,14 @@ def checkout(
                 if a.digest is None:
                     continue
                 now = ctx.state(a.path)
-                if now.exists and f"xxh3-128:{now.xxh}" == a.digest:
+                if now.exists and now.digest == a.digest:
                     unchanged.append(a.path)
                     continue
                 try:
                     written += linker.restore(a)
                     restored.append(a.path)
                     audit.record("checkout", {"artifact": artifact_json(a)}, flush=True)
-                except MissingObjectError as exc:
-                    missing.append((a.path, exc.message))
-                except CorruptObjectError as exc:
+                except (MissingObjectError, CorruptObjectError, MalformedTreeError) as exc:
                     missing.append((a.path, exc.message))
                 ctx.forget(a.path)
         finally:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from mlrepro.audit.recorder import Recorder
 from mlrepro.errors import MlreproError
+from mlrepro.store.digest import bare, tag_xxh
 from mlrepro.store.objects import CorruptObjectError, MissingObjectError
 from mlrepro.store.tree import Tree
 from mlrepro.workspace.lockfile import LOCK_FILE, Lock, LockFileError, parse_lock, read_lock
@@ -87,7 +88,7 @@ def gc(
 def gc_details(
     result: GcResult, all_branches: bool, all_tags: bool, all_commits: bool
 ) -> dict[str, object]:
-    names = sorted(f"xxh3-128:{x}" for x, _ in result.removed)
+    names = sorted(tag_xxh(x) for x, _ in result.removed)
     details: dict[str, object] = {
         "kept": {
             "workspace": True,
@@ -153,7 +154,7 @@ def _needed(project: Project, locks: dict[str, Lock]) -> set[str]:
         for a in artifacts:
             if not a.digest or not a.digest.startswith("xxh3-128:"):
                 continue
-            xxh = a.digest.split(":", 1)[1]
+            xxh = bare(a.digest)
             keep.add(xxh)
             if a.isdir:
                 trees.add(xxh)

@@ -15,7 +15,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, NamedTuple
 
 from mlrepro.audit.recorder import Recorder, stage_details
-from mlrepro.dag.plan import Reason, ReasonCode, own_reasons, plan, select
+from mlrepro.dag.plan import own_reasons, plan, select
+from mlrepro.dag.reasons import Reason, ReasonCode
 from mlrepro.dag.runkey import cacheable, run_key
 from mlrepro.dag.workstate import WorkState
 from mlrepro.engine.artifacts import Linker, drop_corrupt, save
@@ -40,6 +41,7 @@ from mlrepro.errors import MlreproError
 from mlrepro.exec.local import terminate_all
 from mlrepro.secrets import mask_for_lock
 from mlrepro.spec.model import Stage
+from mlrepro.store.digest import bare
 from mlrepro.store.objects import CorruptObjectError, MissingObjectError
 from mlrepro.workspace.lockfile import Artifact, StageRecord, write_lock
 from mlrepro.workspace.project import Project
@@ -299,7 +301,7 @@ class _Runner:
         if record is None:
             return
         store = self.ctx.project.store
-        lost = [a for a in record.outs if a.digest and not store.has(a.digest.split(":", 1)[1])]
+        lost = [a for a in record.outs if a.digest and not store.has(bare(a.digest))]
         for a in lost:
             save(store, self.ctx.hasher, a.path)
         if lost:

@@ -7,10 +7,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from mlrepro.dag.plan import DataState, DataStatus, StageStatus, data_status, plan, select
+from mlrepro.dag.plan import data_status, plan, select
+from mlrepro.dag.reasons import DataState, DataStatus, StageStatus
 from mlrepro.dag.workstate import WorkState
 from mlrepro.engine.artifacts import missing_objects
 from mlrepro.engine.runcache import RunCache
+from mlrepro.store.digest import tag_xxh
 from mlrepro.workspace.project import Project
 
 
@@ -95,6 +97,6 @@ def _cache_gaps(
             record = ctx.lock.stages[m.stage]
             digest = next(a.digest for a in record.outs if a.path == m.artifact)
             now = ctx.state(m.artifact)
-            fix = Fix.REPAIR if now.exists and f"xxh3-128:{now.xxh}" == digest else Fix.PULL
-        gaps.append(CacheGap(m.path, m.stage, f"xxh3-128:{m.xxh}", fix))
+            fix = Fix.REPAIR if now.exists and now.digest == digest else Fix.PULL
+        gaps.append(CacheGap(m.path, m.stage, tag_xxh(m.xxh), fix))
     return gaps

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mlrepro.dag.plan import DataState, ReasonCode, StageStatus
+from mlrepro.dag.reasons import DataState, ReasonCode, StageStatus
 from mlrepro.engine.outcome import Action, ReproResult
 from mlrepro.ops.status import CacheGap, Fix, StatusReport
 from mlrepro.render.names import shown_path

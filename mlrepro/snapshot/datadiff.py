@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from mlrepro.errors import PipelineError
 from mlrepro.snapshot.revisions import Revision, Revisions
+from mlrepro.store.digest import bare, tag_sha, tag_xxh
 from mlrepro.store.objects import CorruptObjectError, MissingObjectError
 from mlrepro.store.tree import MalformedTreeError, Tree, TreeEntry
 from mlrepro.workspace.hashing import Hasher
@@ -104,8 +105,8 @@ def in_workspace(revs: Revisions, hasher: Hasher) -> dict[str, Side]:
         if st.exists:
             assert st.xxh is not None
             found[path] = Side(
-                f"xxh3-128:{st.xxh}",
-                f"sha256:{st.sha}" if st.sha else None,
+                tag_xxh(st.xxh),
+                tag_sha(st.sha) if st.sha else None,
                 st.size,
                 st.nfiles,
                 st.kind == "dir",
@@ -147,8 +148,8 @@ def _entries(
         assert hasher is not None
         return {e.path: e for e in hasher.tree(path).entries}
     if revs.store is None:
-        raise MissingObjectError(f"no cache to read {side.digest} from")
-    tree = Tree.from_bytes(revs.store.read_bytes(side.digest.split(":", 1)[1]))
+        raise MissingObjectError(bare(side.digest), path)  # no cache at all
+    tree = Tree.from_bytes(revs.store.read_bytes(bare(side.digest)))
     return {e.path: e for e in tree.entries}
 
 
@@ -162,8 +163,8 @@ def _changed_entries(
         return None
     if not (sa.isdir and sb.isdir) or revs.store is None:
         return None
-    raw_a = Tree.raw_entries(revs.store.read_bytes(sa.digest.split(":", 1)[1]))
-    raw_b = Tree.raw_entries(revs.store.read_bytes(sb.digest.split(":", 1)[1]))
+    raw_a = Tree.raw_entries(revs.store.read_bytes(bare(sa.digest)))
+    raw_b = Tree.raw_entries(revs.store.read_bytes(bare(sb.digest)))
     if raw_a is None or raw_b is None:
         return None
     set_a, set_b = set(raw_a), set(raw_b)
@@ -196,8 +197,8 @@ def _inside(
             DataChange(
                 f"{path}/{name}",
                 _kind(e0, e1),
-                Side(f"xxh3-128:{e0.xxh}", f"sha256:{e0.sha}", e0.size) if e0 else None,
-                Side(f"xxh3-128:{e1.xxh}", f"sha256:{e1.sha}", e1.size) if e1 else None,
+                Side(tag_xxh(e0.xxh), tag_sha(e0.sha), e0.size) if e0 else None,
+                Side(tag_xxh(e1.xxh), tag_sha(e1.sha), e1.size) if e1 else None,
                 folder=path,
             )
         )

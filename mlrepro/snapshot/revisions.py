@@ -30,6 +30,7 @@ from mlrepro.dag.pipeline import load_pipeline
 from mlrepro.errors import MlreproError, PipelineError
 from mlrepro.git.api import GitReader
 from mlrepro.spec.model import Pipeline
+from mlrepro.store.digest import bare, tag_xxh
 from mlrepro.store.objects import CorruptObjectError, MissingObjectError, ObjectStore
 from mlrepro.store.tree import MalformedTreeError, Tree
 from mlrepro.workspace.lockfile import LOCK_FILE, Artifact, Lock, parse_lock
@@ -138,7 +139,7 @@ class Revisions:
         if self.store is None:
             raise Unreadable(f"'{path}' at {rev.label} is only in the cache")
         try:
-            return self.store.read_bytes(digest.split(":", 1)[1])
+            return self.store.read_bytes(bare(digest))
         except MissingObjectError:
             raise Unreadable(
                 f"'{path}' at {rev.label} is not in the cache ({digest})",
@@ -190,7 +191,7 @@ class Revisions:
             return None
         rel = path[len(folder.path) + 1 :]
         entry = next((e for e in self._tree(rev, folder).entries if e.path == rel), None)
-        return f"xxh3-128:{entry.xxh}" if entry is not None else None
+        return tag_xxh(entry.xxh) if entry is not None else None
 
     def _tree(self, rev: Revision, folder: Artifact) -> Tree:
         """The tree object of a recorded folder: as in DVC, the files inside a folder

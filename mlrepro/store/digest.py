@@ -17,11 +17,12 @@ import contextlib
 import hashlib
 import mmap
 import os
+import re
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, TypeGuard
 
 import xxhash
 
@@ -55,6 +56,45 @@ def _buffers(chunk: int) -> tuple[bytearray, bytearray]:
     return bufs
 
 
+# a digest's hex as mlrepro writes it: lower case, the algorithm's full length. Every
+# digest read from a record is checked against this before it names a file (an object
+# named "../x" would be a path out of the cache).
+_HEX = {XXH: re.compile(r"[0-9a-f]{32}"), SHA: re.compile(r"[0-9a-f]{64}")}
+
+
+def is_hex(hexdigest: str, algorithm: str = XXH) -> bool:
+    """Whether ``hexdigest`` is a bare digest of ``algorithm``."""
+    return _HEX[algorithm].fullmatch(hexdigest) is not None
+
+
+def is_tagged(value: object, algorithm: str = XXH) -> TypeGuard[str]:
+    """Whether ``value`` is ``<algorithm>:<hex>``, a digest as mlrepro writes one."""
+    if not isinstance(value, str):
+        return False
+    prefix, sep, hexdigest = value.partition(":")
+    return bool(sep) and prefix == algorithm and is_hex(hexdigest, algorithm)
+
+
+def tag_xxh(hexdigest: str) -> str:
+    """``xxh3-128:<hex>``: an address as it is written outside memory."""
+    return f"{XXH}:{hexdigest}"
+
+
+def tag_sha(hexdigest: str) -> str:
+    """``sha256:<hex>``."""
+    return f"{SHA}:{hexdigest}"
+
+
+def bare(tagged: str) -> str:
+    """The hex of a tagged digest (``xxh3-128:ab12…`` -> ``ab12…``), which names the
+    store's objects. Digests are checked where records are read (lock file, trees,
+    run-cache), so one that is not :func:`is_tagged` here is a bug: ValueError."""
+    algorithm, _, hexdigest = tagged.partition(":")
+    if not (algorithm in _HEX and is_hex(hexdigest, algorithm)):
+        raise ValueError(f"not a tagged digest: {tagged[:80]!r}")
+    return hexdigest
+
+
 @dataclass(frozen=True, slots=True)
 class Digest:
     """What a file's bytes hash to."""
@@ -65,11 +105,11 @@ class Digest:
 
     @property
     def tagged(self) -> str:
-        return f"{XXH}:{self.xxh}"
+        return tag_xxh(self.xxh)
 
     @property
     def tagged_sha(self) -> str | None:
-        return f"{SHA}:{self.sha}" if self.sha else None
+        return tag_sha(self.sha) if self.sha else None
 
 
 def xxh_bytes(data: bytes | memoryview) -> str:
@@ -229,12 +269,3 @@ def hash_file(path: str, *, sha: bool = False, size: int | None = None) -> Diges
             except OSError as exc:
                 add_path(exc, path)  # a read error (EIO) names no file
                 raise
-
-
-def parse_tagged(value: str, algo: str) -> str:
-    """The bare hex of a tagged digest; ValueError when the tag or length is wrong."""
-    prefix, _, hexpart = value.partition(":")
-    want = 32 if algo == XXH else 64
-    if prefix != algo or len(hexpart) != want or any(c not in "0123456789abcdef" for c in hexpart):
-        raise ValueError(f"not a {algo} digest: {value!r}")
-    return hexpart

@@ -40,24 +40,45 @@ from mlrepro.store.digest import (
     digest_bytes,
     hash_mapped,
     hash_stream,
+    is_hex,
     read_fd,
     read_small,
+    tag_xxh,
     xxh_bytes,
 )
 
 READ_ONLY = 0o444
 
 
+REPAIR_HINT = "run `mlrepro cache verify --repair`, then rebuild it (repro, add, or a remote)"
+
+
 class CorruptObjectError(MlreproError):
-    """An object's bytes no longer match its address."""
+    """An object's bytes no longer match its address. ``digest`` is the address
+    (tagged, ``xxh3-128:<hex>``), ``xxh`` its hex (the object's name in the store), and
+    ``path`` the workspace path it was being checked out to, None when read for itself."""
+
+    def __init__(self, xxh: str, path: str | None = None) -> None:
+        self.xxh = xxh
+        self.digest = tag_xxh(xxh)
+        self.path = path
+        if path is None:
+            what = f"cache object {self.digest} is corrupt (its bytes hash differently)"
+        else:
+            what = f"cache object {self.digest} is corrupt; not checked out to '{path}'"
+        super().__init__(what, hint=REPAIR_HINT)
 
 
 class MissingObjectError(MlreproError):
-    """An object the workspace needs is not in the cache."""
+    """An object the workspace needs is not in the cache (or there is no cache).
+    ``digest``, ``xxh`` and ``path`` as for :class:`CorruptObjectError`."""
 
-
-def missing(xxh: str) -> MissingObjectError:
-    return MissingObjectError(f"object {XXH}:{xxh} is not in the cache")
+    def __init__(self, xxh: str, path: str | None = None) -> None:
+        self.xxh = xxh
+        self.digest = tag_xxh(xxh)
+        self.path = path
+        where = f" (for '{path}')" if path is not None else ""
+        super().__init__(f"object {self.digest} is not in the cache{where}")
 
 
 def _flush_quietly(root: str) -> None:
@@ -118,6 +139,10 @@ class ObjectStore:
     _batches: dict[int, _Batch] = field(default_factory=dict, repr=False)  # by thread
 
     def path(self, xxh: str) -> str:
+        """Where the object ``xxh`` (bare hex) is; ValueError for a name that is not one
+        (records are checked when read: this is the last guard against a path out)."""
+        if not is_hex(xxh):
+            raise ValueError(f"not an object name: {xxh[:80]!r}")
         return os.path.join(self.root, XXH, xxh[:2], xxh[2:])
 
     def _batch(self) -> _Batch | None:
@@ -126,7 +151,7 @@ class ObjectStore:
 
     def has(self, xxh: str) -> bool:
         batch = self._batch()
-        if batch is not None and xxh[:2] in batch.folders:
+        if batch is not None and xxh[:2] in batch.folders and is_hex(xxh):
             try:
                 os.stat(xxh[2:], dir_fd=batch.folders[xxh[:2]])
             except FileNotFoundError:
@@ -371,12 +396,9 @@ class ObjectStore:
         try:
             data = read_small(self.path(xxh))
         except FileNotFoundError:
-            raise missing(xxh) from None
+            raise MissingObjectError(xxh) from None
         if xxh_bytes(data) != xxh:
-            raise CorruptObjectError(
-                f"cache object {XXH}:{xxh} is corrupt (its bytes hash differently)",
-                hint="run `mlrepro cache verify --repair`, then rebuild it (repro, add, remote)",
-            )
+            raise CorruptObjectError(xxh)
         return data
 
     def verify(self, xxh: str) -> bool:

@@ -23,7 +23,7 @@ from typing import BinaryIO, TypeVar
 
 from mlrepro.errors import add_path
 from mlrepro.store import fileio
-from mlrepro.store.digest import SMALL, XXH, hash_stream, read_fd, xxh_bytes
+from mlrepro.store.digest import SMALL, hash_stream, read_fd, xxh_bytes
 from mlrepro.store.objects import CorruptObjectError, MissingObjectError, ObjectStore
 
 _T = TypeVar("_T")
@@ -53,19 +53,19 @@ def copy_out(
         try:
             fd_in = os.open(src, os.O_RDONLY)
         except FileNotFoundError:
-            raise _missing(xxh, name) from None
+            raise MissingObjectError(xxh, name) from None
         try:
             if size is not None and size <= SMALL:
                 data = _read(fd_in, src)
                 if xxh_bytes(data) != xxh:
-                    raise _corrupt(xxh, name)
+                    raise CorruptObjectError(xxh, name)
                 _named(lambda: fileio.write_new(tmp, data, 0o644), name)
             else:
                 out = _named(lambda: open(tmp, "xb"), name)  # noqa: SIM115 - closed below
                 with out, open(fd_in, "rb", buffering=0, closefd=False) as f:
                     got = _hash(f, src, lambda b: _named(lambda: out.write(b), name))
                 if got != xxh:
-                    raise _corrupt(xxh, name)
+                    raise CorruptObjectError(xxh, name)
                 os.chmod(tmp, 0o644)
         finally:
             os.close(fd_in)
@@ -126,7 +126,7 @@ def place_new(
     try:
         fd_in = os.open(src, os.O_RDONLY)
     except FileNotFoundError:
-        raise _missing(xxh, name) from None
+        raise MissingObjectError(xxh, name) from None
     try:
         flags = os.O_CREAT | os.O_EXCL | (os.O_RDWR if link == "reflink" else os.O_WRONLY)
         fd = _named(lambda: os.open(dest, flags, 0o644), name)
@@ -144,7 +144,7 @@ def place_new(
                 with open(fd_in, "rb", buffering=0, closefd=False) as f:
                     got = _hash(f, src, lambda b: _named(lambda: fileio.write_all(fd, b), name))
             if got != xxh:
-                raise _corrupt(xxh, name)
+                raise CorruptObjectError(xxh, name)
             os.utime(fd, ns=(mtime_ns, mtime_ns))
             return os.fstat(fd)
         except BaseException:
@@ -163,7 +163,7 @@ def _prepare_out(store: ObjectStore, xxh: str, dest: str, name: str) -> tuple[st
     """The object's path and a temporary name beside ``dest`` (its folder made)."""
     src = store.path(xxh)
     if not os.path.exists(src):
-        raise _missing(xxh, name)
+        raise MissingObjectError(xxh, name)
     directory = os.path.dirname(dest) or "."
     if not os.path.isdir(directory):
         os.makedirs(directory, exist_ok=True)  # a workspace folder: its error names it
@@ -174,7 +174,7 @@ def _link(link: str, src: str, dest: str, xxh: str, name: str) -> None:
     """Link ``dest`` to the object at ``src``; an OSError that means "not here" is left
     as it is for the caller to try the next link type."""
     if link == "symlink" and not os.path.exists(src):
-        raise _missing(xxh, name)
+        raise MissingObjectError(xxh, name)
     try:
         if link == "hardlink":
             os.link(src, dest)
@@ -184,7 +184,7 @@ def _link(link: str, src: str, dest: str, xxh: str, name: str) -> None:
             fileio.reflink(src, dest)
     except FileNotFoundError as exc:
         if not os.path.exists(src):
-            raise _missing(xxh, name) from None
+            raise MissingObjectError(xxh, name) from None
         add_path(exc, name, instead=True)
         raise
     except OSError as exc:
@@ -198,7 +198,7 @@ def _check_placed(path: str, xxh: str, size: int | None, name: str) -> None:
     try:
         fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:  # a symbolic link to an object deleted meanwhile
-        raise _missing(xxh, name) from None
+        raise MissingObjectError(xxh, name) from None
     try:
         if size is not None and size <= SMALL:
             got = xxh_bytes(_read(fd, path))
@@ -208,7 +208,7 @@ def _check_placed(path: str, xxh: str, size: int | None, name: str) -> None:
     finally:
         os.close(fd)
     if got != xxh:
-        raise _corrupt(xxh, name)
+        raise CorruptObjectError(xxh, name)
 
 
 def _named(action: Callable[[], _T], name: str) -> _T:
@@ -236,14 +236,3 @@ def _hash(f: BinaryIO, path: str, sink: Callable[[memoryview], object] | None) -
     except OSError as exc:
         add_path(exc, path)  # a read error names no file (a write error named the copy)
         raise
-
-
-def _missing(xxh: str, name: str) -> MissingObjectError:
-    return MissingObjectError(f"object {XXH}:{xxh} is not in the cache (for '{name}')")
-
-
-def _corrupt(xxh: str, name: str) -> CorruptObjectError:
-    return CorruptObjectError(
-        f"cache object {XXH}:{xxh} is corrupt; not checked out to '{name}'",
-        hint="run `mlrepro cache verify --repair`, then rebuild it (repro, add, or a remote)",
-    )

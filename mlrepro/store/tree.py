@@ -34,7 +34,7 @@ from typing import NamedTuple
 
 from mlrepro.canonical import canonical_text
 from mlrepro.errors import MlreproError
-from mlrepro.store.digest import SHA, XXH, sha_bytes, xxh_bytes
+from mlrepro.store.digest import SHA, XXH, is_hex, sha_bytes, xxh_bytes
 
 TREE_VERSION = 1
 # what json.dumps(ensure_ascii=False) escapes in a string, and surrogates (see above)
@@ -170,6 +170,8 @@ class Tree:
                 and not isinstance(e.get("size"), bool)
                 and isinstance(e.get(XXH), str)
                 and isinstance(e.get(SHA), str)
+                and is_hex(e[XXH])
+                and is_hex(e[SHA], SHA)
             ):
                 raise MalformedTreeError(f"not a tree object: bad entry {str(e)[:80]}")
             entries.append(TreeEntry(path=e["path"], size=e["size"], xxh=e[XXH], sha=e[SHA]))

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from mlrepro.errors import MlreproError
 from mlrepro.git.blobs import GitBlobs
-from mlrepro.store.digest import SMALL, Digest, hash_file
+from mlrepro.store.digest import SMALL, Digest, hash_file, tag_xxh
 from mlrepro.store.objects import ObjectStore
 from mlrepro.store.tree import Tree, TreeEntry
 from mlrepro.store.workers import add_small_files, add_unstated_files, workers_for
@@ -36,6 +36,11 @@ class PathState:
     @property
     def exists(self) -> bool:
         return self.kind != "missing"
+
+    @property
+    def digest(self) -> str | None:
+        """The tagged address (``xxh3-128:<hex>``), None for a missing path."""
+        return tag_xxh(self.xxh) if self.xxh is not None else None
 
 
 MISSING = PathState("missing")

@@ -27,6 +27,7 @@ from typing import Any
 from mlrepro.errors import MlreproError
 from mlrepro.fsutil import atomic_write
 from mlrepro.spec.yamlio import parse_yaml
+from mlrepro.store.digest import SHA, is_tagged
 from mlrepro.store.tree import is_name
 
 LOCK_FILE = "mlrepro.lock"
@@ -65,12 +66,15 @@ class Artifact:
             or not isinstance(d.get("digest"), str | None)
         ):
             raise ValueError(f"bad artifact {str(d)[:80]}")
+        digest, sha = d.get("digest"), d.get("sha256")
+        if not (digest is None or is_tagged(digest)) or not (sha is None or is_tagged(sha, SHA)):
+            raise ValueError(f"bad digest for '{d['path']}'")
         return cls(
             path=d["path"],
-            digest=d.get("digest"),
+            digest=digest,
             size=int(d.get("size", 0)),
             nfiles=int(d.get("nfiles", 0)),
-            sha256=d.get("sha256"),
+            sha256=sha,
             isdir=bool(d.get("isdir", False)),
         )
 

@@ -474,3 +474,58 @@ def test_cache_verify_repair_removes_unbound_entries_and_records_it(proj: Proj) 
     assert "Done: 1 ran, 0 restored" in proc.stdout
     assert "unusable" not in proc.stdout  # no entry any more: nothing to refuse
     assert proj.read("model.txt") == "0.1"
+
+
+# -- digests that name a path instead of an object (issue 16) ----------------------------
+
+
+def test_a_lock_digest_naming_a_path_out_of_the_cache_is_refused(proj: Proj) -> None:
+    """``xxh3-128:ab/abs/path`` would make the object's path ``/abs/path`` (os.path.join
+    keeps the last absolute part): every command refuses the lock, naming the entry,
+    and the file it names is neither read into the workspace nor removed."""
+    victim = proj.outside / "victim.txt"
+    victim.write_text("not the cache's\n")
+    proj.write("d.txt", "data\n")
+    proj.ok("add", "d.txt")
+    good = proj.lock_text()
+    digest = proj.data_records()["d.txt"]["digest"]
+    (proj.root / "mlrepro.lock").write_text(good.replace(digest, f"xxh3-128:ab{victim}"))
+    (proj.root / "d.txt").unlink()
+    for args in (["checkout"], ["status"], ["cache", "verify", "--repair"], ["gc", "-w", "-f"]):
+        proc = proj.fails(*args)
+        assert error_line(proc.stderr).endswith(
+            "mlrepro.lock: malformed entry (bad digest for 'd.txt')"
+        ), args
+    assert victim.read_text() == "not the cache's\n"
+    assert not (proj.root / "d.txt").exists()
+    (proj.root / "mlrepro.lock").write_text(good)
+    proj.ok("checkout")
+    assert proj.read("d.txt") == "data\n"
+
+
+def test_a_crafted_tree_naming_a_file_out_of_the_cache_is_refused(proj: Proj) -> None:
+    """A tree object is named by its own bytes, so anyone can write a valid one. One
+    whose entry names an outside file by its digest is refused as a tree: the folder is
+    not built, the file not read, and not removed as a corrupt object (which a restore
+    from the run-cache does to objects that fail their check)."""
+    victim = proj.outside / "victim.txt"
+    victim.write_text("not the cache's\n")
+    proj.pipeline({"make": {"cmd": proj.cmd(["mkfiles", "feats", "2", "f"]), "outs": ["feats"]}})
+    proj.ok("repro")
+    record = proj.out_record("make", "feats")
+    entry = {"path": "x", "sha256": "0" * 64, "size": 16, "xxh3-128": f"ab{victim}"}
+    crafted = json.dumps([entry], separators=(",", ":")).encode()
+    name = xxhash.xxh3_128_hexdigest(crafted)
+    obj = proj.object_path(f"xxh3-128:{name}")
+    obj.parent.mkdir(exist_ok=True)
+    obj.write_bytes(crafted)
+    lock = proj.lock_text().replace(record["digest"], f"xxh3-128:{name}")
+    (proj.root / "mlrepro.lock").write_text(lock)
+    shutil.rmtree(proj.root / "feats")
+    proc = proj.fails("checkout")  # the folder is named, as for a corrupt tree
+    assert proc.stderr.startswith("missing  feats: not a tree object: bad entry"), proc.stderr
+    assert not (proj.root / "feats").exists()
+    ran = proj.ok("repro")  # its output is not as recorded: the stage runs again
+    assert "Done: 1 ran" in ran.stdout, ran.stdout
+    assert victim.read_text() == "not the cache's\n"
+    assert sorted(p.name for p in (proj.root / "feats").rglob("*.txt")) == ["f0.txt", "f1.txt"]

@@ -1,5 +1,5 @@
-"""The plan's reasons and states: typed codes that equal the strings ``status --json``
-writes, a message for every code, and frozen values."""
+"""The reasons and states of stages and data inputs: typed codes that equal the strings
+``status --json`` writes, a message for every code, and frozen values."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from mlrepro.dag.plan import DataState, DataStatus, Reason, ReasonCode, StageStatus
+from mlrepro.dag.reasons import DataState, DataStatus, Reason, ReasonCode, StageStatus
 from tests.ops.conftest import Proj
 
 CODES = [

@@ -7,7 +7,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mlrepro.dag.plan import DataState, DataStatus, Reason, ReasonCode, StageStatus
+from mlrepro.dag.reasons import DataState, DataStatus, Reason, ReasonCode, StageStatus
 from mlrepro.engine.outcome import Action, ReproResult, StageOutcome
 from mlrepro.ops.status import CacheGap, Fix, StatusReport
 from mlrepro.render.status import STATUS_JSON_VERSION, dry_run, to_json, to_text

@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Iterator
 
 import pytest
+import yaml
 
 from mlrepro.snapshot.datadiff import ChangeKind, DataChange, DataDiff, data_diff
 from mlrepro.snapshot.revisions import Revisions
@@ -56,3 +57,34 @@ def test_a_data_change_is_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         change.kind = ChangeKind.DELETED  # type: ignore[misc]
     assert DataDiff().changes == ()
+
+
+def test_a_folder_whose_tree_cannot_be_read_is_named_with_the_object(proj: Proj) -> None:
+    """Without a cache, or with its tree object gone, a folder's change is still listed
+    and what could not be read is named: the path, and the object it needed."""
+    proj.write("raw/a.txt", "a\n")
+    proj.ok("add", "raw")
+    proj.commit("one")
+    proj.write("raw/a.txt", "A\n")
+    proj.ok("add", "raw")
+    proj.commit("two")
+    old, new = (
+        next(d["digest"] for d in yaml.safe_load(proj.git("show", f"{rev}:mlrepro.lock"))["data"])
+        for rev in ("HEAD~1", "HEAD")
+    )
+    no_cache = Revisions(str(proj.root), None)
+    try:
+        diff = data_diff(no_cache, no_cache.revision("HEAD~1"), no_cache.revision("HEAD"))
+    finally:
+        no_cache.close()
+    assert [(c.path, c.kind) for c in diff.changes] == [("raw", ChangeKind.MODIFIED)]
+    assert diff.unreadable == (("raw", f"object {old} is not in the cache (for 'raw')"),)
+    proj.object_path(new).unlink()
+    project = Project(str(proj.root))
+    revs = Revisions(str(proj.root), project.store)
+    try:
+        diff = data_diff(revs, revs.revision("HEAD~1"), revs.revision("HEAD"))
+    finally:
+        revs.close()
+        project.close()
+    assert diff.unreadable == (("raw", f"object {new} is not in the cache"),)

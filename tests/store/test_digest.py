@@ -20,14 +20,18 @@ from mlrepro.store.digest import (
     SMALL,
     XXH,
     Digest,
+    bare,
     digest_bytes,
     hash_file,
     hash_mapped,
     hash_stream,
-    parse_tagged,
+    is_hex,
+    is_tagged,
     read_fd,
     read_small,
     sha_bytes,
+    tag_sha,
+    tag_xxh,
     xxh_bytes,
 )
 
@@ -152,8 +156,11 @@ def test_tagged_digests_round_trip(data: bytes) -> None:
     d = Digest(xxh=xxh, size=len(data), sha=sha256)
     assert d.tagged == f"{XXH}:{xxh}"
     assert d.tagged_sha == f"{SHA}:{sha256}"
-    assert parse_tagged(d.tagged, XXH) == xxh
-    assert parse_tagged(d.tagged_sha, SHA) == sha256
+    assert d.tagged == tag_xxh(xxh) and d.tagged_sha == tag_sha(sha256)
+    assert bare(d.tagged) == xxh and bare(d.tagged_sha) == sha256
+    assert is_tagged(d.tagged) and is_tagged(d.tagged_sha, SHA)
+    assert not is_tagged(d.tagged, SHA) and not is_tagged(d.tagged_sha)
+    assert is_hex(xxh) and is_hex(sha256, SHA) and not is_hex(sha256)
     assert Digest(xxh=xxh, size=0).tagged_sha is None
 
 
@@ -167,11 +174,29 @@ def test_tagged_digests_round_trip(data: bytes) -> None:
         ("xxh3-128:" + "A" * 32, XXH),  # upper case is not the canonical form
         ("0" * 32, XXH),  # untagged
         ("xxh3-128:" + "0" * 64, SHA),
+        ("xxh3-128:../../../../etc/passwd", XXH),  # a path, not a name: never opened
+        ("xxh3-128:00/" + "0" * 29, XXH),
+        ("md5:" + "0" * 32, XXH),
+        ("", XXH),
     ],
 )
-def test_parse_tagged_refuses(value: str, algo: str) -> None:
-    with pytest.raises(ValueError):
-        parse_tagged(value, algo)
+def test_a_malformed_digest_is_refused(value: str, algo: str) -> None:
+    assert not is_tagged(value, algo)
+    with pytest.raises(ValueError, match="not a tagged digest"):
+        bare(value)
+
+
+@given(st.text(max_size=80))
+def test_only_lower_case_hex_of_the_full_length_is_a_digest(text: str) -> None:
+    """Whatever a record holds, a digest that passes names a file inside the cache."""
+    ok = len(text) == 32 and set(text) <= set("0123456789abcdef")
+    assert is_hex(text) is ok
+    assert is_tagged(f"{XXH}:{text}") is ok
+    if not ok:
+        with pytest.raises(ValueError):
+            bare(f"{XXH}:{text}")
+    assert not is_tagged(text)  # untagged
+    assert not is_tagged(None) and not is_tagged(32)
 
 
 @pytest.mark.parametrize("sha", [False, True])

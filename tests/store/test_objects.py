@@ -146,6 +146,31 @@ def test_object_path_layout(store: ObjectStore) -> None:
     assert os.path.isfile(store.path(xxh))
 
 
+@pytest.mark.parametrize(
+    "name",
+    ["../../../../etc/passwd", "/etc/passwd", "00/" + "0" * 29, "0" * 31, "A" * 32, ""],
+)
+def test_a_name_that_is_not_a_digest_never_becomes_a_path(
+    store: ObjectStore, tmp_path: Path, name: str
+) -> None:
+    """The last guard behind the checks where records are read (lock file, trees): a
+    name from a tampered record would otherwise be a path out of the cache, and
+    ``remove`` would delete what it names."""
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"not the cache's")
+    # "ab/abs/path": two characters of folder, then an absolute path that os.path.join
+    # would have taken whole
+    for bad in (name, "ab" + str(victim)):
+        with store.batch():
+            store.add_bytes(b"opens the batch's folders")
+            for method in (store.path, store.has, store.read_bytes, store.verify, store.remove):
+                with pytest.raises(ValueError, match="not an object name"):
+                    method(bad)
+        with pytest.raises(ValueError, match="not an object name"):
+            copy_out(store, bad, str(tmp_path / "dest"))
+    assert victim.read_bytes() == b"not the cache's" and not (tmp_path / "dest").exists()
+
+
 def test_concurrent_adds_of_the_same_bytes(store: ObjectStore, tmp_path: Path) -> None:
     data = os.urandom(1 << 16)
     src = tmp_path / "src.bin"
@@ -369,18 +394,23 @@ def test_corrupt_objects_are_detected(
         store.read_bytes(xxh)
     assert isinstance(info.value, MlreproError)
     assert xxh in info.value.message and info.value.hint
+    # the error's fields name the object (and no path: it was read for itself)
+    assert (info.value.xxh, info.value.digest, info.value.path) == (xxh, f"{XXH}:{xxh}", None)
     for size in (None, len(data)):
         fresh_dest = work / "w" / "new.bin"
-        with pytest.raises(CorruptObjectError):
-            copy_out(store, xxh, str(fresh_dest), size=size)
+        with pytest.raises(CorruptObjectError) as info:
+            copy_out(store, xxh, str(fresh_dest), size=size, shown="w/new.bin")
+        assert (info.value.digest, info.value.path) == (f"{XXH}:{xxh}", "w/new.bin")
         assert not fresh_dest.exists()
         existing = work / "w" / "existing.bin"
         existing.write_bytes(b"keep me")
-        with pytest.raises(CorruptObjectError):
+        with pytest.raises(CorruptObjectError) as info:
             copy_out(store, xxh, str(existing), size=size)
+        assert info.value.path == str(existing)  # no shown name: the destination
         assert existing.read_bytes() == b"keep me"
-        with pytest.raises(CorruptObjectError):
-            link_out(store, xxh, str(existing), "copy", size=size)
+        with pytest.raises(CorruptObjectError) as info:
+            link_out(store, xxh, str(existing), "copy", size=size, shown="w/existing.bin")
+        assert (info.value.xxh, info.value.path) == (xxh, "w/existing.bin")
         assert existing.read_bytes() == b"keep me"
     assert debris(work / "w") == []
 
@@ -392,13 +422,17 @@ def test_missing_objects(store: ObjectStore, tmp_path: Path) -> None:
     with pytest.raises(MissingObjectError) as info:
         store.read_bytes(absent)
     assert isinstance(info.value, MlreproError) and absent in info.value.message
+    assert (info.value.xxh, info.value.digest, info.value.path) == (absent, f"{XXH}:{absent}", None)
     dest = tmp_path / "w" / "f"
     for link in ("copy", "hardlink", "symlink", "reflink"):
-        with pytest.raises(MissingObjectError):
-            link_out(store, absent, str(dest), link)
+        with pytest.raises(MissingObjectError) as info:
+            link_out(store, absent, str(dest), link, shown="w/f")
+        assert (info.value.digest, info.value.path) == (f"{XXH}:{absent}", "w/f")
+        assert info.value.message == f"object {XXH}:{absent} is not in the cache (for 'w/f')"
     for size in (None, 10):
-        with pytest.raises(MissingObjectError):
-            copy_out(store, absent, str(dest), size=size)
+        with pytest.raises(MissingObjectError) as info:
+            copy_out(store, absent, str(dest), size=size, shown="w/f")
+        assert (info.value.xxh, info.value.path) == (absent, "w/f")
     assert not dest.exists()
     assert debris(tmp_path) == []
     assert list(store.iter_objects()) == []

@@ -12,7 +12,13 @@ from hypothesis import strategies as st
 from mlrepro.canonical import canonical_bytes
 from mlrepro.errors import MlreproError
 from mlrepro.store.digest import sha_bytes, xxh_bytes
-from mlrepro.store.tree import Tree, TreeEntry, entry_json, entry_json_reference
+from mlrepro.store.tree import (
+    MalformedTreeError,
+    Tree,
+    TreeEntry,
+    entry_json,
+    entry_json_reference,
+)
 
 HEX32 = st.text("0123456789abcdef", min_size=32, max_size=32)
 HEX64 = st.text("0123456789abcdef", min_size=64, max_size=64)
@@ -195,8 +201,27 @@ def test_bytes_equal_an_independent_encoder(raw: list[bytes]) -> None:
 def test_paths_no_folder_holds_are_refused(path: str) -> None:
     """A tree whose path climbs out of the folder, or could not be a name (a surrogate
     no byte gives, or one two bytes of UTF-8 would give), is damaged or crafted."""
-    data = json.dumps([{"path": path, "sha256": "b", "size": 1, "xxh3-128": "a"}]).encode()
+    data = json.dumps([{"path": path, "sha256": "b" * 64, "size": 1, "xxh3-128": "a" * 32}])
     with pytest.raises(MlreproError, match="bad path"):
+        Tree.from_bytes(data.encode())
+
+
+@pytest.mark.parametrize(
+    ("xxh", "sha"),
+    [
+        ("../../../../../home/someone/.bashrc", "b" * 64),  # a path: checkout would read it
+        ("ab/home/someone/.bashrc", "b" * 64),  # and drop_corrupt delete it
+        ("a" * 31, "b" * 64),
+        ("A" * 32, "b" * 64),
+        ("a" * 32, "b" * 63),
+        ("a" * 32, "xxh3-128:" + "b" * 55),
+    ],
+)
+def test_digests_that_could_not_name_an_object_are_refused(xxh: str, sha: str) -> None:
+    """A tree object is addressed by its bytes, so anyone can write a valid one: its
+    entries' digests are checked before any becomes the name of a file."""
+    data = json.dumps([{"path": "f", "sha256": sha, "size": 1, "xxh3-128": xxh}]).encode()
+    with pytest.raises(MalformedTreeError, match="bad entry"):
         Tree.from_bytes(data)
 
 

@@ -485,6 +485,32 @@ def test_a_path_no_file_can_have_is_refused(path: str) -> None:
         parse_lock(text)
 
 
+@pytest.mark.parametrize(
+    ("digest", "sha"),
+    [
+        ('"xxh3-128:../../../../etc/passwd"', "null"),
+        ('"xxh3-128:ab/home/someone/.bashrc"', "null"),
+        ('"md5:d41d8cd98f00b204e9800998ecf8427e"', "null"),
+        ('"' + "0" * 32 + '"', "null"),  # untagged
+        ('"xxh3-128:' + "A" * 32 + '"', "null"),
+        ('"xxh3-128:' + "0" * 32 + '"', '"sha256:../x"'),
+        ('"xxh3-128:' + "0" * 32 + '"', '"xxh3-128:' + "0" * 32 + '"'),
+    ],
+)
+def test_a_digest_that_could_not_name_an_object_is_refused(digest: str, sha: str) -> None:
+    """A digest becomes the name of a cache object (read, linked out, removed when
+    corrupt): one that is not lower-case hex of its algorithm's length, tagged, would
+    be a path out of the cache. Both readers refuse it, naming the path."""
+    text = (
+        f'version: 1\nstages: {{}}\n\ndata:\n  - path: "d.txt"\n    digest: {digest}\n'
+        f"    sha256: {sha}\n    size: 1\n    nfiles: 1\n"
+    )
+    with pytest.raises(LockFileError, match=r"malformed entry \(bad digest for 'd\.txt'\)"):
+        parse_lock(text)
+    with pytest.raises(LockFileError, match=r"bad digest for 'd\.txt'"):
+        parse_lock(text.replace("stages: {}", "stages: {} # not the layout"))
+
+
 NAME_BYTES = st.binary(min_size=1, max_size=6).filter(lambda b: b"/" not in b and b"\0" not in b)
 
 
