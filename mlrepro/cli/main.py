@@ -23,37 +23,31 @@ from mlrepro import __version__
 from mlrepro.cli.group import Group
 from mlrepro.errors import EXIT_ERROR, EXIT_INTERRUPTED, MlreproError, os_error
 
-# name -> (module, attribute, one-line help). The help text lives here so that
+# Each command: its name (also the function's name in its module), the module under
+# mlrepro.cli that defines it, and its one-line help. The help lives here so that
 # `mlrepro --help` can list commands without importing them.
+_TABLE = """
+init      init      Create .mlrepro/ at the top of a git work tree.
+stage     stage     Inspect the pipeline's stages.
+dag       dag       Show the stage graph.
+status    status    Show which stages would run, and why.
+repro     repro     Run the stages whose inputs changed.
+checkout  checkout  Make the workspace match mlrepro.lock from the cache.
+add       add       Put raw data into the cache and record it.
+audit     audit     Show and verify the tamper-evident audit log.
+cache     cache     Inspect and repair the local cache.
+config    config    Show or change a setting.
+gc        gc        Delete cache objects no kept revision needs.
+remote    config    Name the remote caches.
+diff      diff      Compare params, metrics, data and stages between two revisions.
+lineage   lineage   Where an artifact came from and what used it, at any revision.
+metrics   metrics   Show and compare metrics across revisions.
+params    metrics   Compare params across revisions.
+"""
+# name -> (module, attribute, one-line help)
 _COMMANDS: dict[str, tuple[str, str, str]] = {
-    "init": ("mlrepro.cli.init", "init", "Create .mlrepro/ at the top of a git work tree."),
-    "stage": ("mlrepro.cli.stage", "stage", "Inspect the pipeline's stages."),
-    "dag": ("mlrepro.cli.dag", "dag", "Show the stage graph."),
-    "status": ("mlrepro.cli.status", "status", "Show which stages would run, and why."),
-    "repro": ("mlrepro.cli.repro", "repro", "Run the stages whose inputs changed."),
-    "checkout": (
-        "mlrepro.cli.checkout",
-        "checkout",
-        "Make the workspace match mlrepro.lock from the cache.",
-    ),
-    "add": ("mlrepro.cli.add", "add", "Put raw data into the cache and record it."),
-    "audit": ("mlrepro.cli.audit", "audit", "Show and verify the tamper-evident audit log."),
-    "cache": ("mlrepro.cli.cache", "cache", "Inspect and repair the local cache."),
-    "config": ("mlrepro.cli.config", "config", "Show or change a setting."),
-    "gc": ("mlrepro.cli.gc", "gc", "Delete cache objects no kept revision needs."),
-    "remote": ("mlrepro.cli.config", "remote", "Name the remote caches."),
-    "diff": (
-        "mlrepro.cli.diff",
-        "diff",
-        "Compare params, metrics, data and stages between two revisions.",
-    ),
-    "lineage": (
-        "mlrepro.cli.lineage",
-        "lineage",
-        "Where an artifact came from and what used it, at any revision.",
-    ),
-    "metrics": ("mlrepro.cli.metrics", "metrics", "Show and compare metrics across revisions."),
-    "params": ("mlrepro.cli.metrics", "params", "Compare params across revisions."),
+    name: (f"mlrepro.cli.{module}", name, summary)
+    for name, module, summary in (row.split(None, 2) for row in _TABLE.strip().splitlines())
 }
 
 
