@@ -41,7 +41,7 @@ from mlrepro.audit.entry import entry_id
 from mlrepro.audit.store import INCOMING, REMOTES, AuditStore, Placed, entry_place
 from mlrepro.errors import os_error
 from mlrepro.fsutil import atomic_write
-from mlrepro.store.digest import SHA, bare, hash_file, is_tagged
+from mlrepro.store.digest import bare, hash_file, is_tagged
 from mlrepro.store.objects import ObjectStore
 
 _BYTES_CHANGED = ("edited", "malformed")
@@ -441,7 +441,9 @@ def deep_check(store: AuditStore, objects: ObjectStore) -> DeepResult:
 def _collect(value: object, pairs: dict[str, str]) -> None:
     if isinstance(value, dict):
         digest, sha = value.get("digest"), value.get("sha256")
-        if is_tagged(digest) and is_tagged(sha, SHA):
+        # the address must be an object's to be looked up; any sha256 beside it is
+        # compared, so a malformed one is reported as a mismatch
+        if is_tagged(digest) and isinstance(sha, str):
             pairs[digest] = sha
         for v in value.values():
             _collect(v, pairs)

@@ -148,7 +148,7 @@ def _entries(
         assert hasher is not None
         return {e.path: e for e in hasher.tree(path).entries}
     if revs.store is None:
-        raise MissingObjectError(bare(side.digest), path)  # no cache at all
+        raise MissingObjectError(bare(side.digest), path, no_cache=True)
     tree = Tree.from_bytes(revs.store.read_bytes(bare(side.digest)))
     return {e.path: e for e in tree.entries}
 

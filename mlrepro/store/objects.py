@@ -70,15 +70,31 @@ class CorruptObjectError(MlreproError):
 
 
 class MissingObjectError(MlreproError):
-    """An object the workspace needs is not in the cache (or there is no cache).
+    """An object the workspace needs is not in the cache (``no_cache``: there is none).
     ``digest``, ``xxh`` and ``path`` as for :class:`CorruptObjectError`."""
 
-    def __init__(self, xxh: str, path: str | None = None) -> None:
+    def __init__(self, xxh: str, path: str | None = None, *, no_cache: bool = False) -> None:
         self.xxh = xxh
         self.digest = tag_xxh(xxh)
         self.path = path
         where = f" (for '{path}')" if path is not None else ""
-        super().__init__(f"object {self.digest} is not in the cache{where}")
+        if no_cache:  # a reader of past revisions with no cache at all
+            super().__init__(f"no cache to read {self.digest} from{where}")
+        else:
+            super().__init__(f"object {self.digest} is not in the cache{where}")
+
+
+def _in_a_prefix_folder(name: str) -> bool:
+    """Whether ``name`` (two characters of folder, then a file name) stays inside a
+    prefix folder of the cache: no separator, no NUL, neither part "." or ".."."""
+    head, tail = name[:2], name[2:]
+    return (
+        len(head) == 2
+        and head != ".."
+        and tail not in ("", ".", "..")
+        and "/" not in name
+        and "\0" not in name
+    )
 
 
 def _flush_quietly(root: str) -> None:
@@ -139,9 +155,11 @@ class ObjectStore:
     _batches: dict[int, _Batch] = field(default_factory=dict, repr=False)  # by thread
 
     def path(self, xxh: str) -> str:
-        """Where the object ``xxh`` (bare hex) is; ValueError for a name that is not one
-        (records are checked when read: this is the last guard against a path out)."""
-        if not is_hex(xxh):
+        """Where the object ``xxh`` (bare hex) is. Records are checked when they are read;
+        this is the last guard against a path out of the cache: ValueError for a name
+        that is neither an object's hex nor a file :meth:`iter_objects` found in a prefix
+        folder (a stray file there is reported by ``cache verify`` and removed)."""
+        if not (is_hex(xxh) or _in_a_prefix_folder(xxh)):
             raise ValueError(f"not an object name: {xxh[:80]!r}")
         return os.path.join(self.root, XXH, xxh[:2], xxh[2:])
 
@@ -151,7 +169,7 @@ class ObjectStore:
 
     def has(self, xxh: str) -> bool:
         batch = self._batch()
-        if batch is not None and xxh[:2] in batch.folders and is_hex(xxh):
+        if batch is not None and is_hex(xxh) and xxh[:2] in batch.folders:
             try:
                 os.stat(xxh[2:], dir_fd=batch.folders[xxh[:2]])
             except FileNotFoundError:

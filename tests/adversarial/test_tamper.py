@@ -529,3 +529,22 @@ def test_a_crafted_tree_naming_a_file_out_of_the_cache_is_refused(proj: Proj) ->
     assert "Done: 1 ran" in ran.stdout, ran.stdout
     assert victim.read_text() == "not the cache's\n"
     assert sorted(p.name for p in (proj.root / "feats").rglob("*.txt")) == ["f0.txt", "f1.txt"]
+
+
+def test_a_stray_file_among_the_objects_is_reported_and_removed(proj: Proj) -> None:
+    """A file in a prefix folder whose name is no object's is reported as corrupt by
+    `cache verify`, removed by --repair, and by gc as kept by nothing: never an internal
+    error (the guard against names out of the cache lets it through, as it stays in)."""
+    proj.write("d.txt", "data\n")
+    proj.ok("add", "d.txt")
+    folder = proj.object_path(proj.data_records()["d.txt"]["digest"]).parent
+    stray = folder / "junk"
+    stray.write_bytes(b"junk")
+    proc = proj.fails("cache", "verify")
+    assert f"corrupt  xxh3-128:{folder.name}junk" in proc.stdout, proc.stdout
+    proj.ok("cache", "verify", "--repair")
+    assert not stray.exists()
+    stray.write_bytes(b"junk")
+    proj.ok("gc", "-w", "-f")
+    assert not stray.exists()
+    proj.ok("cache", "verify")

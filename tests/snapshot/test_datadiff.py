@@ -78,7 +78,7 @@ def test_a_folder_whose_tree_cannot_be_read_is_named_with_the_object(proj: Proj)
     finally:
         no_cache.close()
     assert [(c.path, c.kind) for c in diff.changes] == [("raw", ChangeKind.MODIFIED)]
-    assert diff.unreadable == (("raw", f"object {old} is not in the cache (for 'raw')"),)
+    assert diff.unreadable == (("raw", f"no cache to read {old} from (for 'raw')"),)
     proj.object_path(new).unlink()
     project = Project(str(proj.root))
     revs = Revisions(str(proj.root), project.store)
