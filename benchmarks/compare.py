@@ -11,11 +11,9 @@ rounds, so a change in the machine's load falls on both. For each row of the
 ``operation | mlrepro median`` tables the output shows the median of each side's
 medians and the change; rows slower by more than 10% are marked.
 
-``--no-dvc`` puts a stand-in for ``dvc`` first on PATH: DVC's timed operations (add,
-repro, checkout, status, ...) return at once and everything else (init, config, the
-loader's ``stage list``) goes to the real DVC. DVC's column is then meaningless, and
-a round takes minutes instead of most of an hour (DVC's repro of big_params alone
-takes about 20). It needs sides with no ``dvc`` beside their interpreter.
+``--no-dvc`` runs both sides with ``MLREPRO_BENCH_DVC=0``: the engine workloads leave
+out DVC's timed runs and what needs them (engine.TIME_DVC), so a round takes minutes
+instead of most of an hour (DVC's repro of big_params alone takes about 20).
 ``--keep DIR`` writes each run's Markdown there.
 """
 
@@ -24,11 +22,9 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -53,31 +49,11 @@ def rows(markdown: str, workload: str) -> dict[str, float]:
     return found
 
 
-# what --no-dvc puts first on PATH as `dvc`
-STAND_IN = """#!/bin/sh
-case "$1" in
-  add|repro|checkout|status|push|pull|fetch|gc) exit 0 ;;
-esac
-exec {dvc} "$@"
-"""
-
-
-def stand_in(folder: Path) -> str:
-    """A ``dvc`` in ``folder`` that skips DVC's timed operations; the folder."""
-    dvc = shutil.which("dvc")
-    if dvc is None:
-        raise SystemExit("--no-dvc: no dvc on PATH to hand the other commands to")
-    script = folder / "dvc"
-    script.write_text(STAND_IN.format(dvc=dvc))
-    script.chmod(0o755)
-    return str(folder)
-
-
 def one(
-    python: str, workload: str, repeat: int, small: bool, first: list[str], keep: Path | None
+    python: str, workload: str, repeat: int, small: bool, dvc: bool, keep: Path | None
 ) -> dict[str, float]:
-    path = [*first, str(Path(python).parent), os.environ["PATH"]]
-    env = {**os.environ, "PATH": os.pathsep.join(path)}
+    path = [str(Path(python).parent), os.environ["PATH"]]
+    env = {**os.environ, "PATH": os.pathsep.join(path), "MLREPRO_BENCH_DVC": "1" if dvc else "0"}
     argv = [python, str(HERE / "run.py"), "--only", workload, "--repeat", str(repeat)]
     argv += ["--small"] if small else []
     proc = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
@@ -105,8 +81,6 @@ def main() -> int:
     parser.add_argument("--no-dvc", action="store_true", help="time mlrepro only (see above)")
     parser.add_argument("--keep", type=Path, help="write each run's Markdown into this folder")
     args = parser.parse_args()
-    scratch = tempfile.TemporaryDirectory(prefix="compare-")
-    first = [stand_in(Path(scratch.name))] if args.no_dvc else []
     sides = {"before": args.before, "after": args.after}
     seen: dict[str, dict[str, list[float]]] = {"before": {}, "after": {}}
     for workload in args.only:
@@ -114,7 +88,9 @@ def main() -> int:
             order = ["before", "after"] if r % 2 == 0 else ["after", "before"]
             for side in order:
                 print(f"{workload}: {side} (round {r + 1})", file=sys.stderr)
-                timed = one(sides[side], workload, args.repeat, args.small, first, args.keep)
+                timed = one(
+                    sides[side], workload, args.repeat, args.small, not args.no_dvc, args.keep
+                )
                 for what, median in timed.items():
                     seen[side].setdefault(what, []).append(median)
     print("| operation | before median s | after median s | change |")
