@@ -120,6 +120,10 @@ main(sys.argv[1:])
 """
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def git_env() -> dict[str, str]:
     return {**os.environ, **GIT_ENV}
 
@@ -178,6 +182,9 @@ class Proj:
             stderr=subprocess.PIPE,
             text=True,
             env=git_env(),
+            # as from a terminal: started as a background job (`.ci/run &`, nohup), a shell
+            # ignores SIGINT, and an ignored signal stays ignored across exec
+            preexec_fn=_default_sigint,
             **kw,
         )
 
