@@ -41,8 +41,6 @@ from mlrepro.audit.entry import entry_id
 from mlrepro.audit.store import INCOMING, REMOTES, AuditStore, Placed, entry_place
 from mlrepro.errors import os_error
 from mlrepro.fsutil import atomic_write
-from mlrepro.store.digest import bare, hash_file, is_tagged
-from mlrepro.store.objects import ObjectStore
 
 _BYTES_CHANGED = ("edited", "malformed")
 
@@ -405,48 +403,3 @@ def dropped(store: AuditStore, seen: str, now: str) -> list[Problem]:
         why = f"the remote held it when this clone last saw its log; the log there {how}"
         found.append(Problem(place.seq, place.id, kind, why))
     return found
-
-
-# -- --deep --------------------------------------------------------------------
-
-
-@dataclass
-class DeepResult:
-    checked: int = 0
-    mismatches: list[tuple[str, str]] = field(default_factory=list)  # (digest, why)
-
-
-def deep_check(store: AuditStore, objects: ObjectStore) -> DeepResult:
-    """Every sha256 the log names whose xxh3-128 object is in the cache, re-hashed."""
-    pairs: dict[str, str] = {}
-    for s in store.all():
-        entry = parse(s)
-        if entry is None:
-            continue
-        _collect(entry.get("details"), pairs)
-    out = DeepResult()
-    for xxh, sha in sorted(pairs.items()):
-        path = objects.path(bare(xxh))
-        if not os.path.exists(path):
-            continue
-        out.checked += 1
-        got = hash_file(path, sha=True)
-        if got.tagged != xxh:
-            out.mismatches.append((xxh, "the cached object's bytes do not match its address"))
-        elif got.tagged_sha != sha:
-            out.mismatches.append((sha, f"the object {xxh} hashes to {got.tagged_sha}"))
-    return out
-
-
-def _collect(value: object, pairs: dict[str, str]) -> None:
-    if isinstance(value, dict):
-        digest, sha = value.get("digest"), value.get("sha256")
-        # the address must be an object's to be looked up; any sha256 beside it is
-        # compared, so a malformed one is reported as a mismatch
-        if is_tagged(digest) and isinstance(sha, str):
-            pairs[digest] = sha
-        for v in value.values():
-            _collect(v, pairs)
-    elif isinstance(value, list):
-        for v in value:
-            _collect(v, pairs)

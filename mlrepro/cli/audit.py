@@ -11,10 +11,11 @@ import click
 
 from mlrepro.audit import export as ex
 from mlrepro.audit import parquet
+from mlrepro.audit.deep import deep_check
 from mlrepro.audit.store import AuditStore
 from mlrepro.audit.sync import pull as do_pull
 from mlrepro.audit.sync import push as do_push
-from mlrepro.audit.verify import check_remotes, deep_check, verify_log
+from mlrepro.audit.verify import check_remotes, verify_log
 from mlrepro.cli.common import project_at
 from mlrepro.cli.group import Group
 from mlrepro.errors import EXIT_ERROR, UsageError
