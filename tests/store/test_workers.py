@@ -32,11 +32,13 @@ try:
 except OSError as exc:
     report["error"] = type(exc).__name__
 report["flushing"] = store._flusher is not None
+other = ObjectStore(cache + "-unstated")
 try:
-    unstated = workers.add_unstated_files(ObjectStore(cache + "-unstated"), paths)
+    unstated = workers.add_unstated_files(other, paths)
     report["unstated"] = [[d.xxh, d.sha, d.size, list(key), same] for d, key, same in unstated]
 except OSError as exc:
     report["unstated_error"] = type(exc).__name__
+other.settle()  # its own background flush is not the one checked below
 report["forks_beside_its_flush"] = workers.workers_for(len(paths), store)  # waits for it
 report["flush_waited_for"] = store._flusher is None
 store.flush_soon()
