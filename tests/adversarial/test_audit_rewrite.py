@@ -124,6 +124,7 @@ def force_push(p: Proj) -> None:
 # -- a clone that saw the log before -------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_rewritten_chain_is_refused_by_a_clone_that_saw_the_log(
     proj: Proj, tmp_path: Path, tool: Path
 ) -> None:
@@ -193,6 +194,7 @@ def test_a_log_that_does_not_verify_is_refused_even_on_first_contact(
 # -- a fresh clone, through the committed checkpoints ---------------------------
 
 
+@pytest.mark.slow
 def test_repro_commits_a_checkpoint_of_the_head_with_its_results(proj: Proj) -> None:
     pipeline(proj)
     proj.ok("repro")

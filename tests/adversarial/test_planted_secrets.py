@@ -78,6 +78,7 @@ def assert_never_written(proj: Proj, *secrets: str) -> None:
         assert secret not in shown, secret
 
 
+@pytest.mark.slow
 def test_a_token_in_the_command_and_params_never_reaches_a_record(proj: Proj) -> None:
     secret_pipeline(proj, TOKEN)
     proj.ok("repro")

@@ -331,6 +331,7 @@ def other_outputs(doc: dict[str, Any]) -> str:
     return f"its outputs are not the ones audit entry #{seq} ({eid[:16]}…) records"
 
 
+@pytest.mark.slow
 def test_a_run_cache_entry_rewritten_to_name_another_valid_object_is_refused(
     proj: Proj,
 ) -> None:

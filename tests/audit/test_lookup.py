@@ -76,6 +76,7 @@ def places(log: Log) -> st.SearchStrategy[Placed]:
     )
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None)
 @given(data=st.data())
 def test_the_fast_path_finds_what_its_reference_finds(log: Log, data: st.DataObject) -> None:

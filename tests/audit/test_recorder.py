@@ -205,6 +205,7 @@ def broken_lines(text: str) -> list[str]:
     return [line for line in text.splitlines() if line.startswith("BROKEN")]
 
 
+@pytest.mark.slow
 def test_one_edited_entry_is_named_as_the_break_with_what_follows(proj: Proj) -> None:
     log = four_runs(proj)
     proj.ok("audit", "verify")

@@ -442,6 +442,7 @@ def test_stages_restored_together_are_each_checked_against_the_log(proj: Proj) -
     assert [proj.read(f"out{i}.txt") for i in range(4)] == ["1"] * 4
 
 
+@pytest.mark.slow
 def test_an_entry_bound_to_a_pending_audit_entry_is_used(proj: Proj) -> None:
     """Entries whose publication failed stay pending, and bind as well as published ones
     (here the ref cannot be locked while repro ends)."""

@@ -86,6 +86,7 @@ def audit_blobs(proj: Proj) -> list[str]:
 # -- credentials --------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_credentials_go_to_config_local_and_never_into_the_audit_log(proj: Proj) -> None:
     secret = "wJalrXUtnFEMI-K7MDENG-bPxRfiCY"
     password = "hunter2pw"

@@ -313,6 +313,7 @@ def test_gc_all_tags_skips_tags_that_name_no_commit(proj: Proj) -> None:
 # -- the run-cache --------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_repro_after_gc_reruns_a_stage_whose_run_cache_objects_are_gone(proj: Proj) -> None:
     setup(proj, 1)
     rerun(proj, 2)

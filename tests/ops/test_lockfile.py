@@ -7,6 +7,8 @@ import re
 import socket
 from collections.abc import Callable
 
+import pytest
+
 from tests.ops.conftest import Proj
 
 FILES = {
@@ -67,6 +69,7 @@ def stage_names_in_file_order(text: str) -> list[str]:
     return [m.group(1) for m in re.finditer(r'^  "([^"]+)":$', text, re.M)]
 
 
+@pytest.mark.slow
 def test_identical_repositories_give_byte_identical_locks(new_repo: Callable[[str], Proj]) -> None:
     one, two = make(new_repo, "one"), make(new_repo, "two")
     one.ok("repro", "-j", "4")

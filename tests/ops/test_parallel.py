@@ -10,6 +10,8 @@ import itertools
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.ops.conftest import Proj, stamps
 
 N = 3
@@ -70,6 +72,7 @@ def test_jobs_one_runs_one_stage_at_a_time(proj: Proj) -> None:
         assert start >= end, ordered
 
 
+@pytest.mark.slow
 def test_jobs_limit_is_respected(proj: Proj) -> None:
     stamp = fan_in(proj, sleep=0.5)
     proj.ok("repro", "-j", "2")

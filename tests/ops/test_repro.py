@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 
+import pytest
 import yaml
 
 from tests.ops.conftest import Proj, xxh_file
@@ -388,6 +389,7 @@ def test_commands_work_from_a_subfolder(proj: Proj) -> None:
     assert proj.read("mid.txt") == "raw data\nraw data\n"
 
 
+@pytest.mark.slow
 def test_unreadable_or_unknown_lock_file_is_a_clear_error(proj: Proj) -> None:
     two_stage(proj)
     proj.ok("repro")

@@ -140,6 +140,7 @@ LOCKS = settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
 # -- round trip, agreement with YAML, determinism -------------------------------------
 
 
+@pytest.mark.slow
 @LOCKS
 @given(locks())
 def test_dump_then_parse_gives_the_same_lock(lock: Lock) -> None:
@@ -183,6 +184,7 @@ def read_by_the_reference(text: str) -> Lock:
         return parse_lock(text)
 
 
+@pytest.mark.slow
 @settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_an_edited_file_is_read_as_the_reference_reads_it(data: st.DataObject) -> None:
