@@ -12,3 +12,6 @@ from hypothesis import HealthCheck, settings
 
 settings.register_profile("mlrepro", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("mlrepro")
+
+# the moto S3 server and its settings, for every test that talks to a remote
+pytest_plugins = ["tests.s3server"]

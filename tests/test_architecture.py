@@ -38,7 +38,8 @@ def top(name: str) -> str:
 OWNERS: dict[str, str | tuple[str, ...]] = {
     "click": "mlrepro/cli/",
     "git": "mlrepro/git/",
-    "pyarrow": ("mlrepro/remote/", "mlrepro/audit/parquet.py"),
+    "pyarrow": "mlrepro/audit/parquet.py",
+    "obstore": "mlrepro/remote/s3.py",
     "dask": "mlrepro/exec/",
     "distributed": "mlrepro/exec/",
 }
@@ -158,7 +159,7 @@ def test_version_imports_nothing_heavy() -> None:
     )
     modules = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
     tops = {m.split(".")[0] for m in modules}
-    for heavy in ("ruamel", "git", "pyarrow", "dask", "distributed", "xxhash"):
+    for heavy in ("ruamel", "git", "pyarrow", "obstore", "dask", "distributed", "xxhash"):
         assert heavy not in tops, f"`mlrepro --version` imports {heavy}"
     assert not any(m.startswith("mlrepro.spec") for m in modules), (
         "the loader is imported for --version"
@@ -179,6 +180,7 @@ LAYERS = [
     "spec",
     "git",
     "exec",
+    "remote",
     "workspace",
     "dag",
     "snapshot",

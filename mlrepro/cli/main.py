@@ -39,6 +39,9 @@ cache     cache     Inspect and repair the local cache.
 config    config    Show or change a setting.
 gc        gc        Delete cache objects no kept revision needs.
 remote    config    Name the remote caches.
+push      sync      Upload the cached outputs and data a remote lacks.
+fetch     sync      Download the cached outputs and data the cache lacks.
+pull      sync      Fetch, then make the workspace match mlrepro.lock.
 diff      diff      Compare params, metrics, data and stages between two revisions.
 lineage   lineage   Where an artifact came from and what used it, at any revision.
 metrics   metrics   Show and compare metrics across revisions.

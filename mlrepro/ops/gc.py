@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from mlrepro.audit.recorder import Recorder
 from mlrepro.errors import MlreproError
+from mlrepro.snapshot.scope import commits_in_scope
 from mlrepro.store.digest import bare, tag_xxh
 from mlrepro.store.objects import CorruptObjectError, MissingObjectError
 from mlrepro.store.tree import Tree
@@ -117,16 +118,8 @@ def _locks_at(
 
     git = GitRepo(root)
     try:
-        if all_commits:
-            commits = git.all_commits()
-        else:
-            commits = []
-            if all_branches:
-                commits += [sha for _, sha in git.refs("heads")]
-            if all_tags:
-                commits += [sha for _, sha in git.refs("tags")]
         found = []
-        for commit in dict.fromkeys(commits):
+        for commit in commits_in_scope(git, all_branches, all_tags, all_commits):
             blob = git.files_at(commit, LOCK_FILE)
             if blob is None:
                 continue

@@ -9,20 +9,13 @@ from typing import Any
 from mlrepro.ops.diff import FullDiff, relative
 from mlrepro.render.metrics import DEFAULT_PRECISION, cell
 from mlrepro.render.names import shown_path
+from mlrepro.render.progress import human_size
 from mlrepro.render.table import MISSING, markdown, plain
 from mlrepro.snapshot.datadiff import DataChange, Side
 from mlrepro.snapshot.stagediff import StageChange
 from mlrepro.snapshot.values import Delta
 
 DIFF_JSON_VERSION = 1
-
-
-def _size(n: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    raise AssertionError
 
 
 def _relative(d: Delta) -> str:
@@ -33,7 +26,7 @@ def _relative(d: Delta) -> str:
 def _side_size(s: Side | None) -> str:
     if s is None:
         return MISSING
-    return _size(s.size) + (f" ({s.nfiles} files)" if s.isdir else "")
+    return human_size(s.size) + (f" ({s.nfiles} files)" if s.isdir else "")
 
 
 def _data_rows(changes: Sequence[DataChange]) -> list[list[str]]:

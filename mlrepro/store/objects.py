@@ -314,6 +314,23 @@ class ObjectStore:
             self._put_small(xxh, data)
         return xxh
 
+    def adopt(self, tmp: str, xxh: str, sha: str | None) -> bool:
+        """Store the complete file ``tmp`` (in :attr:`tmp_dir`: a download) as the object
+        ``xxh``, without copying it, if its bytes hash to ``xxh`` and to ``sha`` (bare
+        hex, when given). False when they do not: nothing is stored, ``tmp`` is removed."""
+        try:
+            got = hash_mapped(tmp, sha=sha is not None)
+            if got.xxh != xxh or (sha is not None and got.sha != sha):
+                os.unlink(tmp)
+                return False
+            os.chmod(tmp, READ_ONLY)
+            self._publish(tmp, xxh)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        return True
+
     def _anchor(self) -> int:
         """The cache root, open for the unnamed objects written outside a batch (see
         :meth:`_put_small`)."""

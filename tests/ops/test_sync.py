@@ -1,0 +1,419 @@
+"""``mlrepro push``, ``fetch`` and ``pull`` in real repositories, against a folder remote
+and moto's S3 server: round trips to a fresh clone, no-op pushes, refused downloads,
+interrupted pushes, history scopes, the audit entries, and credentials kept out of
+every file, record and message."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import xxhash
+
+from tests.ops.conftest import Proj, git_env
+from tests.s3server import FAKE_SECRET, S3Server
+
+KINDS = ["local", "s3"]
+
+
+def setup(proj: Proj, n: int = 1) -> None:
+    """Raw data added with ``mlrepro add`` and a stage with a file and a folder output."""
+    proj.write("raw/a.csv", "a,b\n1,2\n")
+    proj.write("raw/b.csv", "c,d\n3,4\n")
+    proj.ok("add", "raw")
+    proj.params({"n": n})
+    proj.pipeline(
+        {
+            "gen": {
+                "cmd": proj.cmd(
+                    ["param", "model.json", "params.yaml", "n"],
+                    ["mkfiles", "feats", "3"],
+                    ["cat", "feats/extra.txt", "model.json", "params.yaml"],
+                ),
+                "params": ["n"],
+                "outs": ["model.json", "feats"],
+            }
+        }
+    )
+    proj.ok("repro")
+    proj.commit(f"n={n}")
+
+
+@pytest.fixture
+def remote(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Callable[[Proj], str]:
+    """Adds a default remote of the test's kind to a project; returns its URL."""
+    kind = request.param
+
+    def add(proj: Proj) -> str:
+        if kind == "local":
+            url = str(tmp_path / "remote")
+            proj.ok("remote", "add", "-d", "store", url)
+        else:
+            request.getfixturevalue("s3_env")
+            server: S3Server = request.getfixturevalue("s3_server")
+            bucket = getattr(add, "bucket", None) or server.new_bucket()
+            add.bucket = bucket  # type: ignore[attr-defined]
+            url = f"s3://{bucket}/cache"
+            proj.ok("remote", "add", "-d", "store", url)
+        proj.commit("remote")
+        return url
+
+    return add
+
+
+def clone(proj: Proj, dest: Path) -> Proj:
+    subprocess.run(
+        ["git", "clone", "-q", str(proj.root), str(dest)], check=True, env=git_env()
+    )
+    return Proj(root=dest, tool=proj.tool, outside=proj.outside)
+
+
+def outputs(proj: Proj) -> dict[str, bytes]:
+    found = {}
+    for top in ("raw", "feats", "model.json"):
+        p = proj.root / top
+        files = [p] if p.is_file() else sorted(q for q in p.rglob("*") if q.is_file())
+        for f in files:
+            found[str(f.relative_to(proj.root))] = f.read_bytes()
+    return found
+
+
+def remote_objects(url: str, server: S3Server | None = None) -> dict[str, bytes]:
+    """Every object on the remote, by key below its objects folder."""
+    if server is None:
+        base = Path(url) / "files" / "xxh3-128"
+        return {
+            str(p.relative_to(base)): p.read_bytes()
+            for p in base.rglob("*")
+            if p.is_file() and not p.name.startswith(".")
+        }
+    bucket, _, prefix = url[len("s3://") :].partition("/")
+    client = server.client()
+    out = {}
+    for page in client.get_paginator("list_objects_v2").paginate(
+        Bucket=bucket, Prefix=f"{prefix}/files/xxh3-128/"
+    ):
+        for item in page.get("Contents", []):
+            key = item["Key"]
+            out[key.split("files/xxh3-128/", 1)[1]] = client.get_object(Bucket=bucket, Key=key)[
+                "Body"
+            ].read()
+    return out
+
+
+@pytest.mark.parametrize("remote", KINDS, indirect=True)
+def test_a_fresh_clone_pulls_everything_and_is_up_to_date(
+    proj: Proj, remote: Callable[[Proj], str], tmp_path: Path
+) -> None:
+    setup(proj)
+    remote(proj)
+    pushed = proj.ok("push")
+    # every object of the cache, counted as DVC counts: a folder's tree is one more
+    assert f"{len(proj.objects())} files pushed" in pushed.stdout
+    other = clone(proj, tmp_path / "clone")
+    pulled = other.ok("pull")
+    assert "files fetched" in pulled.stdout
+    assert outputs(other) == outputs(proj)
+    assert "up to date" in other.ok("status").stdout.lower()
+    # nothing left to do, both ways
+    assert other.ok("pull").stdout.strip().endswith("Everything is up to date.")
+    assert proj.ok("push").stdout.strip() == "Everything is up to date."
+
+
+@pytest.mark.parametrize("remote", KINDS, indirect=True)
+def test_a_no_op_push_asks_the_remote_when_the_record_is_gone(
+    proj: Proj, remote: Callable[[Proj], str]
+) -> None:
+    setup(proj)
+    remote(proj)
+    proj.ok("push")
+    shutil.rmtree(proj.root / ".mlrepro" / "state" / "remotes")
+    assert proj.ok("push").stdout.strip() == "Everything is up to date."
+
+
+def test_every_object_on_the_remote_is_named_by_its_bytes_and_trees_come_whole(
+    proj: Proj, tmp_path: Path
+) -> None:
+    setup(proj)
+    url = str(tmp_path / "remote")
+    proj.ok("remote", "add", "-d", "store", url)
+    proj.ok("push")
+    objects = remote_objects(url)
+    cached = {f"{x[:2]}/{x[2:]}": p.read_bytes() for x, p in proj.objects().items()}
+    assert objects == cached
+    for key, data in objects.items():
+        assert xxhash.xxh3_128_hexdigest(data) == key.replace("/", "")
+    assert not list(Path(url).rglob(".tmp-*"))
+
+
+@pytest.mark.parametrize("remote", KINDS, indirect=True)
+def test_pull_refuses_a_corrupted_and_a_substituted_object_and_names_them(
+    proj: Proj, remote: Callable[[Proj], str], tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    setup(proj)
+    url = remote(proj)
+    proj.ok("push")
+    lock = proj.lock()
+    model = next(a for a in lock["stages"]["gen"]["outs"] if a["path"] == "model.json")
+    raw = lock["data"][0]["path"]
+    victim = model["digest"].split(":")[1]
+    donor_path = proj.root / "raw" / "a.csv"
+    donor = donor_path.read_bytes()  # a valid object of its own, under another name
+    files = sorted(p for p in (proj.root / "feats").rglob("*") if p.is_file())
+    corrupt = xxhash.xxh3_128_hexdigest(files[0].read_bytes())
+    server = request.getfixturevalue("s3_server") if url.startswith("s3://") else None
+    put(url, victim, donor, server)
+    put(url, corrupt, b"not what it was", server)
+    other = clone(proj, tmp_path / "clone")
+    got = other.fails("pull")
+    assert f"xxh3-128:{victim}" in got.stderr and f"xxh3-128:{corrupt}" in got.stderr
+    assert "does not match its digest" in got.stderr
+    cache = other.root / ".mlrepro" / "cache" / "xxh3-128"
+    for name in (victim, corrupt):
+        assert not (cache / name[:2] / name[2:]).exists()
+    assert not (other.root / "model.json").exists()
+    assert not (other.root / "feats").exists()  # a folder missing a file is not checked out
+    assert (other.root / raw).exists()  # what checked out is kept
+
+
+def put(url: str, xxh: str, data: bytes, server: S3Server | None) -> None:
+    if server is None:
+        p = Path(url) / "files" / "xxh3-128" / xxh[:2] / xxh[2:]
+        p.chmod(0o644)
+        p.write_bytes(data)
+        return
+    bucket, _, prefix = url[len("s3://") :].partition("/")
+    server.client().put_object(
+        Bucket=bucket, Key=f"{prefix}/files/xxh3-128/{xxh[:2]}/{xxh[2:]}", Body=data
+    )
+
+
+def test_push_and_pull_are_recorded_without_credentials(
+    proj: Proj, s3_server: S3Server, s3_env: dict[str, str], tmp_path: Path
+) -> None:
+    setup(proj)
+    bucket = s3_server.new_bucket()
+    planted_key, planted_secret = "AKIAPLANTEDKEY000001", "planted-Secret-in-config-local-99"
+    proj.ok("remote", "add", "-d", "store", f"s3://{bucket}/c")
+    proj.ok("remote", "modify", "store", "endpointurl", s3_server.endpoint)
+    proj.ok("remote", "modify", "--local", "store", "access_key_id", planted_key)
+    proj.ok("remote", "modify", "--local", "store", "secret_access_key", planted_secret)
+    outputs_seen = [proj.ok("push"), proj.ok("fetch")]
+    # a failing one: the remote's endpoint refuses connections
+    proj.ok("remote", "modify", "--local", "store", "endpointurl", "http://127.0.0.1:9")
+    proj.ok("remote", "modify", "--local", "store", "retries", "0")
+    proj.ok("remote", "modify", "--local", "store", "connect_timeout", "1")
+    shutil.rmtree(proj.root / ".mlrepro" / "state" / "remotes", ignore_errors=True)
+    failed = proj.fails("push")
+    outputs_seen.append(failed)
+    assert "remote 'store'" in failed.stderr
+    entries = json.loads(proj.ok("audit", "log", "--json").stdout)["entries"]
+    pushes = [e for e in entries if e["action"] == "remote.push"]
+    assert pushes and pushes[0]["details"]["url"] == f"s3://{bucket}/c"
+    assert pushes[0]["details"]["objects"] > 0
+    proj.commit("after")
+    secrets = (planted_key, planted_secret, FAKE_SECRET)
+    for proc in outputs_seen:
+        for s in secrets:
+            assert s not in proc.stdout + proc.stderr
+    local_config = proj.root / ".mlrepro" / "config.local"
+    for path in proj.root.rglob("*"):
+        if path.is_file() and path != local_config:
+            data = path.read_bytes()
+            for s in secrets:
+                assert s.encode() not in data, path
+
+
+def test_history_scopes_push_what_each_revision_needs(proj: Proj, tmp_path: Path) -> None:
+    setup(proj, n=1)
+    url = str(tmp_path / "remote")
+    proj.ok("remote", "add", "-d", "store", url)
+    proj.commit("remote")
+    proj.git("branch", "one")
+    proj.params({"n": 2})
+    proj.ok("repro")
+    proj.commit("n=2")
+    proj.ok("push")  # the workspace only: n=2's model
+    other = clone(proj, tmp_path / "clone")
+    other.git("checkout", "-q", "one")
+    assert other.fails("pull").returncode == 1  # n=1's model was never pushed
+    proj.ok("push", "--rev", "one")
+    assert other.ok("pull")
+    assert json.loads((other.root / "model.json").read_text()) == 1
+
+
+def test_push_killed_mid_way_leaves_no_partial_folder_and_a_rerun_finishes(
+    proj: Proj, tmp_path: Path
+) -> None:
+    for i in range(400):
+        proj.write(f"many/{i:03d}.bin", os.urandom(2048))
+    proj.ok("add", "many")
+    url = Path(tmp_path / "remote")
+    proj.ok("remote", "add", "-d", "store", str(url))
+    tree = proj.data_records()["many"]["digest"].split(":")[1]
+    tree_path = url / "files" / "xxh3-128" / tree[:2] / tree[2:]
+    killed = False
+    for _ in range(5):
+        p = proj.popen("push", "-j", "1", start_new_session=True)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(list(url.rglob("*"))) < 150:
+            time.sleep(0.005)
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+        if not tree_path.exists():
+            killed = True
+            break
+    assert killed, "every push finished before it could be killed"
+    # every object there is whole: named by its bytes
+    for key, data in remote_objects(str(url)).items():
+        assert xxhash.xxh3_128_hexdigest(data) == key.replace("/", "")
+    done = proj.ok("push")
+    assert "files pushed" in done.stdout
+    assert tree_path.exists()
+    assert len(remote_objects(str(url))) == 401
+
+
+class CuttingProxy:
+    """A loopback TCP proxy in front of a server that can stop answering (its socket
+    closed, every connection dropped) and start again on the same port: a server that
+    went away mid-push, without losing what it stored."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target = target_port
+        self.port = 0
+        self.conns: list[socket.socket] = []
+        self.lock = threading.Lock()
+        self.requests = 0  # uploads started
+        self.cut_after: int | None = None
+        self._listen()
+
+    def _listen(self) -> None:
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", self.port))
+        self.port = self.sock.getsockname()[1]
+        self.sock.listen(64)
+        threading.Thread(target=self._accept, args=(self.sock,), daemon=True).start()
+
+    def _accept(self, sock: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = sock.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target))
+            with self.lock:
+                self.conns += [client, upstream]
+            threading.Thread(target=self._pipe, args=(client, upstream, True), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(upstream, client, False), daemon=True).start()
+
+    def _pipe(self, src: socket.socket, dst: socket.socket, counting: bool) -> None:
+        try:
+            while data := src.recv(65536):
+                if counting and data[:4] == b"PUT ":  # an upload starts
+                    with self.lock:
+                        self.requests += 1
+                        if self.cut_after is not None and self.requests > self.cut_after:
+                            threading.Thread(target=self.cut, daemon=True).start()
+                            return
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+
+    def cut(self) -> None:
+        self.sock.close()
+        with self.lock:
+            conns, self.conns = self.conns, []
+        for c in conns:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+                c.close()
+            except OSError:
+                pass
+
+    def resume(self) -> None:
+        self.cut_after = None
+        self._listen()
+
+
+@pytest.fixture
+def proxy(s3_server: S3Server) -> Iterator[CuttingProxy]:
+    p = CuttingProxy(int(s3_server.endpoint.rsplit(":", 1)[1]))
+    yield p
+    p.cut()
+
+
+def test_s3_server_gone_mid_push_fails_clearly_and_a_rerun_completes(
+    proj: Proj, s3_server: S3Server, s3_env: dict[str, str], proxy: CuttingProxy
+) -> None:
+    for i in range(120):
+        proj.write(f"many/{i:03d}.bin", os.urandom(1024))
+    proj.ok("add", "many")
+    bucket = s3_server.new_bucket()
+    url = f"s3://{bucket}/c"
+    proj.ok("remote", "add", "-d", "store", url)
+    proj.ok("remote", "modify", "store", "endpointurl", f"http://127.0.0.1:{proxy.port}")
+    proj.ok("remote", "modify", "store", "retries", "0")
+    proj.ok("remote", "modify", "store", "connect_timeout", "2")
+    proxy.cut_after = 60
+    failed = proj.fails("push", "-j", "4")
+    assert "remote 'store'" in failed.stderr
+    half = remote_objects(url, s3_server)
+    assert 0 < len(half) < 121
+    tree = proj.data_records()["many"]["digest"].split(":")[1]
+    assert f"{tree[:2]}/{tree[2:]}" not in half  # no tree before all its files
+    for key, data in half.items():
+        assert xxhash.xxh3_128_hexdigest(data) == key.replace("/", "")
+    proxy.resume()
+    proj.ok("remote", "modify", "store", "endpointurl", f"http://127.0.0.1:{proxy.port}")
+    assert "files pushed" in proj.ok("push").stdout
+    assert len(remote_objects(url, s3_server)) == 121
+
+
+def test_no_remote_and_unknown_remote_are_clear_errors(proj: Proj) -> None:
+    setup(proj)
+    got = proj.fails("push")
+    assert "no remote given" in got.stderr and "mlrepro remote add" in got.stderr
+    got = proj.fails("pull", "-r", "nowhere")
+    assert "remote 'nowhere' does not exist" in got.stderr
+
+
+def test_fetch_of_a_large_object_is_verified_on_disk(proj: Proj, tmp_path: Path) -> None:
+    data = os.urandom(3 << 20)  # above the small-object size: downloaded to a file
+    proj.write("big.bin", data)
+    proj.ok("add", "big.bin")
+    url = tmp_path / "remote"
+    proj.ok("remote", "add", "-d", "store", str(url))
+    proj.commit("big")
+    proj.ok("push")
+    other = clone(proj, tmp_path / "clone")
+    xxh = proj.data_records()["big.bin"]["digest"].split(":")[1]
+    obj = url / "files" / "xxh3-128" / xxh[:2] / xxh[2:]
+    obj.chmod(0o644)
+    obj.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+    got = other.fails("pull")
+    assert f"xxh3-128:{xxh}" in got.stderr
+    assert not (other.root / "big.bin").exists()
+    assert not any((other.root / ".mlrepro" / "cache" / "tmp").iterdir())
+    obj.write_bytes(data)
+    other.ok("pull")
+    assert hashlib.sha256((other.root / "big.bin").read_bytes()).digest() == hashlib.sha256(
+        data
+    ).digest()
