@@ -16,6 +16,7 @@ remote's name and URL with credentials masked, objects and bytes moved).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -58,6 +59,9 @@ class Scope:
         return self.all_branches or self.all_tags or self.all_commits or bool(self.revs)
 
 
+WORKSPACE_ONLY = Scope()  # everything the workspace's lock records
+
+
 @dataclass(frozen=True, slots=True)
 class SyncResult:
     remote: str
@@ -88,21 +92,45 @@ def remote_for(project: Project, name: str | None) -> tuple[str, dict[str, Any]]
                 else "add one first: `mlrepro remote add -d NAME URL`",
             )
     if name not in config.remotes:
-        raise MlreproError(
-            f"remote '{name}' does not exist", hint="see `mlrepro remote list`"
-        )
+        raise MlreproError(f"remote '{name}' does not exist", hint="see `mlrepro remote list`")
     return name, config.remotes[name]
+
+
+@contextlib.contextmanager
+def connected(
+    project: Project, remote: str | None
+) -> Iterator[tuple[Backend, Known, dict[str, Any]]]:
+    """The remote ``remote`` (default: ``core.remote``) opened, the record of what it
+    holds (under its current epoch), and its options; closed when the block ends."""
+    name, options = remote_for(project, remote)
+    backend: Backend = open_backend(name, options, project.root)
+    try:
+        yield (
+            backend,
+            Known(record_path(project.state_dir, backend.url), read_epoch(backend)),
+            options,
+        )
+    finally:
+        backend.close()
 
 
 # -- what is wanted ---------------------------------------------------------------------
 
 
-def wants(project: Project, scope: Scope) -> tuple[list[Want], tuple[str, ...]]:
-    """The objects of every artifact in scope, and the revisions read."""
-    found: dict[str, Want] = {}
-    ctx = WorkState.load(project)
-    for a in _workspace(ctx, scope):
-        _add(found, a)
+Owned = tuple[str | None, Artifact]  # the stage that makes an artifact (None: data), and it
+
+
+def artifacts(project: Project, scope: Scope) -> tuple[list[Owned], tuple[str, ...]]:
+    """Every cached artifact in scope with its stage (workspace first, then each commit;
+    an artifact recorded at several revisions comes once), and the revisions read."""
+    found: dict[str, Owned] = {}
+
+    def add(owned: Iterator[Owned]) -> None:
+        for stage, a in owned:
+            if a.digest is not None:
+                found.setdefault(a.digest, (stage, a))
+
+    add(_workspace(WorkState.load(project), scope))
     revisions = ["workspace"]
     if scope.history:
         with Revisions.of(project) as revs:
@@ -110,28 +138,21 @@ def wants(project: Project, scope: Scope) -> tuple[list[Want], tuple[str, ...]]:
                 revs.git, scope.all_branches, scope.all_tags, scope.all_commits, scope.revs
             ):
                 rev = revs.revision(commit)
-                for a in _at_commit(revs.lock(rev), revs.pipeline(rev), scope.targets):
-                    _add(found, a)
+                add(_at_commit(revs.lock(rev), revs.pipeline(rev), scope.targets))
                 revisions.append(commit)
     return list(found.values()), tuple(revisions)
 
 
-def _add(found: dict[str, Want], a: Artifact) -> None:
-    if a.digest is None:
-        return
-    xxh = bare(a.digest)
-    if xxh not in found:
-        sha = bare(a.sha256) if a.sha256 else None
-        found[xxh] = Want(xxh, sha, a.size, a.isdir, a.path)
+def want(a: Artifact) -> Want:
+    assert a.digest is not None
+    return Want(bare(a.digest), bare(a.sha256) if a.sha256 else None, a.size, a.isdir, a.path)
 
 
-def _workspace(ctx: WorkState, scope: Scope) -> Iterator[Artifact]:
+def _workspace(ctx: WorkState, scope: Scope) -> Iterator[Owned]:
     data = set(ctx.lock.data) & set(scope.targets)
     stage_targets = [t for t in scope.targets if t not in data]
-    if not scope.targets:
-        yield from ctx.lock.data.values()
-    else:
-        yield from (ctx.lock.data[p] for p in sorted(data))
+    for path in sorted(ctx.lock.data if not scope.targets else data):
+        yield None, ctx.lock.data[path]
     if scope.targets and not stage_targets:
         return
     chosen = select(ctx, stage_targets or None, single=bool(stage_targets) and not scope.with_deps)
@@ -139,10 +160,10 @@ def _workspace(ctx: WorkState, scope: Scope) -> Iterator[Artifact]:
         record = ctx.lock.stages.get(sid)
         if record is not None:
             cached = {o.path for o in ctx.by_id[sid].all_outs if o.cache}
-            yield from (a for a in record.outs if a.path in cached)
+            yield from ((sid, a) for a in record.outs if a.path in cached)
 
 
-def _at_commit(lock: Lock, pipeline: Pipeline, targets: tuple[str, ...]) -> Iterator[Artifact]:
+def _at_commit(lock: Lock, pipeline: Pipeline, targets: tuple[str, ...]) -> Iterator[Owned]:
     def wanted(names: tuple[str, ...], path: str) -> bool:
         return not targets or any(
             t in names or path == t or path.startswith(t.rstrip("/") + "/") for t in targets
@@ -150,7 +171,7 @@ def _at_commit(lock: Lock, pipeline: Pipeline, targets: tuple[str, ...]) -> Iter
 
     for path, a in lock.data.items():
         if wanted((), path):
-            yield a
+            yield None, a
     for stage in pipeline.stages:
         record = lock.stages.get(stage.id)
         if record is None:
@@ -158,7 +179,7 @@ def _at_commit(lock: Lock, pipeline: Pipeline, targets: tuple[str, ...]) -> Iter
         cached = {o.path for o in stage.all_outs if o.cache}
         for a in record.outs:
             if a.path in cached and wanted((stage.id, stage.name), a.path):
-                yield a
+                yield stage.id, a
 
 
 # -- the commands -------------------------------------------------------------------------
@@ -166,7 +187,7 @@ def _at_commit(lock: Lock, pipeline: Pipeline, targets: tuple[str, ...]) -> Iter
 
 def do_push(
     project: Project,
-    scope: Scope = Scope(),
+    scope: Scope = WORKSPACE_ONLY,
     *,
     remote: str | None = None,
     jobs: int | None = None,
@@ -175,13 +196,14 @@ def do_push(
 ) -> SyncResult:
     """Upload what the remote lacks of the artifacts in ``scope``."""
     with RepoLock(project.state_dir, wait=wait_for_lock):
-        wanted, revisions = wants(project, scope)
+        owned, revisions = artifacts(project, scope)
+        wanted = [want(a) for _, a in owned]
         return _move("push", project, remote, wanted, revisions, jobs, progress)
 
 
 def do_fetch(
     project: Project,
-    scope: Scope = Scope(),
+    scope: Scope = WORKSPACE_ONLY,
     *,
     remote: str | None = None,
     jobs: int | None = None,
@@ -190,13 +212,14 @@ def do_fetch(
 ) -> SyncResult:
     """Download what the cache lacks of the artifacts in ``scope``."""
     with RepoLock(project.state_dir, wait=wait_for_lock):
-        wanted, revisions = wants(project, scope)
+        owned, revisions = artifacts(project, scope)
+        wanted = [want(a) for _, a in owned]
         return _move("fetch", project, remote, wanted, revisions, jobs, progress)
 
 
 def do_pull(
     project: Project,
-    scope: Scope = Scope(),
+    scope: Scope = WORKSPACE_ONLY,
     *,
     remote: str | None = None,
     jobs: int | None = None,
@@ -225,20 +248,15 @@ def _move(
     jobs: int | None,
     progress: Progress,
 ) -> SyncResult:
-    name, options = remote_for(project, remote)
-    backend: Backend = open_backend(name, options, project.root)
-    try:
-        known = Known(record_path(project.state_dir, backend.url), read_epoch(backend))
+    with connected(project, remote) as (backend, known, options):
         engine = push if direction == "push" else fetch
         moved: Moved = engine(
-            project.store, backend, known, wanted, jobs=jobs or _jobs(options), progress=progress
+            project.store, backend, known, wanted, jobs=jobs or jobs_for(options), progress=progress
         )
         if direction == "fetch" and moved.objects:
             project.store.sync()  # durable before a checkout or a lock relies on them
-    finally:
-        backend.close()
     result = SyncResult(
-        name,
+        backend.name,
         redact(backend.url),
         revisions,
         moved.objects,
@@ -256,7 +274,7 @@ def _move(
     return result
 
 
-def _jobs(options: dict[str, Any]) -> int:
+def jobs_for(options: dict[str, Any]) -> int:
     value = options.get("jobs")
     if value is None:
         return DEFAULT_JOBS

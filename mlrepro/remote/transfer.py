@@ -197,7 +197,7 @@ def push(
                 if tree is not None:
                     trees.append((w, tree))
                     for e in tree.entries:
-                        files.setdefault(e.xxh, _member(w, e))
+                        files.setdefault(e.xxh, member(w, e))
         members = [x for x in files if x not in known and x not in found]
         moved.present += len(files) - len(members)
         found, seen = present(backend, members, pool)
@@ -216,7 +216,8 @@ def push(
     return moved
 
 
-def _member(folder: Want, e: TreeEntry) -> Want:
+def member(folder: Want, e: TreeEntry) -> Want:
+    """The object of a file in a folder, named by its path in the workspace."""
     return Want(e.xxh, e.sha, e.size, False, f"{folder.path}/{e.path}")
 
 
@@ -298,7 +299,7 @@ def fetch(
                 continue  # missing or bad: already reported
             tree = _local_tree(store, w, moved)
             for e in tree.entries if tree is not None else ():
-                files.setdefault(e.xxh, _member(w, e))
+                files.setdefault(e.xxh, member(w, e))
         lacking = [w for w in files.values() if not store.has(w.xxh)]
         moved.present += len(files) - len(lacking)
         progress.total(len(lacking), sum(w.size for w in lacking))

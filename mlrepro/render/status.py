@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlrepro.dag.reasons import DataState, ReasonCode, StageStatus
 from mlrepro.engine.outcome import Action, ReproResult
 from mlrepro.ops.status import CacheGap, Fix, StatusReport
 from mlrepro.render.names import shown_path
+
+if TYPE_CHECKING:  # status -c's modules are imported only when it runs
+    from mlrepro.ops.cloudstatus import CloudStatus
 
 STATUS_JSON_VERSION = 1
 
@@ -117,3 +120,38 @@ def dry_run(result: ReproResult) -> str:
         else:
             lines.append(f"would run '{o.id}'" + (f" if {bytes_}" if ups else "") + why)
     return "\n".join(lines) or "Everything is up to date."
+
+
+# -- status -c ----------------------------------------------------------------------------
+
+
+def cloud_text(report: CloudStatus) -> str:
+    """DVC's lines (a tab, the state padded to 20 columns, the path), grouped under the
+    stage that makes each output (``data:`` for added data)."""
+    if report.in_sync:
+        return f"Cache and remote '{report.remote}' are in sync."
+    lines: list[str] = []
+    group: object = object()
+    for e in report.entries:
+        if e.stage != group:
+            group = e.stage
+            lines.append(f"{e.stage}:" if e.stage is not None else "data:")
+        lines.append("\t" + f"{e.state}:".ljust(20) + shown_path(e.path))
+    return "\n".join(lines)
+
+
+def cloud_json(report: CloudStatus) -> str:
+    return json.dumps(
+        {
+            "version": STATUS_JSON_VERSION,
+            "remote": report.remote,
+            "url": report.url,
+            "in_sync": report.in_sync,
+            "compared": report.compared,
+            "objects": [
+                {"path": e.path, "stage": e.stage, "digest": e.digest, "state": e.state}
+                for e in report.entries
+            ],
+        },
+        indent=2,
+    )

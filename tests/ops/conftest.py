@@ -347,3 +347,22 @@ def new_repo(tmp_path: Path, tool: Path) -> Callable[[str], Proj]:
         return make_repo(tmp_path / name, tool, tmp_path / "outside")
 
     return build
+
+
+@pytest.fixture
+def remote(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[Proj], str]:
+    """Parametrized indirectly with "local" or "s3": adds a default remote named "store"
+    of that kind to a project (a folder, or a new bucket on moto's server) and commits
+    the config; returns the remote's URL."""
+
+    def add(proj: Proj) -> str:
+        if request.param == "local":
+            url = str(tmp_path / "remote")
+        else:
+            request.getfixturevalue("s3_env")  # the server's endpoint and fake keys
+            url = f"s3://{request.getfixturevalue('s3_server').new_bucket()}/cache"
+        proj.ok("remote", "add", "-d", "store", url)
+        proj.commit("remote")
+        return url
+
+    return add

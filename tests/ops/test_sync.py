@@ -50,30 +50,6 @@ def setup(proj: Proj, n: int = 1) -> None:
     proj.commit(f"n={n}")
 
 
-@pytest.fixture
-def remote(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> Callable[[Proj], str]:
-    """Adds a default remote of the test's kind to a project; returns its URL."""
-    kind = request.param
-
-    def add(proj: Proj) -> str:
-        if kind == "local":
-            url = str(tmp_path / "remote")
-            proj.ok("remote", "add", "-d", "store", url)
-        else:
-            request.getfixturevalue("s3_env")
-            server: S3Server = request.getfixturevalue("s3_server")
-            bucket = getattr(add, "bucket", None) or server.new_bucket()
-            add.bucket = bucket  # type: ignore[attr-defined]
-            url = f"s3://{bucket}/cache"
-            proj.ok("remote", "add", "-d", "store", url)
-        proj.commit("remote")
-        return url
-
-    return add
-
-
 def clone(proj: Proj, dest: Path) -> Proj:
     subprocess.run(
         ["git", "clone", "-q", str(proj.root), str(dest)], check=True, env=git_env()
