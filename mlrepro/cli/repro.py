@@ -14,10 +14,39 @@ from mlrepro.engine.outcome import Action, Event
 from mlrepro.errors import EXIT_INTERRUPTED, MlreproError
 from mlrepro.ops.repro import repro as do_repro
 from mlrepro.render import status as render_status
+from mlrepro.workspace.project import Project
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
+
+
+def _pull_first(project: Project, jobs: int | None, wait_s: float, quiet: bool) -> None:
+    """``--pull``: what was fetched is said; what could not be is a warning, not a failure
+    (the stages it would have restored run)."""
+    from mlrepro.ops.sync import pull_for_repro
+    from mlrepro.render.progress import TransferBar
+
+    bar = TransferBar("pulling", sys.stderr, enabled=sys.stderr.isatty() and not quiet)
+    try:
+        fetched, note = pull_for_repro(project, progress=bar, wait_for_lock=wait_s)
+    except MlreproError as exc:
+        click.echo(f"warning: nothing was pulled: {exc.message}", err=True)
+        return
+    finally:
+        bar.close()
+    if not quiet:
+        click.echo(note)
+        click.echo(
+            f"pulled {fetched.objects} files and {fetched.runs} run-cache entries "
+            f"from remote '{fetched.remote}'"
+        )
+    if not fetched.ok:
+        click.echo(
+            f"warning: {len(fetched.missing) + len(fetched.failed)} object(s) could not be "
+            "pulled; the stages that need them will run",
+            err=True,
+        )
 
 
 @click.command()
@@ -51,6 +80,12 @@ def _raise_interrupt(signum: int, frame: object) -> None:
     help="Never restore outputs from the run-cache; run the commands.",
 )
 @click.option(
+    "--pull",
+    is_flag=True,
+    help="First pull the audit log (git's origin), the run-cache and the lock's outputs "
+    "(the default remote).",
+)
+@click.option(
     "--wait", "wait_s", type=float, default=0.0, help="Seconds to wait for another mlrepro process."
 )
 @click.option(
@@ -68,6 +103,7 @@ def repro(
     single_item: bool,
     keep_going: bool,
     no_run_cache: bool,
+    pull: bool,
     wait_s: float,
     quiet: bool,
 ) -> None:
@@ -98,6 +134,8 @@ def repro(
     with project_at() as project:
         # A CI runner cancelling the job sends SIGTERM: stop the stages as for Ctrl-C.
         signal.signal(signal.SIGTERM, _raise_interrupt)
+        if pull:
+            _pull_first(project, jobs, wait_s, quiet)
         try:
             result = do_repro(
                 project,

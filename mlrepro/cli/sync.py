@@ -47,6 +47,11 @@ def _options(fn: Callable[..., Any]) -> Callable[..., Any]:
                 "-d", "--with-deps", is_flag=True, help="Also the stages the targets depend on."
             ),
             click.option(
+                "--run-cache",
+                is_flag=True,
+                help="Also the run-cache entries (and the outputs they restore).",
+            ),
+            click.option(
                 "--wait",
                 "wait_s",
                 type=float,
@@ -81,6 +86,7 @@ def _run(
                 _scope(targets, **flags),
                 remote=flags["remote"],
                 jobs=flags["jobs"],
+                run_cache=flags["run_cache"],
                 progress=bar,
                 wait_for_lock=flags["wait_s"],
             )
@@ -98,11 +104,16 @@ def _report(result: SyncResult, done: str, failing: str, *, idle: bool = True) -
         )
     for path, why in result.failed:
         click.echo(f"failed   {shown_path(path)}: {shown_text(why)}", err=True)
+    runs = f"{result.runs} run-cache {'entry' if result.runs == 1 else 'entries'}"
     if result.objects:
         noun = "file" if result.objects == 1 else "files"
         click.echo(
-            f"{result.objects} {noun} {done} ({human_size(result.bytes)}), remote '{result.remote}'"
+            f"{result.objects} {noun} {done} ({human_size(result.bytes)})"
+            + (f" and {runs}" if result.runs else "")
+            + f", remote '{result.remote}'"
         )
+    elif result.runs:
+        click.echo(f"{runs} {done}, remote '{result.remote}'")
     elif result.ok and idle:
         click.echo("Everything is up to date.")
     if not result.ok:

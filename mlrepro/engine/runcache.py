@@ -119,6 +119,23 @@ def write_entry(cache_dir: str, key: str, outs: list[Artifact], audit: Place) ->
     atomic_write(path, canonical_bytes(data) + b"\n", mode=0o444)
 
 
+def entry_bytes(cache_dir: str, key: str) -> bytes:
+    """The entry under ``key`` as stored (to send it elsewhere)."""
+    with open(_path(cache_dir, key), "rb") as f:
+        return f.read()
+
+
+def store_entry(cache_dir: str, key: str, data: bytes) -> Entry:
+    """Keep an entry received from elsewhere (a remote): parsed first (:class:`BadEntry`
+    when it is not one), then written atomically as it came. It is used only once it
+    is bound to this clone's log (see the module's notes)."""
+    entry = parse_entry(key, data)
+    path = _path(cache_dir, key)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    atomic_write(path, data, mode=0o444)
+    return entry
+
+
 def entry_keys(cache_dir: str) -> list[str]:
     """The keys of every entry stored (temporary files of interrupted writes left out)."""
     base = os.path.join(cache_dir, "runs")

@@ -21,7 +21,7 @@ from typing import Protocol
 
 from mlrepro.errors import MlreproError
 from mlrepro.secrets import redact
-from mlrepro.store.digest import XXH, is_hex
+from mlrepro.store.digest import SHA, XXH, is_hex
 
 OBJECTS = f"files/{XXH}"  # where the objects are, below the remote's URL
 RUNS = "runs"  # where the run-cache entries are
@@ -46,6 +46,21 @@ def key_object(key: str) -> str | None:
 def prefix_key(prefix: str) -> str:
     """The folder of the objects whose names start with the two hex digits ``prefix``."""
     return f"{OBJECTS}/{prefix}"
+
+
+def run_key(key: str) -> str:
+    """The key of the run-cache entry whose key (64 hex) is ``key``."""
+    return f"{RUNS}/{key[:2]}/{key[2:]}"
+
+
+def key_run(key: str) -> str | None:
+    """The run-cache entry a key names (64 hex), None for any other key."""
+    head, _, rest = key.rpartition("/")
+    prefix = head[len(RUNS) + 1 :]
+    if not head.startswith(RUNS + "/") or len(prefix) != 2:
+        return None
+    name = prefix + rest
+    return name if is_hex(name, SHA) else None
 
 
 class RemoteError(MlreproError):

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
 from mlrepro.errors import MlreproError
-from mlrepro.remote.base import Backend, key_object, object_key, prefix_key
+from mlrepro.remote.base import RUNS, Backend, key_object, key_run, object_key, prefix_key, run_key
 from mlrepro.remote.known import Known
 from mlrepro.store import fileio
 from mlrepro.store.digest import SMALL, digest_bytes, tag_xxh
@@ -363,3 +363,41 @@ def _download(
             moved.bytes += result
             progress.advance(1, 0 if tree else result)
     return stored
+
+
+# -- run-cache entries ------------------------------------------------------------------
+
+
+def remote_runs(backend: Backend) -> set[str]:
+    """The keys of the run-cache entries the remote holds (one listing)."""
+    return {k for k in map(key_run, backend.list(RUNS)) if k is not None}
+
+
+def send_runs(
+    backend: Backend, pool: ThreadPoolExecutor, entries: dict[str, bytes], moved: Moved
+) -> int:
+    """Upload ``entries`` (key -> the entry's bytes); how many went. Call only once the
+    objects they name are on the remote, so an entry there can always be restored."""
+    sent = 0
+    for key, result in _each(pool, entries, lambda k: backend.write(run_key(k), entries[k])):
+        if isinstance(result, BaseException):
+            moved.failed.append((f"run-cache entry {key[:16]}…", _why(result)))
+        else:
+            sent += 1
+    return sent
+
+
+def receive_runs(
+    backend: Backend, pool: ThreadPoolExecutor, keys: Iterable[str], moved: Moved
+) -> dict[str, bytes]:
+    """The bytes of each entry, by key (those that could not be read are in ``moved``)."""
+    got = {}
+    for key, result in _each(pool, keys, lambda k: backend.read(run_key(k))):
+        if isinstance(result, FileNotFoundError):
+            continue  # removed meanwhile
+        if isinstance(result, BaseException):
+            moved.failed.append((f"run-cache entry {key[:16]}…", _why(result)))
+        else:
+            assert isinstance(result, bytes)
+            got[key] = result
+    return got

@@ -393,3 +393,82 @@ def test_fetch_of_a_large_object_is_verified_on_disk(proj: Proj, tmp_path: Path)
     assert hashlib.sha256((other.root / "big.bin").read_bytes()).digest() == hashlib.sha256(
         data
     ).digest()
+
+
+def counted(proj: Proj, n: int) -> None:
+    """A stage that logs each run (outside the repository) and writes ``n``."""
+    proj.params({"n": n})
+    proj.pipeline(
+        {
+            "gen": {
+                "cmd": proj.cmd(
+                    ["log", str(proj.ext("runs.log")), "gen"],
+                    ["param", "model.json", "params.yaml", "n"],
+                    ["mkfiles", "feats", "2"],
+                ),
+                "params": ["n"],
+                "outs": ["model.json", "feats"],
+            }
+        }
+    )
+
+
+def shared_origin(proj: Proj, tmp_path: Path) -> Path:
+    """A bare repository as ``origin``, holding main and the audit log."""
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True, env=git_env())
+    proj.git("remote", "add", "origin", str(origin))
+    proj.git("push", "-q", "origin", "main")
+    proj.ok("audit", "push")
+    return origin
+
+
+def test_repro_pull_on_a_fresh_clone_restores_a_run_made_elsewhere(
+    proj: Proj, tmp_path: Path
+) -> None:
+    counted(proj, 1)
+    proj.ok("repro")
+    proj.commit("n=1")
+    counted(proj, 2)
+    proj.ok("repro")
+    proj.ok("remote", "add", "-d", "store", str(tmp_path / "remote"))
+    proj.commit("n=2")
+    assert proj.runs("gen") == 2
+    pushed = proj.ok("push", "--run-cache")
+    assert "2 run-cache entries" in pushed.stdout
+    origin = shared_origin(proj, tmp_path)
+    other = Proj(root=tmp_path / "clone", tool=proj.tool, outside=proj.outside)
+    subprocess.run(["git", "clone", "-q", str(origin), str(other.root)], check=True, env=git_env())
+    # back to n=1: a state this clone never saw, whose run only the run-cache knows
+    other.params({"n": 1})
+    done = other.ok("repro", "--pull")
+    assert "audit log pulled from origin" in done.stdout
+    assert "Stage 'gen' restored from the run-cache" in done.stdout
+    assert proj.runs("gen") == 2  # nothing ran again
+    assert json.loads((other.root / "model.json").read_text()) == 1
+    # without the log, the same entries are not used: the stage runs
+    third = Proj(root=tmp_path / "third", tool=proj.tool, outside=proj.outside)
+    subprocess.run(["git", "clone", "-q", str(origin), str(third.root)], check=True, env=git_env())
+    third.ok("fetch", "--run-cache")
+    third.params({"n": 1})
+    assert "Running stage 'gen'" in third.ok("repro").stdout
+    assert proj.runs("gen") == 3
+
+
+def test_a_pulled_run_cache_entry_whose_output_was_replaced_is_not_kept(
+    proj: Proj, tmp_path: Path
+) -> None:
+    counted(proj, 1)
+    proj.ok("repro")
+    url = tmp_path / "remote"
+    proj.ok("remote", "add", "-d", "store", str(url))
+    proj.commit("n=1")
+    proj.ok("push", "--run-cache")
+    model = proj.out_record("gen", "model.json")["digest"].split(":")[1]
+    obj = url / "files" / "xxh3-128" / model[:2] / model[2:]
+    obj.chmod(0o644)
+    obj.write_bytes(b"5\n")  # another answer under the same name
+    other = clone(proj, tmp_path / "clone")
+    got = other.fails("fetch", "--run-cache")
+    assert f"xxh3-128:{model}" in got.stderr
+    assert not list((other.root / ".mlrepro" / "cache" / "runs").rglob("*/*"))
