@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mlrepro.audit.recorder import Recorder
@@ -57,7 +58,7 @@ def gc(
 ) -> GcResult:
     with RepoLock(project.state_dir, wait=wait_for_lock):
         locks = {"workspace": read_lock(project.root)}
-        for commit, lock in _locks_at(project.root, all_branches, all_tags, all_commits):
+        for commit, lock in locks_at(project.root, all_branches, all_tags, all_commits):
             locks[commit] = lock
         keep = _needed(project, locks)
         store = project.store
@@ -108,18 +109,18 @@ def gc_details(
     return details
 
 
-def _locks_at(
-    root: str, all_branches: bool, all_tags: bool, all_commits: bool
+def locks_at(
+    root: str, all_branches: bool, all_tags: bool, all_commits: bool, revs: Sequence[str] = ()
 ) -> list[tuple[str, Lock]]:
     """(commit, its lock) for each commit asked for; commits without a lock are skipped."""
-    if not (all_branches or all_tags or all_commits):
+    if not (all_branches or all_tags or all_commits or revs):
         return []
     from mlrepro.git.repo import GitRepo  # GitPython only when history is asked for
 
     git = GitRepo(root)
     try:
         found = []
-        for commit in commits_in_scope(git, all_branches, all_tags, all_commits):
+        for commit in commits_in_scope(git, all_branches, all_tags, all_commits, revs):
             blob = git.files_at(commit, LOCK_FILE)
             if blob is None:
                 continue

@@ -17,7 +17,7 @@ fails raises :class:`RemoteError`, whose text never holds a credential.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from mlrepro.errors import MlreproError
 from mlrepro.secrets import redact
@@ -90,6 +90,15 @@ class RemoteError(MlreproError):
         )
 
 
+class Listed(NamedTuple):
+    """A key found by :meth:`Backend.scan`: its size, and when it was last written (Unix
+    time)."""
+
+    key: str
+    size: int
+    mtime: float
+
+
 class Backend(Protocol):
     """A remote's storage. ``name`` is the remote's name in the config; ``url`` its URL
     as it may be shown (credentials masked)."""
@@ -107,6 +116,10 @@ class Backend(Protocol):
 
     def list(self, prefix: str) -> Iterator[str]:
         """Every key below the folder ``prefix`` (recursively), in no set order."""
+        ...
+
+    def scan(self, prefix: str) -> Iterator[Listed]:
+        """As :meth:`list`, with each key's size and time of writing."""
         ...
 
     def read(self, key: str) -> bytes:

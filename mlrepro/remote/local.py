@@ -15,6 +15,7 @@ import os
 import shutil
 from collections.abc import Callable, Iterator, Sequence
 
+from mlrepro.remote.base import Listed
 from mlrepro.store import fileio
 
 _READ_ONLY = 0o444
@@ -45,6 +46,14 @@ class LocalBackend:
             rel = os.path.relpath(folder, self.root).replace(os.sep, "/")
             for name in sorted(files):
                 yield f"{rel}/{name}"
+
+    def scan(self, prefix: str) -> Iterator[Listed]:
+        for key in self.list(prefix):
+            try:
+                st = os.stat(self._path(key))
+            except FileNotFoundError:
+                continue  # deleted meanwhile
+            yield Listed(key, st.st_size, st.st_mtime)
 
     def read(self, key: str) -> bytes:
         with open(self._path(key), "rb") as f:

@@ -43,7 +43,7 @@ from obstore.exceptions import BaseError
 from obstore.store import S3Store, from_url
 
 from mlrepro.errors import MlreproError
-from mlrepro.remote.base import RemoteError
+from mlrepro.remote.base import Listed, RemoteError
 from mlrepro.secrets import redact
 
 if TYPE_CHECKING:
@@ -210,6 +210,13 @@ class ObjectBackend:
             for chunk in self._store.list(prefix, chunk_size=1000):
                 for meta in chunk:
                     yield str(meta["path"])
+
+    def scan(self, prefix: str) -> Iterator[Listed]:
+        with self._talking(prefix):
+            for chunk in self._store.list(prefix, chunk_size=1000):
+                for meta in chunk:
+                    modified = meta["last_modified"]
+                    yield Listed(str(meta["path"]), int(meta["size"]), modified.timestamp())
 
     def read(self, key: str) -> bytes:
         with self._talking(key):
