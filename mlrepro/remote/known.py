@@ -70,8 +70,14 @@ class Known:
         if not self.names:
             # (re)start the file under the current epoch, whatever was there
             atomic_write(self.path, f"{HEADER}\nepoch {self.epoch}\n".encode())
-        with open(self.path, "a", encoding="ascii") as f:
-            f.write("".join(f"{n}\n" for n in new))
+        data = "".join(f"{n}\n" for n in new).encode("ascii")
+        with open(self.path, "a+b") as f:  # (appends land at the end, wherever it reads)
+            end = f.seek(0, os.SEEK_END)
+            if end:
+                f.seek(end - 1)
+                if f.read(1) != b"\n":  # a line torn by a crash: end it, keep ours whole
+                    data = b"\n" + data
+            f.write(data)
         self.names.update(new)
 
     def forget(self) -> None:

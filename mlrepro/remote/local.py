@@ -60,9 +60,9 @@ class LocalBackend:
             return f.read()
 
     def download(self, key: str, dest: str) -> int:
-        src = self._path(key)
-        shutil.copyfile(src, dest)
-        return os.stat(dest).st_size
+        with open(self._path(key), "rb") as src, open(dest, "xb") as out:
+            shutil.copyfileobj(src, out, 1 << 20)
+            return out.tell()
 
     def write(self, key: str, data: bytes) -> None:
         self._place(key, lambda tmp: fileio.write_new(tmp, data, _READ_ONLY))

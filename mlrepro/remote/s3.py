@@ -16,9 +16,9 @@ place that has it:
   (``config.local`` only: ``mlrepro remote modify --local``); the profile the remote
   names (``profile``), from ``credentialpath``/``configpath`` or the standard files;
   ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``/``AWS_SESSION_TOKEN``; the profile
-  ``AWS_PROFILE`` names (or ``default``) in ``AWS_SHARED_CREDENTIALS_FILE`` and
-  ``AWS_CONFIG_FILE`` (``~/.aws/credentials``, ``~/.aws/config``); then the
-  instance's role;
+  ``AWS_PROFILE`` (or the older ``AWS_DEFAULT_PROFILE``) names, or ``default``, in
+  ``AWS_SHARED_CREDENTIALS_FILE`` and ``AWS_CONFIG_FILE`` (``~/.aws/credentials``,
+  ``~/.aws/config``); then the instance's role;
 - endpoint: the remote's ``endpointurl``; ``AWS_ENDPOINT_URL_S3``;
   ``AWS_ENDPOINT_URL``; the profile's ``endpoint_url``; AWS itself. An ``http://``
   endpoint (a local MinIO or moto) is allowed because it was asked for;
@@ -58,11 +58,15 @@ def open_cloud(name: str, url: str, scheme: str, options: dict[str, Any]) -> Obj
     try:
         if scheme == "s3":
             config, client, secrets = s3_settings(options, os.environ)
+            # keys chosen here are given whole, token included (or none): obstore would
+            # otherwise add the environment's AWS_SESSION_TOKEN to another identity's keys
+            keys = {k: config.pop(k) for k in _SECRET_OPTIONS if k in config}
             store: Any = S3Store.from_url(
                 url,
                 config=cast("S3Config", config),
                 client_options=cast("ClientConfig", client),
                 retry_config=_retry(options),
+                credential_provider=_fixed(keys) if keys else None,
             )
         else:
             store = from_url(url, retry_config=_retry(options))
@@ -129,6 +133,17 @@ def s3_settings(
     return config, client, secrets
 
 
+def _fixed(keys: dict[str, str]) -> Any:
+    """A credential provider that always gives ``keys`` (and no other token)."""
+    credentials = {
+        "access_key_id": keys.get("access_key_id", ""),
+        "secret_access_key": keys.get("secret_access_key", ""),
+        "token": keys.get("session_token"),
+        "expires_at": None,
+    }
+    return lambda: credentials
+
+
 def _profile(name: str, credentials: str, config: str, env: Any) -> dict[str, str]:
     """A profile's settings, from the shared config file and the credentials file
     (which wins), as the AWS SDKs read them: ``[profile NAME]`` or ``[default]`` in
@@ -186,8 +201,15 @@ class ObjectBackend:
         FileNotFoundError)."""
         try:
             yield
-        except FileNotFoundError:
-            raise
+        except FileNotFoundError as exc:
+            if "NoSuchBucket" not in str(exc):
+                raise
+            raise RemoteError(
+                self.name,
+                f"the bucket of {self.url} does not exist",
+                key=key,
+                hint="create it, or fix the remote's URL (`mlrepro remote modify NAME url ...`)",
+            ) from None
         except (BaseError, OSError, ValueError) as exc:
             raise RemoteError(
                 self.name, _text(exc, self._secrets), key=key, secrets=self._secrets

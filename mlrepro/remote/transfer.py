@@ -36,6 +36,7 @@ from typing import Protocol, TypeVar
 from mlrepro.errors import MlreproError
 from mlrepro.remote.base import RUNS, Backend, key_object, key_run, object_key, prefix_key, run_key
 from mlrepro.remote.known import Known
+from mlrepro.secrets import redact
 from mlrepro.store import fileio
 from mlrepro.store.digest import SMALL, digest_bytes, tag_xxh
 from mlrepro.store.objects import CorruptObjectError, MissingObjectError, ObjectStore
@@ -111,7 +112,10 @@ def _why(error: BaseException) -> str:
     if isinstance(error, MlreproError):
         return error.message
     if isinstance(error, OSError):
-        return f"{error.strerror or error}" + (f": {error.filename}" if error.filename else "")
+        text = f"{error.strerror or error}".strip().splitlines()
+        return redact(text[0] if text else type(error).__name__) + (
+            f": {error.filename}" if error.filename else ""
+        )
     raise error  # a bug, not a transfer failure
 
 
