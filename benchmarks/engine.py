@@ -33,7 +33,7 @@ ENV = {
     **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
     "DVC_NO_ANALYTICS": "1",
 }
-NAMES = ("audit", "big_file", "big_params", "history", "many_files", "parallel_stages")
+NAMES = ("audit", "big_file", "big_params", "history", "many_files", "parallel_stages", "remote")
 
 # Targets from the engine issue.
 BIG_ADD_RATIO = 4.0
@@ -651,6 +651,7 @@ def bench(name: str, work: Path, tools: Tools, *, small: bool = False) -> str:
         "history": 2,
         "many_files": 2,
         "parallel_stages": 0.1,
+        "remote": 9,
     }[name]
     if not small and free < need:
         raise RuntimeError(f"{name} needs about {need} GiB free under {work}, {free:.1f} GiB free")
@@ -664,6 +665,10 @@ def bench(name: str, work: Path, tools: Tools, *, small: bool = False) -> str:
             import audit
 
             return audit.bench_audit(work, tools, small).render()
+        if name == "remote":  # the remote-cache issue's workload (benchmarks/remote.py)
+            import remote
+
+            return remote.bench_remote(work, tools, small).render()
         if name == "big_params":  # the hardening issue's workload (benchmarks/params.py)
             import params
 

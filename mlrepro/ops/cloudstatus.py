@@ -63,9 +63,10 @@ def cloud_status(
         owned, _ = artifacts(project, scope)
         store = project.store
         with connected(project, remote) as (backend, known, options):
-            with ThreadPoolExecutor(jobs or jobs_for(options)) as pool:
+            jobs = jobs or jobs_for(options)
+            with ThreadPoolExecutor(jobs) as pool:
                 tops = [(stage, want(a)) for stage, a in owned]
-                on_remote, _ = present(backend, [w.xxh for _, w in tops], pool)
+                on_remote, _ = present(backend, [w.xxh for _, w in tops], pool, jobs=jobs)
                 rows: list[tuple[str | None, Want]] = []
                 for stage, w in tops:
                     rows.append((stage, w))
@@ -73,7 +74,7 @@ def cloud_status(
                         tree = _tree(store, backend, w, w.xxh in on_remote)
                         rows += [(stage, member(w, e)) for e in tree.entries] if tree else []
                 names = list(dict.fromkeys(w.xxh for _, w in rows))
-                on_remote, seen = present(backend, names, pool)
+                on_remote, seen = present(backend, names, pool, jobs=jobs)
             if any(x in known and x not in on_remote for x in names):
                 known.forget()  # it claimed what the remote no longer has
             known.add(on_remote | seen)

@@ -9,9 +9,16 @@ no ``--rev``). At a commit, its own pipeline says which outputs are cached; targ
 there match a stage's name or id, or an output's path. ``pull`` is ``fetch`` then
 ``checkout`` of the workspace.
 
+With ``run_cache``, the run-cache entries go too: a push sends each entry this clone
+could use itself (bound to its log, every output with its sha256 and in the cache),
+after the objects it names; a fetch keeps an entry from the remote only once every
+object it names has arrived and checked out. ``repro --pull`` (:func:`pull_for_repro`)
+adds the audit log from git's ``origin``, which a fetched entry needs to be used.
+
 The engine is :mod:`mlrepro.remote.transfer`; every push and fetch that moved
-something is recorded in the audit log (``remote.push``, ``remote.fetch``: the
-remote's name and URL with credentials masked, objects and bytes moved).
+something (or failed to) is recorded in the audit log (``remote.push``,
+``remote.fetch``: the remote's name and URL with credentials masked, objects, bytes
+and run-cache entries moved).
 """
 
 from __future__ import annotations
@@ -302,8 +309,11 @@ def _move(
                 wanted += [want(a) for _, outs in received.values() for a in outs]
                 got = fetch(project.store, backend, known, wanted, jobs=jobs, progress=progress)
                 moved = _joined(moved, got)
-                if moved.objects:
-                    project.store.sync()  # durable before a checkout or a record relies on them
+                if received:
+                    # durable before the entries here name them. Any other record naming
+                    # them comes from a later command, which flushes the cache's whole file
+                    # system (syncfs) before it writes, as every record writer does
+                    project.store.sync()
                 for key, (data, outs) in received.items():
                     if all(all_present(project.store, a) for a in outs):
                         store_entry(project.cache_dir, key, data)

@@ -16,7 +16,7 @@ fails raises :class:`RemoteError`, whose text never holds a credential.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import NamedTuple, Protocol
 
 from mlrepro.errors import MlreproError
@@ -126,8 +126,11 @@ class Backend(Protocol):
         """The whole of a small key."""
         ...
 
-    def download(self, key: str, dest: str) -> int:
-        """Write ``key``'s bytes to the new local file ``dest``; how many were written."""
+    def download(
+        self, key: str, dest: str, sink: Callable[[bytes | memoryview], object] | None = None
+    ) -> int:
+        """Write ``key``'s bytes to the new local file ``dest``; how many were written.
+        ``sink`` also gets each chunk, in order, once written (to hash it meanwhile)."""
         ...
 
     def write(self, key: str, data: bytes) -> None:

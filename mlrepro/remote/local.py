@@ -19,6 +19,7 @@ from mlrepro.remote.base import Listed
 from mlrepro.store import fileio
 
 _READ_ONLY = 0o444
+_CHUNK = 8 << 20  # bytes per read of a download
 
 
 class LocalBackend:
@@ -59,9 +60,14 @@ class LocalBackend:
         with open(self._path(key), "rb") as f:
             return f.read()
 
-    def download(self, key: str, dest: str) -> int:
+    def download(
+        self, key: str, dest: str, sink: Callable[[bytes | memoryview], object] | None = None
+    ) -> int:
         with open(self._path(key), "rb") as src, open(dest, "xb") as out:
-            shutil.copyfileobj(src, out, 1 << 20)
+            while chunk := src.read(_CHUNK):  # a new buffer each time: the sink may keep it
+                out.write(chunk)
+                if sink is not None:
+                    sink(chunk)
             return out.tell()
 
     def write(self, key: str, data: bytes) -> None:

@@ -20,7 +20,7 @@ from mlrepro.store.digest import is_hex
 
 EPOCH_KEY = "mlrepro/epoch"  # rewritten by every remote gc (mlrepro.remote.known)
 NO_EPOCH = "-"  # a remote no gc has run on
-CLOUD = ("s3", "gs", "gcs", "azure", "az")
+CLOUD = ("s3", "gs", "azure", "az")
 
 
 def open_backend(name: str, options: dict[str, Any], root: str) -> Backend:

@@ -34,7 +34,7 @@ from __future__ import annotations
 import configparser
 import contextlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -244,7 +244,9 @@ class ObjectBackend:
         with self._talking(key):
             return bytes(self._store.get(key).bytes())
 
-    def download(self, key: str, dest: str) -> int:
+    def download(
+        self, key: str, dest: str, sink: Callable[[bytes | memoryview], object] | None = None
+    ) -> int:
         with self._talking(key):
             chunks = iter(self._store.get(key).stream(min_chunk_size=_CHUNK))
         n = 0
@@ -254,7 +256,10 @@ class ObjectBackend:
                     chunk = next(chunks, None)
                 if chunk is None:
                     return n
-                n += f.write(memoryview(chunk))
+                view = memoryview(chunk)
+                n += f.write(view)
+                if sink is not None:
+                    sink(view)
 
     def write(self, key: str, data: bytes) -> None:
         with self._talking(key):

@@ -34,11 +34,20 @@ from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
 from mlrepro.errors import MlreproError
-from mlrepro.remote.base import RUNS, Backend, key_object, key_run, object_key, prefix_key, run_key
+from mlrepro.remote.base import (
+    OBJECTS,
+    RUNS,
+    Backend,
+    key_object,
+    key_run,
+    object_key,
+    prefix_key,
+    run_key,
+)
 from mlrepro.remote.known import Known
 from mlrepro.secrets import redact
 from mlrepro.store import fileio
-from mlrepro.store.digest import SMALL, digest_bytes, tag_xxh
+from mlrepro.store.digest import SMALL, Hasher, digest_bytes, tag_xxh
 from mlrepro.store.objects import CorruptObjectError, MissingObjectError, ObjectStore
 from mlrepro.store.tree import MalformedTreeError, Tree, TreeEntry
 
@@ -123,15 +132,18 @@ def _why(error: BaseException) -> str:
 
 
 def present(
-    backend: Backend, names: Sequence[str], pool: ThreadPoolExecutor
+    backend: Backend, names: Sequence[str], pool: ThreadPoolExecutor, *, jobs: int = 1
 ) -> tuple[set[str], set[str]]:
     """Which of ``names`` the remote holds, and every object name seen on the way
     (listings show more than was asked for; all of it is worth recording).
 
     Few names are asked for one by one. Otherwise the prefix folder holding most of
-    them is listed first: its size tells how many requests listing the other
-    folders concerned would take (one per page of :data:`PAGE` names), and that is
-    done only when it takes fewer requests than asking for the rest one by one."""
+    them is listed first; its size estimates the remote's (256 such folders), and so
+    what each way of finding the rest costs, in rounds of requests (``jobs`` run at
+    once): asking for each name; listing each other folder concerned (a request per
+    page of :data:`PAGE` names); or listing the whole remote, page after page. The
+    cheapest is taken: a remote still nearly empty is listed in one request, a large
+    one is asked name by name, as DVC's ``oids_exist`` decides."""
     if not names:
         return set(), set()
     if len(names) < FEW:
@@ -144,18 +156,26 @@ def present(
     pages = max(1, math.ceil(len(seen) / PAGE))
     rest = [p for p in by_prefix if p != first]
     asked = [n for p in rest for n in by_prefix[p]]
-    if len(rest) * pages < len(asked):
+    whole = max(1, math.ceil(len(seen) * 256 / PAGE))  # one after the other
+    ask = math.ceil(len(asked) / jobs)
+    folders = math.ceil(len(rest) * pages / jobs)
+    if whole <= min(ask, folders):
+        seen |= _listed(backend, None)
+    elif folders < ask:
         for _, listed in _each(pool, rest, lambda p: _listed(backend, p)):
             if isinstance(listed, BaseException):
                 raise listed
             seen |= listed
-        return {n for n in names if n in seen}, seen
-    found = {n for n in by_prefix[first] if n in seen} | _ask(backend, asked, pool)
-    return found, seen
+    else:
+        found = {n for n in by_prefix[first] if n in seen} | _ask(backend, asked, pool)
+        return found, seen
+    return {n for n in names if n in seen}, seen
 
 
-def _listed(backend: Backend, prefix: str) -> set[str]:
-    names = (key_object(k) for k in backend.list(prefix_key(prefix)))
+def _listed(backend: Backend, prefix: str | None) -> set[str]:
+    """The objects in one prefix folder (None: in all of them)."""
+    folder = OBJECTS if prefix is None else prefix_key(prefix)
+    names = (key_object(k) for k in backend.list(folder))
     return {n for n in names if n is not None}
 
 
@@ -187,7 +207,7 @@ def push(
     with ThreadPoolExecutor(jobs) as pool:
         unknown = [w for w in tops.values() if w.xxh not in known]
         moved.present += len(tops) - len(unknown)
-        found, seen = present(backend, [w.xxh for w in unknown], pool)
+        found, seen = present(backend, [w.xxh for w in unknown], pool, jobs=jobs)
         known.add(seen | found)
         files: dict[str, Want] = {}
         trees: list[tuple[Want, Tree]] = []
@@ -204,7 +224,7 @@ def push(
                         files.setdefault(e.xxh, member(w, e))
         members = [x for x in files if x not in known and x not in found]
         moved.present += len(files) - len(members)
-        found, seen = present(backend, members, pool)
+        found, seen = present(backend, members, pool, jobs=jobs)
         known.add(seen | found)
         moved.present += len(found)
         send = [files[x] for x in members if x not in found]
@@ -337,13 +357,15 @@ def _download(
             store.add_bytes(data)
             return len(data)
         tmp = fileio.tmp_name(store.tmp_dir)
+        hasher = Hasher(sha=w.sha is not None)  # hashed as it arrives, not read again
         try:
-            n = backend.download(key, tmp)
+            n = backend.download(key, tmp, hasher.update)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
-        if not store.adopt(tmp, w.xxh, w.sha):  # (removes it when it does not match)
+        # (adopt removes it when it does not match)
+        if not store.adopt(tmp, w.xxh, w.sha, hashed=hasher.digest()):
             raise _Mismatch()
         return n
 

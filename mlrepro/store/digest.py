@@ -161,6 +161,35 @@ def hash_stream(
     return Digest(xxh=x.hexdigest(), size=size, sha=s.hexdigest() if s is not None else None)
 
 
+class Hasher:
+    """xxh3-128 (and sha256) of bytes fed in order, as they arrive (a download).
+
+    sha256 runs on a helper thread, overlapping whatever the caller does next (reading
+    the next chunk from the network), so a download is hashed at no cost in time. Each
+    view given must stay unchanged until the next :meth:`update` or :meth:`digest`."""
+
+    def __init__(self, *, sha: bool) -> None:
+        self._x = xxhash.xxh3_128()
+        self._s = hashlib.sha256() if sha else None
+        self._pending: Future[None] | None = None
+        self.size = 0
+
+    def update(self, view: bytes | memoryview) -> None:
+        self._x.update(view)
+        self.size += len(view)
+        if self._s is not None:
+            if self._pending is not None:
+                self._pending.result()
+            self._pending = _pool().submit(self._s.update, view)
+
+    def digest(self) -> Digest:
+        if self._pending is not None:
+            self._pending.result()
+            self._pending = None
+        sha = self._s.hexdigest() if self._s is not None else None
+        return Digest(xxh=self._x.hexdigest(), size=self.size, sha=sha)
+
+
 def read_small(path: str) -> bytes:
     fd = os.open(path, os.O_RDONLY)
     try:

@@ -314,12 +314,16 @@ class ObjectStore:
             self._put_small(xxh, data)
         return xxh
 
-    def adopt(self, tmp: str, xxh: str, sha: str | None) -> bool:
+    def adopt(
+        self, tmp: str, xxh: str, sha: str | None, *, hashed: Digest | None = None
+    ) -> bool:
         """Store the complete file ``tmp`` (in :attr:`tmp_dir`: a download) as the object
         ``xxh``, without copying it, if its bytes hash to ``xxh`` and to ``sha`` (bare
-        hex, when given). False when they do not: nothing is stored, ``tmp`` is removed."""
+        hex, when given). False when they do not: nothing is stored, ``tmp`` is removed.
+        ``hashed``: what the caller's own hashing of the very bytes it wrote to ``tmp``
+        gave (a download hashed as it arrived), so the file is not read again."""
         try:
-            got = hash_mapped(tmp, sha=sha is not None)
+            got = hashed if hashed is not None else hash_mapped(tmp, sha=sha is not None)
             if got.xxh != xxh or (sha is not None and got.sha != sha):
                 os.unlink(tmp)
                 return False

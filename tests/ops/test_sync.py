@@ -416,7 +416,9 @@ def counted(proj: Proj, n: int) -> None:
 def shared_origin(proj: Proj, tmp_path: Path) -> Path:
     """A bare repository as ``origin``, holding main and the audit log."""
     origin = tmp_path / "origin.git"
-    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True, env=git_env())
+    subprocess.run(
+        ["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True, env=git_env()
+    )
     proj.git("remote", "add", "origin", str(origin))
     proj.git("push", "-q", "origin", "main")
     proj.ok("audit", "push")
