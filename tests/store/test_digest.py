@@ -222,3 +222,17 @@ def test_a_sink_error_in_a_mapped_window_surfaces_as_itself(tmp_path: Path, sha:
     received: list[bytes] = []
     check(hash_mapped(str(path), sha=sha, sink=lambda v: received.append(bytes(v))), data, sha=sha)
     assert b"".join(received) == data
+
+
+@settings(max_examples=60)
+@given(
+    chunks=st.lists(st.binary(max_size=3000), max_size=12),
+    sha=st.booleans(),
+)
+def test_hasher_fed_in_chunks_gives_the_digest_of_the_whole(chunks: list[bytes], sha: bool) -> None:
+    from mlrepro.store.digest import Hasher, digest_bytes
+
+    hasher = Hasher(sha=sha)
+    for chunk in chunks:
+        hasher.update(memoryview(chunk))
+    assert hasher.digest() == digest_bytes(b"".join(chunks), sha=sha)

@@ -745,3 +745,25 @@ def test_a_read_only_cache_refuses_naming_the_folder_and_still_reads(
     assert caught.value.filename == folder  # not a name relative to an open folder
     assert store.read_bytes(kept) == b"kept"
     assert store.verify(kept)
+
+
+def test_adopt_stores_a_download_only_when_it_hashes_to_its_name(tmp_path: Path) -> None:
+    from mlrepro.store.digest import Hasher, digest_bytes
+    from mlrepro.store.objects import ObjectStore
+
+    store = ObjectStore(str(tmp_path / "cache"))
+    data = os.urandom(5000)
+    want = digest_bytes(data, sha=True)
+    for hashed in (False, True):
+        tmp = os.path.join(store.tmp_dir, f"dl-{hashed}")
+        Path(tmp).write_bytes(data[:-1] + b"x")  # not what was asked for
+        hasher = Hasher(sha=True)
+        hasher.update(Path(tmp).read_bytes())
+        assert not store.adopt(tmp, want.xxh, want.sha, hashed=hasher.digest() if hashed else None)
+        assert not os.path.exists(tmp) and not store.has(want.xxh)
+    tmp = os.path.join(store.tmp_dir, "dl")
+    Path(tmp).write_bytes(data)
+    assert not store.adopt(tmp, want.xxh, "0" * 64)  # right name, wrong sha256
+    Path(tmp).write_bytes(data)
+    assert store.adopt(tmp, want.xxh, want.sha)
+    assert store.read_bytes(want.xxh) == data and not os.path.exists(tmp)
