@@ -33,14 +33,19 @@ def checkout(
 ) -> CheckoutResult:
     with RepoLock(project.state_dir, wait=wait_for_lock):
         ctx = WorkState.load(project)
-        wanted: list[Artifact] = []
-        # as DVC: the targets only, unless their upstream stages are asked for too
-        for sid in select(ctx, targets, single=bool(targets) and not with_deps):
-            record = ctx.lock.stages.get(sid)
-            if record is None:
-                continue
-            cached = {o.path for o in ctx.by_id[sid].all_outs if o.cache}
-            wanted += [a for a in record.outs if a.path in cached]
+        targets = list(targets or ())
+        # a target may be data added with `mlrepro add`, or a stage or output
+        data = [t for t in targets if t in ctx.lock.data]
+        stages = [t for t in targets if t not in ctx.lock.data]
+        wanted: list[Artifact] = [ctx.lock.data[p] for p in data]
+        if stages or not targets:
+            # as DVC: the targets only, unless their upstream stages are asked for too
+            for sid in select(ctx, stages, single=bool(stages) and not with_deps):
+                record = ctx.lock.stages.get(sid)
+                if record is None:
+                    continue
+                cached = {o.path for o in ctx.by_id[sid].all_outs if o.cache}
+                wanted += [a for a in record.outs if a.path in cached]
         if not targets:
             wanted += list(ctx.lock.data.values())
         linker = Linker(project.store, ctx.hasher, project.config.link_types, project.tmp_dir)

@@ -431,7 +431,8 @@ def pull_for_repro(
     """``repro --pull``: what a fresh clone needs to restore outputs computed elsewhere.
     First the audit log from git's ``origin`` (a run-cache entry is used only once the
     log entry it is bound to is here), then, from the default remote, the run-cache
-    entries and every object the workspace's lock names. Returns the fetch and a line on
+    entries and every object the workspace's lock names, and the raw data (``mlrepro
+    add``) missing from the workspace is checked out. Returns the fetch and a line on
     the audit log; a log that cannot be pulled is said, not fatal (its entries are then
     not used, and the stages run)."""
     from mlrepro.audit.store import AuditStore
@@ -452,4 +453,10 @@ def pull_for_repro(
     fetched = do_fetch(
         project, jobs=jobs, run_cache=True, progress=progress, wait_for_lock=wait_for_lock
     )
+    # raw data the stages read must be in the workspace (as DVC's repro --pull brings a
+    # missing dependency); data that is there, edited or not, is the user's and stays
+    lock = WorkState.load(project).lock
+    absent = [p for p in lock.data if not os.path.lexists(os.path.join(project.root, p))]
+    if absent:
+        checkout(project, targets=absent, wait_for_lock=wait_for_lock)
     return fetched, note

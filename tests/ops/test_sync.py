@@ -474,3 +474,22 @@ def test_a_pulled_run_cache_entry_whose_output_was_replaced_is_not_kept(
     got = other.fails("fetch", "--run-cache")
     assert f"xxh3-128:{model}" in got.stderr
     assert not list((other.root / ".mlrepro" / "cache" / "runs").rglob("*/*"))
+
+
+def test_repro_pull_brings_the_raw_data_it_lacks_and_leaves_edited_data_alone(
+    proj: Proj, tmp_path: Path
+) -> None:
+    setup(proj)  # raw/ added with `mlrepro add`, read by no stage; gen's outputs
+    proj.ok("remote", "add", "-d", "store", str(tmp_path / "remote"))
+    proj.commit("remote")
+    proj.ok("push", "--run-cache")
+    origin = shared_origin(proj, tmp_path)
+    other = Proj(root=tmp_path / "clone", tool=proj.tool, outside=proj.outside)
+    subprocess.run(["git", "clone", "-q", str(origin), str(other.root)], check=True, env=git_env())
+    assert not (other.root / "raw").exists()
+    other.ok("repro", "--pull")
+    assert outputs(other) == outputs(proj)
+    # data that is there is the user's: an edit is what the next repro must see
+    other.write("raw/a.csv", "edited\n")
+    other.ok("repro", "--pull")
+    assert other.read("raw/a.csv") == "edited\n"
