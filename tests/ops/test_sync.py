@@ -22,31 +22,16 @@ import pytest
 import xxhash
 
 from tests.ops.conftest import Proj, git_env
+from tests.ops.test_gc import setup as gc_setup
 from tests.s3server import FAKE_SECRET, S3Server
 
 KINDS = ["local", "s3"]
 
 
 def setup(proj: Proj, n: int = 1) -> None:
-    """Raw data added with ``mlrepro add`` and a stage with a file and a folder output."""
-    proj.write("raw/a.csv", "a,b\n1,2\n")
-    proj.write("raw/b.csv", "c,d\n3,4\n")
-    proj.ok("add", "raw")
-    proj.params({"n": n})
-    proj.pipeline(
-        {
-            "gen": {
-                "cmd": proj.cmd(
-                    ["param", "model.json", "params.yaml", "n"],
-                    ["mkfiles", "feats", "3"],
-                    ["cat", "feats/extra.txt", "model.json", "params.yaml"],
-                ),
-                "params": ["n"],
-                "outs": ["model.json", "feats"],
-            }
-        }
-    )
-    proj.ok("repro")
+    """gc's project (raw data added with ``mlrepro add``, a stage with a file and a
+    folder output), committed."""
+    gc_setup(proj, n)
     proj.commit(f"n={n}")
 
 
