@@ -5,15 +5,12 @@ every file, record and message."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,7 +20,7 @@ import xxhash
 
 from tests.ops.conftest import Proj, git_env
 from tests.ops.test_gc import setup as gc_setup
-from tests.s3server import FAKE_SECRET, S3Server
+from tests.s3server import FAKE_SECRET, Proxy, S3Server
 
 KINDS = ["local", "s3"]
 
@@ -247,82 +244,15 @@ def test_push_killed_mid_way_leaves_no_partial_folder_and_a_rerun_finishes(
     assert len(remote_objects(str(url))) == 401
 
 
-class CuttingProxy:
-    """A loopback TCP proxy in front of a server that can stop answering (its socket
-    closed, every connection dropped) and start again on the same port: a server that
-    went away mid-push, without losing what it stored."""
-
-    def __init__(self, target_port: int) -> None:
-        self.target = target_port
-        self.port = 0
-        self.conns: list[socket.socket] = []
-        self.lock = threading.Lock()
-        self.requests = 0  # uploads started
-        self.cut_after: int | None = None
-        self._listen()
-
-    def _listen(self) -> None:
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", self.port))
-        self.port = self.sock.getsockname()[1]
-        self.sock.listen(64)
-        threading.Thread(target=self._accept, args=(self.sock,), daemon=True).start()
-
-    def _accept(self, sock: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = sock.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(("127.0.0.1", self.target))
-            with self.lock:
-                self.conns += [client, upstream]
-            threading.Thread(target=self._pipe, args=(client, upstream, True), daemon=True).start()
-            threading.Thread(target=self._pipe, args=(upstream, client, False), daemon=True).start()
-
-    def _pipe(self, src: socket.socket, dst: socket.socket, counting: bool) -> None:
-        try:
-            while data := src.recv(65536):
-                if counting and data[:4] == b"PUT ":  # an upload starts
-                    with self.lock:
-                        self.requests += 1
-                        if self.cut_after is not None and self.requests > self.cut_after:
-                            threading.Thread(target=self.cut, daemon=True).start()
-                            return
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                with contextlib.suppress(OSError):
-                    s.shutdown(socket.SHUT_RDWR)
-
-    def cut(self) -> None:
-        self.sock.close()
-        with self.lock:
-            conns, self.conns = self.conns, []
-        for c in conns:
-            try:
-                c.shutdown(socket.SHUT_RDWR)
-                c.close()
-            except OSError:
-                pass
-
-    def resume(self) -> None:
-        self.cut_after = None
-        self._listen()
-
-
 @pytest.fixture
-def proxy(s3_server: S3Server) -> Iterator[CuttingProxy]:
-    p = CuttingProxy(int(s3_server.endpoint.rsplit(":", 1)[1]))
+def proxy(s3_server: S3Server) -> Iterator[Proxy]:
+    p = Proxy(int(s3_server.endpoint.rsplit(":", 1)[1]))
     yield p
     p.cut()
 
 
 def test_s3_server_gone_mid_push_fails_clearly_and_a_rerun_completes(
-    proj: Proj, s3_server: S3Server, s3_env: dict[str, str], proxy: CuttingProxy
+    proj: Proj, s3_server: S3Server, s3_env: dict[str, str], proxy: Proxy
 ) -> None:
     for i in range(120):
         proj.write(f"many/{i:03d}.bin", os.urandom(1024))
