@@ -23,6 +23,11 @@ S3 (a folder remote's "plain copy" is a copy between page-cache pages, shown onl
 plain copy reads the very object mlrepro moved, three times (the median is kept): moto's
 rate for one large upload moves by a factor of two from one run to the next.
 
+moto on 127.0.0.1 answers in about a millisecond and serves about 480 requests a second
+(one Python process), which caps both tools alike; a third case puts a proxy in front of
+it that adds 25 ms to every request (a round trip to a cloud region), where how many
+requests a tool keeps in flight decides.
+
 **Library choice** (``library`` rows): obstore against pyarrow.fs on the same server,
 each from a pool of 16 threads: puts and gets of 2,000 objects of 4 KiB, and one
 object of 256 MiB up and down.
@@ -50,6 +55,7 @@ BIG = 1 << 30
 SMALL_RATIO = 5.0  # DVC / mlrepro on the 10,000 small objects, push and pull
 NOOP_PUSH_S = 1.0
 PLAIN_SHARE = 0.8  # the 1 GiB object's rate against a plain copy
+LATENCY = 0.025  # seconds added to each request in the "over a network" case
 
 
 class Bench:
@@ -57,11 +63,12 @@ class Bench:
         self.work = work
         self.tools = tools
         self.server = server
+        self.endpoint = server.endpoint  # where both tools send S3 requests (maybe a proxy)
         self.count = 0
 
     def remote_url(self, kind: str, tool: str) -> str:
         self.count += 1
-        if kind == "s3":
+        if kind.startswith("s3"):
             return f"s3://{self.server.new_bucket()}/{tool}"
         return str(self.work / "remotes" / f"{tool}-{self.count}")
 
@@ -79,7 +86,7 @@ class Bench:
                         "modify",
                         "store",
                         "endpointurl",
-                        self.server.endpoint,
+                        self.endpoint,
                     ],
                     root,
                 )
@@ -122,6 +129,14 @@ def bench_remote(work: Path, tools: en.Tools, small: bool) -> en.Section:
         for kind in ("local", "s3"):
             for data in ("small", "big"):
                 _pair(sec, bench, kind, data, files, big, small)
+        # S3 as it is over a network: each request a round trip longer (the small objects)
+        proxy = s3server.Proxy(int(server.endpoint.rsplit(":", 1)[1]), delay=LATENCY)
+        bench.endpoint = en.ENV["AWS_ENDPOINT_URL"] = proxy.endpoint
+        try:
+            _pair(sec, bench, f"s3 +{LATENCY * 1000:g} ms", "small", files, big, small)
+        finally:
+            proxy.cut()
+            bench.endpoint = en.ENV["AWS_ENDPOINT_URL"] = server.endpoint
         _library(sec, server, small)
         sec.notes.append(f"Load average after: {en.loadavg()}.")
     finally:
@@ -135,7 +150,7 @@ def bench_remote(work: Path, tools: en.Tools, small: bool) -> en.Section:
 def _pair(
     sec: en.Section, bench: Bench, kind: str, data: str, files: int, big: int, small: bool
 ) -> None:
-    base = bench.work / f"{kind}-{data}"
+    base = bench.work / f"{kind.replace(' ', '').replace('+', '-')}-{data}"
     ml, dv = en.make_repos(base, bench.tools)
     make: Callable[[Path], str] = (
         (lambda r: _files(r, files)) if data == "small" else (lambda r: _big(r, big))

@@ -25,7 +25,7 @@ def _options(fn: Callable[..., Any]) -> Callable[..., Any]:
                 "-j",
                 "--jobs",
                 type=click.IntRange(min=1),
-                help="Transfers at once (default: 4 per core).",
+                help="Transfers at once (default: 64 to object storage, 4 per core to a folder).",
             ),
             click.option(
                 "-a", "--all-branches", is_flag=True, help="Also what every branch's lock names."

@@ -63,7 +63,7 @@ def cloud_status(
         owned, _ = artifacts(project, scope)
         store = project.store
         with connected(project, remote) as (backend, known, options):
-            jobs = jobs or jobs_for(options)
+            jobs = jobs or jobs_for(options, backend)
             with ThreadPoolExecutor(jobs) as pool:
                 tops = [(stage, want(a)) for stage, a in owned]
                 on_remote, _ = present(backend, [w.xxh for _, w in tops], pool, jobs=jobs)

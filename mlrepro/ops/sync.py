@@ -67,8 +67,6 @@ from mlrepro.workspace.lockfile import Artifact, Lock
 from mlrepro.workspace.project import Project
 from mlrepro.workspace.repolock import RepoLock
 
-DEFAULT_JOBS = 4 * (os.cpu_count() or 1)  # as DVC: transfers wait on the network, not the CPU
-
 
 @dataclass(frozen=True, slots=True)
 class Scope:
@@ -289,7 +287,7 @@ def _move(
     wanted = [want(a) for _, a in owned]
     runs = 0
     with connected(project, remote) as (backend, known, options):
-        jobs = jobs or jobs_for(options)
+        jobs = jobs or jobs_for(options, backend)
         with ThreadPoolExecutor(jobs) as pool:
             if direction == "push":
                 entries = _local_entries(project) if run_cache else {}
@@ -391,10 +389,11 @@ def _shareable(audit: object, outs: tuple[Artifact, ...]) -> bool:
     return audit is not None and all(a.digest and a.sha256 for a in outs)
 
 
-def jobs_for(options: dict[str, Any]) -> int:
+def jobs_for(options: dict[str, Any], backend: Backend) -> int:
+    """Transfers at once: the remote's ``jobs`` option, else what suits its kind."""
     value = options.get("jobs")
     if value is None:
-        return DEFAULT_JOBS
+        return backend.jobs
     try:
         jobs = int(value)
     except (TypeError, ValueError):

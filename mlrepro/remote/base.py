@@ -101,10 +101,12 @@ class Listed(NamedTuple):
 
 class Backend(Protocol):
     """A remote's storage. ``name`` is the remote's name in the config; ``url`` its URL
-    as it may be shown (credentials masked)."""
+    as it may be shown (credentials masked); ``jobs`` how many transfers at once suit it
+    when neither ``-j`` nor the remote's ``jobs`` option says."""
 
     name: str
     url: str
+    jobs: int
 
     def exists(self, key: str) -> bool:
         """Whether ``key`` is there."""

@@ -27,6 +27,8 @@ class LocalBackend:
         self.name = name
         self.root = os.path.abspath(root)
         self.url = url
+        # as DVC: a disk (or a share) serves a few requests per core at once
+        self.jobs = 4 * (os.cpu_count() or 1)
 
     def _path(self, key: str) -> str:
         parts = key.split("/")

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from obstore.store import ClientConfig, S3Config
 
 _CHUNK = 8 << 20  # bytes per read of a download
+JOBS = 64  # transfers at once, by default
 # the options that hold credentials, never shown
 _SECRET_OPTIONS = ("access_key_id", "secret_access_key", "session_token")
 
@@ -192,6 +193,10 @@ class ObjectBackend:
     def __init__(self, name: str, url: str, store: Any, secrets: Sequence[str]) -> None:
         self.name = name
         self.url = url
+        # a request to object storage mostly waits on the network (tens of ms to a
+        # region): many at once. With 25 ms added to each request in front of moto, 2,000
+        # small objects pushed in 7.4 s with 8 at once and 5.0 s with 64 (docs/remote.md)
+        self.jobs = JOBS
         self._store = store
         self._secrets = list(secrets)
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
@@ -52,6 +53,9 @@ from mlrepro.store.objects import CorruptObjectError, MissingObjectError, Object
 from mlrepro.store.tree import MalformedTreeError, Tree, TreeEntry
 
 FEW = 16  # names: fewer than this are asked for one by one, without listing
+# large objects moved at once, whatever -j says: each holds its multipart buffers
+# (obstore: 12 parts of 5 MB in flight), so 64 of them would want 4 GB of memory
+LARGE_AT_ONCE = 4
 PAGE = 1000  # names a listing request returns (S3's page)
 
 T = TypeVar("T")
@@ -267,17 +271,20 @@ def _upload(
 ) -> list[str]:
     """Upload each object, checked against its name first; the names uploaded."""
 
+    large = threading.BoundedSemaphore(LARGE_AT_ONCE)
+
     def send(w: Want) -> int:
         path = store.path(w.xxh)
         if w.size <= SMALL or tree:
             data = store.read_bytes(w.xxh)  # verified against its name
             backend.write(object_key(w.xxh), data)
             return len(data)
-        if not store.verify(w.xxh):
-            if not store.has(w.xxh):
-                raise MissingObjectError(w.xxh)
-            raise CorruptObjectError(w.xxh)
-        backend.upload(object_key(w.xxh), path)
+        with large:
+            if not store.verify(w.xxh):
+                if not store.has(w.xxh):
+                    raise MissingObjectError(w.xxh)
+                raise CorruptObjectError(w.xxh)
+            backend.upload(object_key(w.xxh), path)
         return w.size
 
     sent = []
@@ -346,6 +353,7 @@ def _download(
     tree: bool = False,
 ) -> list[str]:
     """Download each object into the cache, verified; the names stored."""
+    large = threading.BoundedSemaphore(LARGE_AT_ONCE)
 
     def get(w: Want) -> int:
         key = object_key(w.xxh)
@@ -359,7 +367,8 @@ def _download(
         tmp = fileio.tmp_name(store.tmp_dir)
         hasher = Hasher(sha=w.sha is not None)  # hashed as it arrives, not read again
         try:
-            n = backend.download(key, tmp, hasher.update)
+            with large:
+                n = backend.download(key, tmp, hasher.update)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
