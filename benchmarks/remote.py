@@ -114,6 +114,9 @@ def bench_remote(work: Path, tools: en.Tools, small: bool) -> en.Section:
     sec = en.Section("remote")
     files = 500 if small else FILES
     big = (64 << 20) if small else BIG
+    # what an interrupted run left (remote folders of the same names) would make every
+    # push find its objects there already
+    en.retire(work / "remote")
     server = s3server.start()
     saved = dict(en.ENV)
     en.ENV.update(server.env())

@@ -121,7 +121,7 @@ class Proxy:
         self.target = target_port
         self.delay = delay
         self.port = 0
-        self.conns: list[socket.socket] = []
+        self.conns: set[socket.socket] = set()
         self.lock = threading.Lock()
         self.uploads = 0  # PUT requests started
         self.cut_after: int | None = None
@@ -147,7 +147,7 @@ class Proxy:
                 return
             upstream = socket.create_connection(("127.0.0.1", self.target))
             with self.lock:
-                self.conns += [client, upstream]
+                self.conns |= {client, upstream}
             threading.Thread(target=self._pipe, args=(client, upstream, True), daemon=True).start()
             threading.Thread(target=self._pipe, args=(upstream, client, False), daemon=True).start()
 
@@ -168,14 +168,17 @@ class Proxy:
         except OSError:
             pass
         finally:
-            for s in (src, dst):
+            for s in (src, dst):  # the other direction's pipe ends too, and closes its own
                 with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
+            with self.lock:
+                self.conns.discard(src)
+            src.close()
 
     def cut(self) -> None:
         self.sock.close()
         with self.lock:
-            conns, self.conns = self.conns, []
+            conns, self.conns = self.conns, set()
         for c in conns:
             with contextlib.suppress(OSError):
                 c.shutdown(socket.SHUT_RDWR)

@@ -8,7 +8,7 @@ import errno
 import os
 import threading
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -36,6 +36,7 @@ class Wrapped:
         self.inner = inner
         self.name = inner.name
         self.url = inner.url
+        self.jobs = inner.jobs
 
     def exists(self, key: str) -> bool:
         return self.inner.exists(key)
@@ -52,8 +53,10 @@ class Wrapped:
     def read(self, key: str) -> bytes:
         return self.inner.read(key)
 
-    def download(self, key: str, dest: str) -> int:
-        return self.inner.download(key, dest)
+    def download(
+        self, key: str, dest: str, sink: Callable[[bytes | memoryview], object] | None = None
+    ) -> int:
+        return self.inner.download(key, dest, sink)
 
     def write(self, key: str, data: bytes) -> None:
         self.inner.write(key, data)
