@@ -21,15 +21,17 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from mlrepro.audit.recorder import Recorder
 from mlrepro.engine.runcache import BadEntry, parse_entry
 from mlrepro.errors import MlreproError
 from mlrepro.ops.gc import LISTED, locks_at
-from mlrepro.ops.sync import connected
-from mlrepro.remote.base import OBJECTS, RUNS, Backend, key_object, key_run, object_key, run_key
+from mlrepro.ops.sync import connected, jobs_for
+from mlrepro.remote.base import OBJECTS, Backend, key_object, object_key, run_key
 from mlrepro.remote.open import EPOCH_KEY
+from mlrepro.remote.transfer import Moved, receive_runs, remote_runs
 from mlrepro.secrets import redact
 from mlrepro.store.digest import bare, digest_bytes, tag_xxh
 from mlrepro.store.objects import CorruptObjectError, MissingObjectError
@@ -74,7 +76,7 @@ def remote_gc(
         locks = {"workspace": read_lock(project.root)}
         for commit, lock in locks_at(project.root, all_branches, all_tags, all_commits, revs):
             locks[commit] = lock
-        with connected(project, remote) as (backend, known, _):
+        with connected(project, remote) as (backend, known, options):
             keep = _needed(project, backend, locks)
             now = time.time()
             doomed: list[tuple[str, int]] = []
@@ -88,7 +90,7 @@ def remote_gc(
                     continue
                 doomed.append((xxh, item.size))
             gone = {x for x, _ in doomed}
-            runs = _runs_naming(backend, gone)
+            runs = _runs_naming(backend, gone, jobs_for(options, backend))
             result = RemoteGcResult(
                 backend.name,
                 redact(backend.url),
@@ -150,24 +152,28 @@ def _tree(project: Project, backend: Backend, xxh: str, a: Artifact) -> Tree:
     )
 
 
-def _runs_naming(backend: Backend, gone: set[str]) -> list[str]:
+def _runs_naming(backend: Backend, gone: set[str], jobs: int) -> list[str]:
     """The remote's run-cache entries that name an object about to go (or that are not
-    entries at all)."""
+    entries at all), read ``jobs`` at a time."""
+    unread = Moved()
+    with ThreadPoolExecutor(jobs) as pool:
+        entries = receive_runs(backend, pool, sorted(remote_runs(backend)), unread)
+    if unread.failed:
+        what, why = unread.failed[0]
+        raise MlreproError(
+            f"cannot read {what} on remote '{backend.name}': {why}",
+            hint="nothing was deleted; run gc again once the remote answers",
+        )
     found = []
-    for listed in backend.list(RUNS):
-        key = key_run(listed)
-        if key is None:
-            continue
+    for key, data in entries.items():
         try:
-            entry = parse_entry(key, backend.read(listed))
+            entry = parse_entry(key, data)
         except BadEntry:
             found.append(key)
             continue
-        except FileNotFoundError:
-            continue
         if any(a.digest and bare(a.digest) in gone for a in entry.outs):
             found.append(key)
-    return found
+    return sorted(found)
 
 
 def _trees_among(project: Project, backend: Backend, gone: set[str]) -> set[str]:

@@ -100,3 +100,30 @@ def test_a_kept_folder_that_cannot_be_listed_stops_gc(proj: Proj, tmp_path: Path
     got = proj.fails("gc", "-c", "-w", "--grace", "0", "-f")
     assert f"xxh3-128:{feats}" in got.stderr and "nothing was deleted" in got.stderr
     assert remote_objects(str(url)) == before
+
+
+def test_run_cache_entries_naming_removed_objects_go_first_and_the_rest_stay(
+    proj: Proj, tmp_path: Path
+) -> None:
+    setup(proj, n=1)
+    url = tmp_path / "remote"
+    proj.ok("remote", "add", "-d", "store", str(url))
+    proj.params({"n": 2})
+    proj.ok("repro")
+    proj.commit("n=2")
+    assert "run-cache entries" in proj.ok("push", "--run-cache").stdout
+    runs = url / "runs"
+    before = {p.parent.name + p.name for p in runs.rglob("*") if p.is_file()}
+    assert len(before) >= 2  # the n=1 run and the n=2 run
+    # the remote keeps only n=2 now: n=1's model goes, and so does every entry naming it
+    proj.ok("gc", "-c", "-w", "--grace", "0", "-f")
+    after = {p.parent.name + p.name for p in runs.rglob("*") if p.is_file()}
+    assert after and after < before
+    for key in after:  # what stays names only what stays
+        entry = json.loads((runs / key[:2] / key[2:]).read_text())
+        for out in entry["outs"]:
+            xxh = out["digest"].split(":")[1]
+            assert (url / "files" / "xxh3-128" / xxh[:2] / xxh[2:]).exists()
+    gcs = [e for e in json.loads(proj.ok("audit", "log", "--json").stdout)["entries"]
+           if e["action"] == "remote.gc"]
+    assert gcs[-1]["details"]["run_cache_entries_removed"] == len(before) - len(after)
