@@ -19,12 +19,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from mlrepro.ops.sync import WORKSPACE_ONLY, Scope, artifacts, connected, jobs_for, want
-from mlrepro.remote.base import Backend, object_key
-from mlrepro.remote.transfer import Want, member, present
+from mlrepro.remote.transfer import Want, member, present, tree_of
 from mlrepro.secrets import redact
-from mlrepro.store.digest import digest_bytes, tag_xxh
-from mlrepro.store.objects import CorruptObjectError, MissingObjectError, ObjectStore
-from mlrepro.store.tree import MalformedTreeError, Tree
+from mlrepro.store.digest import tag_xxh
 from mlrepro.workspace.project import Project
 from mlrepro.workspace.repolock import RepoLock
 
@@ -71,7 +68,7 @@ def cloud_status(
                 for stage, w in tops:
                     rows.append((stage, w))
                     if w.isdir:
-                        tree = _tree(store, backend, w, w.xxh in on_remote)
+                        tree = tree_of(store, backend, w)
                         rows += [(stage, member(w, e)) for e in tree.entries] if tree else []
                 names = list(dict.fromkeys(w.xxh for _, w in rows))
                 on_remote, seen = present(backend, names, pool, jobs=jobs)
@@ -96,24 +93,3 @@ def _state(local: bool, remote: bool) -> State | None:
     if not local and not remote:
         return "missing"
     return None
-
-
-def _tree(store: ObjectStore, backend: Backend, w: Want, on_remote: bool) -> Tree | None:
-    """A folder's tree: the cache's, or the remote's if it checks out; None if neither."""
-    try:
-        return Tree.from_bytes(store.read_bytes(w.xxh))
-    except (MissingObjectError, CorruptObjectError, MalformedTreeError):
-        pass
-    if not on_remote:
-        return None
-    try:
-        data = backend.read(object_key(w.xxh))
-    except FileNotFoundError:
-        return None
-    got = digest_bytes(data, sha=w.sha is not None)
-    if got.xxh != w.xxh or (w.sha is not None and got.sha != w.sha):
-        return None
-    try:
-        return Tree.from_bytes(data)
-    except MalformedTreeError:
-        return None

@@ -28,13 +28,12 @@ from mlrepro.audit.recorder import Recorder
 from mlrepro.engine.runcache import BadEntry, parse_entry
 from mlrepro.errors import MlreproError
 from mlrepro.ops.gc import LISTED, locks_at
-from mlrepro.ops.sync import connected, jobs_for
+from mlrepro.ops.sync import connected, jobs_for, want
 from mlrepro.remote.base import OBJECTS, Backend, key_object, object_key, run_key
 from mlrepro.remote.open import EPOCH_KEY
-from mlrepro.remote.transfer import Moved, receive_runs, remote_runs
+from mlrepro.remote.transfer import Moved, receive_runs, remote_runs, tree_of
 from mlrepro.secrets import redact
-from mlrepro.store.digest import bare, digest_bytes, tag_xxh
-from mlrepro.store.objects import CorruptObjectError, MissingObjectError
+from mlrepro.store.digest import bare, tag_xxh
 from mlrepro.store.tree import MalformedTreeError, Tree
 from mlrepro.workspace.lockfile import Artifact, Lock, read_lock
 from mlrepro.workspace.project import Project
@@ -128,28 +127,21 @@ def _needed(project: Project, backend: Backend, locks: dict[str, Lock]) -> set[s
             keep.add(bare(a.digest))
             if a.isdir:
                 folders[bare(a.digest)] = a
-    for xxh, a in sorted(folders.items()):
-        keep.update(e.xxh for e in _tree(project, backend, xxh, a).entries)
+    for _, a in sorted(folders.items()):
+        keep.update(e.xxh for e in _tree(project, backend, a).entries)
     return keep
 
 
-def _tree(project: Project, backend: Backend, xxh: str, a: Artifact) -> Tree:
-    try:
-        return Tree.from_bytes(project.store.read_bytes(xxh))
-    except (MissingObjectError, CorruptObjectError, MalformedTreeError):
-        pass
-    try:
-        data = backend.read(object_key(xxh))
-        got = digest_bytes(data, sha=a.sha256 is not None)
-        if got.xxh == xxh and (a.sha256 is None or got.sha == bare(a.sha256)):
-            return Tree.from_bytes(data)
-    except (FileNotFoundError, MalformedTreeError):
-        pass
-    raise MlreproError(
-        f"the tree object {tag_xxh(xxh)} of the kept folder '{a.path}' is in neither the cache "
-        "nor the remote (or does not check out), so gc cannot tell which files it needs",
-        hint="push it from a clone that has it, then run gc again; nothing was deleted",
-    )
+def _tree(project: Project, backend: Backend, a: Artifact) -> Tree:
+    tree = tree_of(project.store, backend, want(a))
+    if tree is None:
+        raise MlreproError(
+            f"the tree object {a.digest} of the kept folder '{a.path}' is in neither the "
+            "cache nor the remote (or does not check out), so gc cannot tell which files it "
+            "needs",
+            hint="push it from a clone that has it, then run gc again; nothing was deleted",
+        )
+    return tree
 
 
 def _runs_naming(backend: Backend, gone: set[str], jobs: int) -> list[str]:

@@ -249,6 +249,26 @@ def member(folder: Want, e: TreeEntry) -> Want:
     return Want(e.xxh, e.sha, e.size, False, f"{folder.path}/{e.path}")
 
 
+def checks_out(data: bytes, w: Want) -> bool:
+    """Whether bytes received for ``w`` hash to its xxh3-128 and, when known, its sha256."""
+    got = digest_bytes(data, sha=w.sha is not None)
+    return got.xxh == w.xxh and (w.sha is None or got.sha == w.sha)
+
+
+def tree_of(store: ObjectStore, backend: Backend, w: Want) -> Tree | None:
+    """A folder's tree: the cache's copy, else the remote's if it checks out (read, not
+    stored); None when neither can be had."""
+    try:
+        return Tree.from_bytes(store.read_bytes(w.xxh))
+    except (MissingObjectError, CorruptObjectError, MalformedTreeError):
+        pass
+    try:
+        data = backend.read(object_key(w.xxh))
+        return Tree.from_bytes(data) if checks_out(data, w) else None
+    except (FileNotFoundError, MalformedTreeError):
+        return None
+
+
 def _local_tree(store: ObjectStore, w: Want, moved: Moved) -> Tree | None:
     try:
         return Tree.from_bytes(store.read_bytes(w.xxh))
@@ -359,8 +379,7 @@ def _download(
         key = object_key(w.xxh)
         if w.size <= SMALL or tree:
             data = backend.read(key)
-            got = digest_bytes(data, sha=w.sha is not None)
-            if got.xxh != w.xxh or (w.sha is not None and got.sha != w.sha):
+            if not checks_out(data, w):
                 raise _Mismatch()
             store.add_bytes(data)
             return len(data)
