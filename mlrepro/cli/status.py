@@ -52,7 +52,7 @@ def status(
     }
     if cloud or remote:
         from mlrepro.ops.cloudstatus import cloud_status
-        from mlrepro.ops.sync import Scope
+        from mlrepro.snapshot.scope import Scope
 
         scope = Scope(
             targets=targets,

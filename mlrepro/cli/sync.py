@@ -10,9 +10,10 @@ import click
 
 from mlrepro.cli.common import project_at
 from mlrepro.errors import MlreproError
-from mlrepro.ops.sync import Scope, SyncResult, do_fetch, do_pull, do_push
+from mlrepro.ops.sync import SyncResult, do_fetch, do_pull, do_push
 from mlrepro.render.names import shown_path, shown_text
 from mlrepro.render.progress import TransferBar, human_size
+from mlrepro.snapshot.scope import Scope
 
 
 def _options(fn: Callable[..., Any]) -> Callable[..., Any]:

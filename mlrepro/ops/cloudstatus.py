@@ -18,9 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
-from mlrepro.ops.sync import WORKSPACE_ONLY, Scope, artifacts, connected, jobs_for, want
+from mlrepro.ops.sync import connected, jobs_for
 from mlrepro.remote.transfer import Want, member, present, tree_of
 from mlrepro.secrets import redact
+from mlrepro.snapshot.scope import WORKSPACE_ONLY, Scope, artifacts, want
 from mlrepro.store.digest import tag_xxh
 from mlrepro.workspace.project import Project
 from mlrepro.workspace.repolock import RepoLock

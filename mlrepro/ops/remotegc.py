@@ -28,11 +28,12 @@ from mlrepro.audit.recorder import Recorder
 from mlrepro.engine.runcache import BadEntry, parse_entry
 from mlrepro.errors import MlreproError
 from mlrepro.ops.gc import LISTED, locks_at
-from mlrepro.ops.sync import connected, jobs_for, want
+from mlrepro.ops.sync import connected, jobs_for
 from mlrepro.remote.base import OBJECTS, Backend, key_object, object_key, run_key
 from mlrepro.remote.open import EPOCH_KEY
 from mlrepro.remote.transfer import Moved, receive_runs, remote_runs, tree_of
 from mlrepro.secrets import redact
+from mlrepro.snapshot.scope import want
 from mlrepro.store.digest import bare, tag_xxh
 from mlrepro.store.tree import MalformedTreeError, Tree
 from mlrepro.workspace.lockfile import Artifact, Lock, read_lock

@@ -1,13 +1,10 @@
 """``mlrepro push``, ``fetch`` and ``pull``: share the cache through a remote.
 
-What moves is chosen as by DVC: the cached outputs and data recorded in
-``mlrepro.lock``, narrowed by targets (stage names or output paths, with
-``with_deps`` their upstream stages too), and widened by revisions: the lock at the
-tip of every branch (``all_branches``), every tag (``all_tags``), every commit
-(``all_commits``) or the named ones (``revs``, an mlrepro extension: DVC's push has
-no ``--rev``). At a commit, its own pipeline says which outputs are cached; targets
-there match a stage's name or id, or an output's path. ``pull`` is ``fetch`` then
-``checkout`` of the workspace.
+What moves is chosen as by DVC: the cached outputs and data that the locks in a
+:class:`~mlrepro.snapshot.scope.Scope` record (the workspace's, narrowed by targets,
+and those of branches, tags, commits or named revisions; ``--rev`` is an mlrepro
+extension, DVC's push has none). ``pull`` is ``fetch`` then ``checkout`` of the
+workspace.
 
 With ``run_cache``, the run-cache entries go too: a push sends each entry this clone
 could use itself (bound to its log, every output with its sha256 and in the cache),
@@ -31,7 +28,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from mlrepro.audit.recorder import Recorder
-from mlrepro.dag.plan import select
 from mlrepro.dag.workstate import WorkState
 from mlrepro.engine.artifacts import all_present
 from mlrepro.engine.runcache import (
@@ -59,32 +55,10 @@ from mlrepro.remote.transfer import (
     send_runs,
 )
 from mlrepro.secrets import redact
-from mlrepro.snapshot.revisions import Revisions
-from mlrepro.snapshot.scope import commits_in_scope
-from mlrepro.spec.model import Pipeline
-from mlrepro.store.digest import bare
-from mlrepro.workspace.lockfile import Artifact, Lock
+from mlrepro.snapshot.scope import WORKSPACE_ONLY, Owned, Scope, artifacts, want
+from mlrepro.workspace.lockfile import Artifact
 from mlrepro.workspace.project import Project
 from mlrepro.workspace.repolock import RepoLock
-
-
-@dataclass(frozen=True, slots=True)
-class Scope:
-    """Which recorded artifacts a command moves."""
-
-    targets: tuple[str, ...] = ()
-    with_deps: bool = False
-    all_branches: bool = False
-    all_tags: bool = False
-    all_commits: bool = False
-    revs: tuple[str, ...] = ()
-
-    @property
-    def history(self) -> bool:
-        return self.all_branches or self.all_tags or self.all_commits or bool(self.revs)
-
-
-WORKSPACE_ONLY = Scope()  # everything the workspace's lock records
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,74 +112,6 @@ def connected(
         )
     finally:
         backend.close()
-
-
-# -- what is wanted ---------------------------------------------------------------------
-
-
-Owned = tuple[str | None, Artifact]  # the stage that makes an artifact (None: data), and it
-
-
-def artifacts(project: Project, scope: Scope) -> tuple[list[Owned], tuple[str, ...]]:
-    """Every cached artifact in scope with its stage (workspace first, then each commit;
-    an artifact recorded at several revisions comes once), and the revisions read."""
-    found: dict[str, Owned] = {}
-
-    def add(owned: Iterator[Owned]) -> None:
-        for stage, a in owned:
-            if a.digest is not None:
-                found.setdefault(a.digest, (stage, a))
-
-    add(_workspace(WorkState.load(project), scope))
-    revisions = ["workspace"]
-    if scope.history:
-        with Revisions.of(project) as revs:
-            for commit in commits_in_scope(
-                revs.git, scope.all_branches, scope.all_tags, scope.all_commits, scope.revs
-            ):
-                rev = revs.revision(commit)
-                add(_at_commit(revs.lock(rev), revs.pipeline(rev), scope.targets))
-                revisions.append(commit)
-    return list(found.values()), tuple(revisions)
-
-
-def want(a: Artifact) -> Want:
-    assert a.digest is not None
-    return Want(bare(a.digest), bare(a.sha256) if a.sha256 else None, a.size, a.isdir, a.path)
-
-
-def _workspace(ctx: WorkState, scope: Scope) -> Iterator[Owned]:
-    data = set(ctx.lock.data) & set(scope.targets)
-    stage_targets = [t for t in scope.targets if t not in data]
-    for path in sorted(ctx.lock.data if not scope.targets else data):
-        yield None, ctx.lock.data[path]
-    if scope.targets and not stage_targets:
-        return
-    chosen = select(ctx, stage_targets or None, single=bool(stage_targets) and not scope.with_deps)
-    for sid in chosen:
-        record = ctx.lock.stages.get(sid)
-        if record is not None:
-            cached = {o.path for o in ctx.by_id[sid].all_outs if o.cache}
-            yield from ((sid, a) for a in record.outs if a.path in cached)
-
-
-def _at_commit(lock: Lock, pipeline: Pipeline, targets: tuple[str, ...]) -> Iterator[Owned]:
-    def wanted(names: tuple[str, ...], path: str) -> bool:
-        return not targets or any(
-            t in names or path == t or path.startswith(t.rstrip("/") + "/") for t in targets
-        )
-
-    for path, a in lock.data.items():
-        if wanted((), path):
-            yield None, a
-    for stage in pipeline.stages:
-        record = lock.stages.get(stage.id)
-        if record is None:
-            continue
-        cached = {o.path for o in stage.all_outs if o.cache}
-        for a in record.outs:
-            if a.path in cached and wanted((stage.id, stage.name), a.path):
-                yield stage.id, a
 
 
 # -- the commands -------------------------------------------------------------------------
